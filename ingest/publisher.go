@@ -1,0 +1,88 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+
+	"github.com/footfall/footfall/internal/event"
+)
+
+// Publisher makes events durable. Publish returns nil only once every event
+// is acknowledged by Pub/Sub; any error means the caller must not answer 2xx.
+type Publisher interface {
+	Publish(ctx context.Context, events []*event.Event) error
+	// Ready reports whether the publisher can reach Pub/Sub.
+	Ready(ctx context.Context) error
+	Close() error
+}
+
+// ErrUnavailable wraps every publish failure: Pub/Sub is slow or down, and
+// the client should retry.
+var ErrUnavailable = errors.New("event queue unavailable")
+
+// PubSub publishes to a Pub/Sub topic with the official client (which
+// honours PUBSUB_EMULATOR_HOST).
+type PubSub struct {
+	client *pubsub.Client
+	pub    *pubsub.Publisher
+	topic  string
+}
+
+var _ Publisher = (*PubSub)(nil)
+
+// NewPubSub opens a publisher on project/topic.
+func NewPubSub(ctx context.Context, project, topic string) (*PubSub, error) {
+	c, err := pubsub.NewClient(ctx, project)
+	if err != nil {
+		return nil, fmt.Errorf("ingest.NewPubSub: %w", err)
+	}
+	name := fmt.Sprintf("projects/%s/topics/%s", project, topic)
+	pub := c.Publisher(name)
+	pub.PublishSettings.DelayThreshold = 2 * time.Millisecond
+	pub.PublishSettings.CountThreshold = 500
+	pub.PublishSettings.Timeout = 10 * time.Second
+	return &PubSub{client: c, pub: pub, topic: name}, nil
+}
+
+// Publish sends events and waits for every acknowledgement.
+func (p *PubSub) Publish(ctx context.Context, events []*event.Event) error {
+	results := make([]*pubsub.PublishResult, len(events))
+	for i, e := range events {
+		data, err := event.Encode(e)
+		if err != nil {
+			return err
+		}
+		results[i] = p.pub.Publish(ctx, &pubsub.Message{Data: data, Attributes: event.Attributes(e)})
+	}
+	var first error
+	for _, r := range results {
+		if _, err := r.Get(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("%w: publish to %s: %w", ErrUnavailable, p.topic, first)
+	}
+	return nil
+}
+
+// Ready checks that the topic exists and Pub/Sub answers.
+func (p *PubSub) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := p.client.TopicAdminClient.GetTopic(ctx, &pubsubpb.GetTopicRequest{Topic: p.topic}); err != nil {
+		return fmt.Errorf("%w: topic %s: %w", ErrUnavailable, p.topic, err)
+	}
+	return nil
+}
+
+// Close flushes outstanding publishes and closes the client.
+func (p *PubSub) Close() error {
+	p.pub.Stop()
+	return p.client.Close()
+}

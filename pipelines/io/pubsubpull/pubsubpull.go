@@ -1,0 +1,293 @@
+// Package pubsubpull reads a Pub/Sub subscription into a Beam pipeline on
+// runners that have no native Pub/Sub source, such as Prism.
+//
+// It is an unbounded splittable DoFn: the restriction is an endless offset
+// range split into Shards parallel readers, and every call of ProcessElement
+// claims one offset, pulls a batch of messages, emits them and asks to be
+// resumed. Messages are acknowledged only when the same shard resumes: the
+// runner resumes a restriction only after it has committed the bundle that
+// emitted them, so an acknowledged message has always been handed on. (Beam's
+// bundle finalization would be the textbook mechanism, but it is broken in
+// the Go SDK v2.77.0: see docs/pipeline.md.)
+//
+// Prism keeps its state in memory, so a crash can still lose what was
+// acknowledged but not yet aggregated; hours are made exact afterwards by
+// sealing from the raw archive. On Dataflow use the SDK's pubsubio instead.
+package pubsubpull
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/rtrackers/offsetrange"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+)
+
+func init() {
+	register.DoFn5x2[context.Context, *wallClockEstimator, *sdf.LockRTracker, []byte, func(beam.EventTime, []byte), sdf.ProcessContinuation, error](&readFn{})
+	register.Emitter2[beam.EventTime, []byte]()
+}
+
+// Options configure Read.
+type Options struct {
+	// Project and Subscription name the subscription (short names).
+	Project      string
+	Subscription string
+	// Shards is the number of parallel readers (default 2).
+	Shards int
+	// MaxBatch bounds the messages one call emits (default 5000).
+	MaxBatch int
+	// TimeAttribute names the attribute holding the event time (RFC 3339);
+	// without it, or when absent, the publish time is used.
+	TimeAttribute string
+	// WatermarkLag is how far the watermark trails the wall clock (default 5s).
+	WatermarkLag time.Duration
+}
+
+// Read returns an unbounded PCollection<[]byte> of message bodies, each
+// timestamped with its event time.
+func Read(s beam.Scope, opts Options) beam.PCollection {
+	s = s.Scope("pubsubpull.Read")
+	if opts.Project == "" || opts.Subscription == "" {
+		panic("pubsubpull.Read: Project and Subscription are required")
+	}
+	if opts.Shards <= 0 {
+		opts.Shards = 2
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 5000
+	}
+	if opts.WatermarkLag <= 0 {
+		opts.WatermarkLag = 5 * time.Second
+	}
+	imp := beam.Impulse(s)
+	return beam.ParDo(s, &readFn{
+		Project:       opts.Project,
+		Subscription:  opts.Subscription,
+		Shards:        opts.Shards,
+		MaxBatch:      opts.MaxBatch,
+		TimeAttribute: opts.TimeAttribute,
+		LagMillis:     opts.WatermarkLag.Milliseconds(),
+	}, imp)
+}
+
+// pending holds, per subscription and shard, the ack ids of the last batch
+// emitted; they are acknowledged when that shard resumes.
+var pending = struct {
+	sync.Mutex
+	ids map[string][]string
+}{ids: map[string][]string{}}
+
+type readFn struct {
+	Project       string
+	Subscription  string
+	Shards        int
+	MaxBatch      int
+	TimeAttribute string
+	LagMillis     int64
+
+	client  *pubsub.Client
+	subName string
+}
+
+func (fn *readFn) Setup(ctx context.Context) error {
+	c, err := pubsub.NewClient(ctx, fn.Project)
+	if err != nil {
+		return fmt.Errorf("pubsubpull: pubsub.NewClient: %w", err)
+	}
+	fn.client = c
+	fn.subName = fmt.Sprintf("projects/%s/subscriptions/%s", fn.Project, fn.Subscription)
+	return nil
+}
+
+func (fn *readFn) Teardown() error {
+	if fn.client != nil {
+		return fn.client.Close()
+	}
+	return nil
+}
+
+func (fn *readFn) CreateInitialRestriction(_ []byte) offsetrange.Restriction {
+	return offsetrange.Restriction{Start: 0, End: math.MaxInt64}
+}
+
+func (fn *readFn) SplitRestriction(_ []byte, r offsetrange.Restriction) []offsetrange.Restriction {
+	return r.EvenSplits(int64(fn.Shards))
+}
+
+func (fn *readFn) RestrictionSize(_ []byte, r offsetrange.Restriction) float64 {
+	return r.Size()
+}
+
+func (fn *readFn) CreateTracker(r offsetrange.Restriction) *sdf.LockRTracker {
+	return sdf.NewLockRTracker(&endlessTracker{Tracker: offsetrange.NewTracker(r)})
+}
+
+// TruncateRestriction is called when a job drains: there is nothing left to do.
+func (fn *readFn) TruncateRestriction(rt *sdf.LockRTracker, _ []byte) offsetrange.Restriction {
+	start := rt.GetRestriction().(offsetrange.Restriction).Start
+	return offsetrange.Restriction{Start: start, End: start}
+}
+
+func (fn *readFn) InitialWatermarkEstimatorState(_ beam.EventTime, _ offsetrange.Restriction, _ []byte) int64 {
+	return time.Now().Add(-time.Duration(fn.LagMillis) * time.Millisecond).UnixMilli()
+}
+
+func (fn *readFn) CreateWatermarkEstimator(ms int64) *wallClockEstimator {
+	return &wallClockEstimator{ms: ms}
+}
+
+func (fn *readFn) WatermarkEstimatorState(we *wallClockEstimator) int64 { return we.ms }
+
+// shardKey identifies a reader shard by the first offset of its split, which
+// stays fixed across resumes, hence the shard's end offset.
+func (fn *readFn) shardKey(r offsetrange.Restriction) string {
+	return fmt.Sprintf("%s/%d", fn.subName, r.End)
+}
+
+func (fn *readFn) ProcessElement(ctx context.Context, we *wallClockEstimator, rt *sdf.LockRTracker, _ []byte, emit func(beam.EventTime, []byte)) (sdf.ProcessContinuation, error) {
+	r := rt.GetRestriction().(offsetrange.Restriction)
+	key := fn.shardKey(r)
+
+	// The runner resumed this shard, so the previous batch is committed.
+	if err := fn.ackPending(ctx, key); err != nil {
+		slog.WarnContext(ctx, "pubsubpull: acknowledge failed; messages will be redelivered", "err", err)
+	}
+	if !rt.TryClaim(r.Start) {
+		return sdf.StopProcessing(), nil
+	}
+
+	msgs, ackIDs, err := fn.pull(ctx)
+	if err != nil {
+		// A transient error: back off and try again from the next offset.
+		slog.WarnContext(ctx, "pubsubpull: pull failed; retrying", "err", err)
+		we.advance(fn.LagMillis)
+		return sdf.ResumeProcessingIn(time.Second), nil
+	}
+	for _, m := range msgs {
+		emit(beam.EventTime(fn.eventTime(m).UnixMilli()), m.Data)
+	}
+	pending.Lock()
+	pending.ids[key] = ackIDs
+	pending.Unlock()
+
+	we.advance(fn.LagMillis)
+	if len(msgs) == 0 {
+		return sdf.ResumeProcessingIn(200 * time.Millisecond), nil
+	}
+	return sdf.ResumeProcessingIn(0), nil
+}
+
+func (fn *readFn) eventTime(m *pubsubpb.PubsubMessage) time.Time {
+	if fn.TimeAttribute != "" {
+		if v, ok := m.Attributes[fn.TimeAttribute]; ok {
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				return t
+			}
+		}
+	}
+	return m.GetPublishTime().AsTime()
+}
+
+// pull gathers up to MaxBatch messages, returning early when the
+// subscription has nothing more to give.
+func (fn *readFn) pull(ctx context.Context) ([]*pubsubpb.PubsubMessage, []string, error) {
+	var msgs []*pubsubpb.PubsubMessage
+	var ids []string
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for len(msgs) < fn.MaxBatch && time.Now().Before(deadline) {
+		n := min(1000, fn.MaxBatch-len(msgs))
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := fn.client.SubscriptionAdminClient.Pull(cctx, &pubsubpb.PullRequest{
+			Subscription:      fn.subName,
+			MaxMessages:       int32(n),
+			ReturnImmediately: true,
+		})
+		cancel()
+		if err != nil {
+			if len(msgs) > 0 {
+				break // hand on what we have; the error will recur on the next call
+			}
+			return nil, nil, fmt.Errorf("pull %s: %w", fn.subName, err)
+		}
+		for _, rm := range resp.ReceivedMessages {
+			msgs = append(msgs, rm.Message)
+			ids = append(ids, rm.AckId)
+		}
+		if len(resp.ReceivedMessages) < n {
+			break
+		}
+	}
+	return msgs, ids, nil
+}
+
+func (fn *readFn) ackPending(ctx context.Context, key string) error {
+	pending.Lock()
+	ids := pending.ids[key]
+	delete(pending.ids, key)
+	pending.Unlock()
+	for len(ids) > 0 {
+		n := min(1000, len(ids))
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := fn.client.SubscriptionAdminClient.Acknowledge(cctx, &pubsubpb.AcknowledgeRequest{
+			Subscription: fn.subName,
+			AckIds:       ids[:n],
+		})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("acknowledge %d messages: %w", len(ids), err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// nack makes a batch available for redelivery at once.
+func (fn *readFn) nack(ctx context.Context, ids []string) {
+	for len(ids) > 0 {
+		n := min(1000, len(ids))
+		_ = fn.client.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
+			Subscription: fn.subName, AckIds: ids[:n], AckDeadlineSeconds: 0,
+		})
+		ids = ids[n:]
+	}
+}
+
+// endlessTracker is an offset tracker that is unbounded and refuses dynamic
+// splits: a reader shard cannot hand half of an endless stream to another
+// worker. A split at fraction 0 is a self-checkpoint and passes through.
+type endlessTracker struct {
+	*offsetrange.Tracker
+}
+
+func (t *endlessTracker) TrySplit(fraction float64) (primary, residual any, err error) {
+	if fraction > 0 {
+		return t.GetRestriction(), nil, nil
+	}
+	return t.Tracker.TrySplit(fraction)
+}
+
+func (t *endlessTracker) IsBounded() bool { return false }
+
+// wallClockEstimator holds the watermark (Unix milliseconds). The reader
+// advances it to the wall clock minus a lag after every pull: events that
+// arrive older than that are late and are handled by allowed lateness.
+type wallClockEstimator struct {
+	ms int64
+}
+
+func (e *wallClockEstimator) CurrentWatermark() time.Time { return time.UnixMilli(e.ms) }
+
+func (e *wallClockEstimator) advance(lagMillis int64) {
+	if t := time.Now().UnixMilli() - lagMillis; t > e.ms {
+		e.ms = t
+	}
+}

@@ -1,0 +1,32 @@
+// Command bigtable-emulator serves the Bigtable API from memory
+// (cloud.google.com/go/bigtable/bttest) so that the official clients can
+// reach it through BIGTABLE_EMULATOR_HOST. Data lives only as long as the
+// process.
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"cloud.google.com/go/bigtable/bttest"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8086", "address to listen on")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	srv, err := bttest.NewServer(*addr)
+	if err != nil {
+		log.Error("bigtable emulator could not start (is the port in use?)", "addr", *addr, "err", err)
+		os.Exit(1)
+	}
+	log.Info("bigtable emulator listening", "addr", srv.Addr)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	srv.Close()
+	log.Info("bigtable emulator stopped")
+}

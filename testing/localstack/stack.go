@@ -1,0 +1,426 @@
+// Package localstack runs the whole footfall stack on one machine, each part
+// as its own process: the Pub/Sub and Bigtable emulators, the streaming
+// pipeline on Prism, ingest and the query API. `make run` and the end-to-end
+// and fault tests use it. It restarts a crashed pipeline or service (never an
+// emulator, whose state would be gone) and stops everything on Stop.
+package localstack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Process names.
+const (
+	PubSub   = "pubsub-emulator"
+	Bigtable = "bigtable-emulator"
+	Pipeline = "streaming"
+	Ingest   = "ingest"
+	QueryAPI = "queryapi"
+)
+
+// Options configure a Stack. Empty addresses take the defaults of `make run`.
+type Options struct {
+	// BinDir holds the built binaries (see Build).
+	BinDir string
+	// DataDir holds logs and, later, the raw archive.
+	DataDir string
+
+	PubSubAddr   string // default 127.0.0.1:8085
+	BigtableAddr string // default 127.0.0.1:8086
+	IngestAddr   string // default 127.0.0.1:8080
+	QueryAddr    string // default 127.0.0.1:8081
+
+	// PipelineArgs are extra flags for the streaming job.
+	PipelineArgs []string
+	// Env is added to every process's environment ("K=V").
+	Env []string
+	// Echo receives warnings and errors from the processes' logs (all
+	// output goes to DataDir/logs/<name>.log). Nil means os.Stderr.
+	Echo io.Writer
+	// Log receives the stack's own progress. Nil means a JSON logger on stderr.
+	Log *slog.Logger
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	opts  Options
+	log   *slog.Logger
+	mu    sync.Mutex
+	procs map[string]*proc
+	order []string
+	res   Resources
+}
+
+// Start launches every process and returns once the emulators are set up
+// and both services answer their health checks.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.BinDir == "" {
+		return nil, errors.New("localstack.Start: BinDir is required")
+	}
+	if o.DataDir == "" {
+		o.DataDir = "data"
+	}
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&o.PubSubAddr, "127.0.0.1:8085")
+	def(&o.BigtableAddr, "127.0.0.1:8086")
+	def(&o.IngestAddr, "127.0.0.1:8080")
+	def(&o.QueryAddr, "127.0.0.1:8081")
+	if o.Echo == nil {
+		o.Echo = os.Stderr
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if err := os.MkdirAll(filepath.Join(o.DataDir, "logs"), 0o755); err != nil {
+		return nil, fmt.Errorf("localstack.Start: %w", err)
+	}
+	s := &Stack{opts: o, log: o.Log, procs: map[string]*proc{}, res: DefaultResources}
+
+	env := append([]string{
+		"PUBSUB_EMULATOR_HOST=" + o.PubSubAddr,
+		"BIGTABLE_EMULATOR_HOST=" + o.BigtableAddr,
+	}, o.Env...)
+	// The setup below talks to the emulators from this process.
+	os.Setenv("PUBSUB_EMULATOR_HOST", o.PubSubAddr)
+	os.Setenv("BIGTABLE_EMULATOR_HOST", o.BigtableAddr)
+
+	fail := func(err error) (*Stack, error) {
+		s.Stop()
+		return nil, err
+	}
+	for _, p := range []struct{ name, addr string }{{PubSub, o.PubSubAddr}, {Bigtable, o.BigtableAddr}} {
+		if err := s.startProc(p.name, []string{"-addr", p.addr}, env, false); err != nil {
+			return fail(err)
+		}
+		if err := waitTCP(ctx, p.addr, 20*time.Second); err != nil {
+			return fail(fmt.Errorf("%s did not start listening on %s (see %s): %w", p.name, p.addr, s.logPath(p.name), err))
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := SetupPubSub(sctx, s.res); err != nil {
+		return fail(err)
+	}
+	if err := SetupBigtable(sctx, s.res); err != nil {
+		return fail(err)
+	}
+	s.log.Info("emulators ready", "pubsub", o.PubSubAddr, "bigtable", o.BigtableAddr)
+
+	pipeArgs := append([]string{
+		"--pubsub-project=" + s.res.PubSubProject,
+		"--subscription=" + s.res.Subscription,
+		"--bigtable-project=" + s.res.BigtableProject,
+		"--bigtable-instance=" + s.res.BigtableInstance,
+	}, o.PipelineArgs...)
+	if err := s.startProc(Pipeline, pipeArgs, env, true); err != nil {
+		return fail(err)
+	}
+	if err := s.startProc(Ingest, nil, append(env, "INGEST_ADDR="+o.IngestAddr), true); err != nil {
+		return fail(err)
+	}
+	if err := s.startProc(QueryAPI, nil, append(env, "QUERYAPI_ADDR="+o.QueryAddr), true); err != nil {
+		return fail(err)
+	}
+	for _, p := range []struct{ name, url string }{{Ingest, s.IngestURL()}, {QueryAPI, s.QueryURL()}} {
+		if err := waitHTTP(ctx, p.url+"/healthz", 30*time.Second); err != nil {
+			return fail(fmt.Errorf("%s did not become healthy (see %s): %w", p.name, s.logPath(p.name), err))
+		}
+	}
+	s.log.Info("stack ready", "ingest", s.IngestURL(), "queryapi", s.QueryURL(), "logs", filepath.Join(o.DataDir, "logs"))
+	return s, nil
+}
+
+// IngestURL is the base URL of ingest.
+func (s *Stack) IngestURL() string { return "http://" + s.opts.IngestAddr }
+
+// QueryURL is the base URL of the query API.
+func (s *Stack) QueryURL() string { return "http://" + s.opts.QueryAddr }
+
+// Resources are the emulator resource names.
+func (s *Stack) Resources() Resources { return s.res }
+
+// Options returns the options the stack runs with (defaults filled in).
+func (s *Stack) Options() Options { return s.opts }
+
+func (s *Stack) logPath(name string) string {
+	return filepath.Join(s.opts.DataDir, "logs", name+".log")
+}
+
+// Stop stops the processes in reverse start order: services and pipeline
+// first (SIGTERM, then SIGKILL after a grace period), emulators last.
+func (s *Stack) Stop() {
+	s.mu.Lock()
+	order := append([]string(nil), s.order...)
+	s.mu.Unlock()
+	for i := len(order) - 1; i >= 0; i-- {
+		s.procs[order[i]].stop(15 * time.Second)
+	}
+}
+
+// Kill sends SIGKILL to a process (fault injection); a supervised process
+// is restarted by the stack.
+func (s *Stack) Kill(name string) error { return s.signal(name, syscall.SIGKILL) }
+
+// Pause stops a process with SIGSTOP (it keeps its state); Resume continues it.
+func (s *Stack) Pause(name string) error { return s.signal(name, syscall.SIGSTOP) }
+
+// Resume continues a paused process.
+func (s *Stack) Resume(name string) error { return s.signal(name, syscall.SIGCONT) }
+
+func (s *Stack) signal(name string, sig syscall.Signal) error {
+	s.mu.Lock()
+	p, ok := s.procs[name]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("localstack: no process %q", name)
+	}
+	return p.signal(sig)
+}
+
+// Restarts returns how many times a process was restarted after it exited.
+func (s *Stack) Restarts(name string) int {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.restarts
+}
+
+func (s *Stack) startProc(name string, args, env []string, supervise bool) error {
+	path := filepath.Join(s.opts.BinDir, name)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("localstack: binary %s missing; run `make build` first: %w", path, err)
+	}
+	lf, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("localstack: %w", err)
+	}
+	p := &proc{name: name, path: path, args: args, env: append(os.Environ(), env...), logf: lf,
+		echo: s.opts.Echo, log: s.log, supervise: supervise, done: make(chan struct{})}
+	if err := p.start(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.procs[name] = p
+	s.order = append(s.order, name)
+	s.mu.Unlock()
+	go p.watch()
+	return nil
+}
+
+// proc is one child process, restarted on exit when supervised.
+type proc struct {
+	name, path string
+	args, env  []string
+	logf       *os.File
+	echo       io.Writer
+	log        *slog.Logger
+	supervise  bool
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	stopping bool
+	restarts int
+	done     chan struct{}
+}
+
+func (p *proc) start() error {
+	cmd := exec.Command(p.path, p.args...)
+	cmd.Env = p.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("localstack: start %s: %w", p.name, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		p.copyLog(out)
+		cmd.Wait()
+		close(exited)
+	}()
+	p.mu.Lock()
+	p.cmd, p.exited = cmd, exited
+	p.mu.Unlock()
+	return nil
+}
+
+// copyLog writes every line to the log file and echoes warnings and errors.
+func (p *proc) copyLog(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(p.logf, line)
+		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) ||
+			strings.HasPrefix(line, "panic:") || strings.Contains(line, "level=ERROR") {
+			fmt.Fprintf(p.echo, "[%s] %s\n", p.name, line)
+		}
+	}
+}
+
+func (p *proc) watch() {
+	defer close(p.done)
+	backoff := time.Second
+	for {
+		p.mu.Lock()
+		exited, cmd := p.exited, p.cmd
+		p.mu.Unlock()
+		<-exited
+		p.mu.Lock()
+		stopping := p.stopping
+		p.mu.Unlock()
+		if stopping {
+			return
+		}
+		p.log.Warn("process exited", "process", p.name, "state", cmd.ProcessState.String())
+		if !p.supervise {
+			return
+		}
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 30*time.Second)
+		p.mu.Lock()
+		if p.stopping {
+			p.mu.Unlock()
+			return
+		}
+		p.restarts++
+		p.mu.Unlock()
+		p.log.Info("restarting process", "process", p.name)
+		if err := p.start(); err != nil {
+			p.log.Error("restart failed", "process", p.name, "err", err)
+			return
+		}
+	}
+}
+
+func (p *proc) signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return fmt.Errorf("localstack: %s is not running", p.name)
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
+func (p *proc) stop(grace time.Duration) {
+	p.mu.Lock()
+	p.stopping = true
+	cmd, exited := p.cmd, p.exited
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGCONT) // a paused process cannot handle SIGTERM
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		p.log.Warn("process did not stop in time; killing it", "process", p.name)
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
+	p.logf.Close()
+}
+
+func waitTCP(ctx context.Context, addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// FreeAddr returns a loopback address with a port free right now.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// Binaries lists the packages Build compiles, by binary name.
+var Binaries = map[string]string{
+	PubSub:   "./testing/cmd/pubsub-emulator",
+	Bigtable: "./testing/cmd/bigtable-emulator",
+	Pipeline: "./pipelines/cmd/streaming",
+	Ingest:   "./ingest/cmd/ingest",
+	QueryAPI: "./queryapi/cmd/queryapi",
+}
+
+// Build compiles the stack's binaries into dir, running `go build` in the
+// module root moduleDir.
+func Build(ctx context.Context, moduleDir, dir string) error {
+	args := []string{"build", "-o", dir + string(os.PathSeparator)}
+	for _, pkg := range Binaries {
+		args = append(args, pkg)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = moduleDir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("localstack.Build: %w\n%s", err, out)
+	}
+	return nil
+}
