@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/phuslu/iploc"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/footfall/footfall/internal/event"
@@ -258,6 +259,6 @@ func newStats(reg *prometheus.Registry) *stats {
 		}),
 	}
 	reg.MustRegister(st.accepted, st.rejected, st.publishSeconds, st.batchSize,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return st
 }

@@ -1,0 +1,194 @@
+// Package e2e runs the whole local stack (emulators, Prism pipeline, ingest,
+// query API, each its own process) and checks that events sent over HTTP
+// come back from the query API exactly as a ground truth computed from the
+// sent events says.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/footfall/footfall/internal/keys"
+	"github.com/footfall/footfall/testing/localstack"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "footfall-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	err = localstack.Build(ctx, "../..", dir)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startStack runs a stack on free loopback ports.
+func startStack(t *testing.T, pipelineArgs ...string) *localstack.Stack {
+	t.Helper()
+	addr := func() string {
+		a, err := localstack.FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	data := t.TempDir()
+	st, err := localstack.Start(context.Background(), localstack.Options{
+		BinDir: binDir, DataDir: data,
+		PubSubAddr: addr(), BigtableAddr: addr(), IngestAddr: addr(), QueryAddr: addr(),
+		PipelineArgs: pipelineArgs,
+		Echo:         io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		st.Stop()
+		if t.Failed() {
+			for _, name := range []string{localstack.Pipeline, localstack.Ingest} {
+				b, _ := os.ReadFile(filepath.Join(data, "logs", name+".log"))
+				if len(b) > 4000 {
+					b = b[len(b)-4000:]
+				}
+				t.Logf("tail of %s log:\n%s", name, b)
+			}
+		}
+	})
+	return st
+}
+
+type sent struct {
+	name string
+	at   time.Time
+}
+
+func TestEventsReachTheQueryAPI(t *testing.T) {
+	st := startStack(t, "--early-firing=2s")
+	now := time.Now().UTC()
+	first := now.Truncate(time.Hour).Add(-4 * time.Hour)
+	rng := rand.New(rand.NewPCG(7, 11))
+	names := []string{"page_view", "signup", "add_to_cart", "purchase"}
+
+	// A few hundred events, spread over the last five hours, in batches.
+	var events []sent
+	for i := 0; i < 400; i++ {
+		at := first.Add(time.Duration(rng.Int64N(int64(now.Sub(first)))))
+		events = append(events, sent{names[rng.IntN(len(names))], at.Truncate(time.Millisecond)})
+	}
+	for off := 0; off < len(events); off += 50 {
+		var batch []map[string]any
+		for i, e := range events[off:min(off+50, len(events))] {
+			m := map[string]any{"anonymousId": fmt.Sprintf("visitor-%d", rng.IntN(40)),
+				"messageId": fmt.Sprintf("e2e-%d", off+i), "timestamp": e.at.Format(time.RFC3339Nano)}
+			if e.name == "page_view" {
+				m["type"] = "page"
+			} else {
+				m["type"], m["event"] = "track", e.name
+			}
+			batch = append(batch, m)
+		}
+		postBatch(t, st.IngestURL(), map[string]any{"batch": batch})
+	}
+	lastSent := time.Now()
+
+	// Ground truth from what was sent: events per hour, and per name.
+	want := map[string]map[string]float64{} // hour → name ("" = all) → count
+	for _, e := range events {
+		h := e.at.Truncate(time.Hour).Format(time.RFC3339)
+		if want[h] == nil {
+			want[h] = map[string]float64{}
+		}
+		want[h][""]++
+		want[h][e.name]++
+	}
+
+	from, to := first, now.Truncate(time.Hour).Add(time.Hour)
+	deadline := time.Now().Add(3 * time.Minute)
+	var diff string
+	for {
+		diff = compare(t, st.QueryURL(), from, to, want, names)
+		if diff == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("query API never matched the ground truth; last difference: %s", diff)
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("all %d events visible in the query API %.1f s after the last was sent", len(events), time.Since(lastSent).Seconds())
+}
+
+func postBatch(t *testing.T, base string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/batch", bytes.NewReader(b))
+	req.SetBasicAuth(keys.DemoWriteKey, "")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		out, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST /v1/batch: %s: %s", resp.Status, out)
+	}
+}
+
+// compare returns "" when every hour's counts match want, else a description.
+func compare(t *testing.T, base string, from, to time.Time, want map[string]map[string]float64, names []string) string {
+	t.Helper()
+	for _, name := range append([]string{""}, names...) {
+		q := url.Values{"metrics": {"events"}, "interval": {"hour"}, "from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
+		if name != "" {
+			q.Set("event", name)
+		}
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/timeseries?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+keys.DemoReadKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		var out struct {
+			Points []map[string]any `json:"points"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			return fmt.Sprintf("status %d, %v", resp.StatusCode, err)
+		}
+		for _, p := range out.Points {
+			start := p["start"].(string)
+			if got, w := p["events"].(float64), want[start][name]; got != w {
+				return fmt.Sprintf("hour %s event %q: got %v, want %v", start, name, got, w)
+			}
+		}
+	}
+	return ""
+}
