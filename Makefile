@@ -8,8 +8,11 @@ CMDS := ./ingest/cmd/ingest ./queryapi/cmd/queryapi ./pipelines/cmd/streaming \
 
 .DEFAULT_GOAL := help
 
+# Area-specific targets live in fragments (mk/*.mk, terraform/terraform.mk).
+-include $(sort $(wildcard mk/*.mk)) terraform/terraform.mk
+
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## compile every binary into bin/
 	$(GO) build -o $(BIN)/ $(CMDS)
