@@ -22,3 +22,13 @@ output "location" {
   description = "Dataset location."
   value       = google_bigquery_dataset.this.location
 }
+
+output "deletion_protection" {
+  description = "Whether the archive table refuses to be destroyed."
+  value       = google_bigquery_table.events.deletion_protection
+}
+
+output "partition_expiration_days" {
+  description = "Days a day partition is kept; null is forever."
+  value       = var.partition_expiration_days
+}

@@ -32,3 +32,8 @@ output "families" {
   description = "Each table's column families and GC rules, as families.json says."
   value       = local.families
 }
+
+output "deletion_protection" {
+  description = "Whether the instance and tables refuse to be destroyed."
+  value       = var.deletion_protection
+}

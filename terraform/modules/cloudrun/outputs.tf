@@ -41,3 +41,13 @@ output "invokers" {
   description = "Members granted roles/run.invoker."
   value       = sort(var.invokers)
 }
+
+output "secret_files" {
+  description = "Secrets mounted as files: [{secret, version, path}]."
+  value       = var.secret_files
+}
+
+output "deletion_protection" {
+  description = "Whether the service refuses to be destroyed."
+  value       = var.deletion_protection
+}

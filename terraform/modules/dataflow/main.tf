@@ -10,7 +10,7 @@ locals {
   staging_location = "${local.bucket_url}/staging"
   templates_prefix = "${local.bucket_url}/templates"
 
-  template_gcs_path = coalesce(var.template_gcs_path, "${local.templates_prefix}/streaming.json")
+  template_gcs_path = coalesce(var.template_gcs_path, "${local.templates_prefix}/${var.template_file}")
 
   # Exactly the flags of pipelines/cmd/streaming (see also
   # pipelines/templates/streaming-metadata.json, which must declare each).

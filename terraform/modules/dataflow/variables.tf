@@ -44,9 +44,15 @@ variable "job_name" {
   default     = "footfall-streaming"
 }
 
+variable "template_file" {
+  type        = string
+  description = "Object name, under templates/ in the bucket, of the streaming flex-template spec (cloudbuild.yaml writes streaming-<TAG>.json). A new name updates the running job in place."
+  default     = "streaming.json"
+}
+
 variable "template_gcs_path" {
   type        = string
-  description = "gs:// path of the streaming flex-template spec; null uses gs://<bucket>/templates/streaming.json, where cloudbuild.yaml writes it."
+  description = "gs:// path of the streaming flex-template spec, overriding template_file when the spec lives elsewhere."
   default     = null
 }
 
