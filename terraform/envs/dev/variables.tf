@@ -68,6 +68,12 @@ variable "streaming_extra_parameters" {
   default     = {}
 }
 
+variable "seal_schedule_enabled" {
+  type        = bool
+  description = "Run the hourly seal. Keep false until the backfill flex template (pipelines/cmd/backfill) has been built for image_tag."
+  default     = true
+}
+
 variable "seal_parameters" {
   type        = map(string)
   description = "Flags of the hourly backfill (seal) launch, declared in pipelines/templates/backfill-metadata.json."

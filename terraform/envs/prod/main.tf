@@ -168,8 +168,8 @@ module "scheduler" {
   staging_location             = module.dataflow.staging_location
   max_workers                  = 20
   subnetwork                   = var.dataflow_subnetwork
-  # Nothing to seal until the streaming job runs.
-  paused = !var.launch_streaming_job
+  # Nothing to seal until the streaming job runs and the backfill template exists.
+  paused = !(var.launch_streaming_job && var.seal_schedule_enabled)
 }
 
 module "monitoring" {

@@ -29,8 +29,8 @@ variable "dead_letter_subscription_name" {
 
 variable "topic_message_retention" {
   type        = string
-  description = "How long the events topic keeps every message, acknowledged or not, so a subscription can be seeked back to replay (10m to 31 days, e.g. \"604800s\")."
-  default     = "604800s"
+  description = "How long the topics keep every message, acknowledged or not, so a subscription can be seeked back to replay the stream (10m to 31 days). Billed as message storage (about $5 per billion 600-byte events per day kept; docs/deploy.md); the BigQuery archive is the long-term copy."
+  default     = "86400s"
 }
 
 variable "ack_deadline_seconds" {

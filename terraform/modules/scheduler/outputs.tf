@@ -17,3 +17,8 @@ output "launch_request" {
   description = "The LaunchFlexTemplateRequest the job posts (decoded)."
   value       = local.launch_request
 }
+
+output "paused" {
+  description = "Whether the scheduler job is paused."
+  value       = var.paused
+}

@@ -138,4 +138,22 @@ run "first_apply_without_the_streaming_job" {
     condition     = module.dataflow.job_id == null
     error_message = "no streaming job until its template is built."
   }
+
+  assert {
+    condition     = module.scheduler.paused == true
+    error_message = "no seal without a streaming job."
+  }
+}
+
+run "seal_waits_for_its_template" {
+  command = plan
+
+  variables {
+    seal_schedule_enabled = false
+  }
+
+  assert {
+    condition     = module.scheduler.paused == true
+    error_message = "the hourly seal is paused until the backfill template exists."
+  }
 }

@@ -29,8 +29,8 @@ run "names_match_the_code" {
   }
 
   assert {
-    condition     = google_pubsub_topic.events.message_retention_duration == "604800s"
-    error_message = "the events topic keeps messages for replay."
+    condition     = google_pubsub_topic.events.message_retention_duration == "86400s"
+    error_message = "the events topic keeps a day of messages for replay."
   }
 }
 
