@@ -108,7 +108,7 @@ module "ingest" {
     PUBLISH_TIMEOUT     = "10s"
     RETRY_AFTER_SECONDS = "2"
   }, var.ingest_extra_env)
-  secret_files = [{ secret = module.secrets.secret_id, path = local.keys_file }]
+  secret_files = [{ secret = module.secrets.secret_id, version = var.keys_secret_version, path = local.keys_file }]
 
   min_instances = 0
   max_instances = 5
@@ -134,7 +134,7 @@ module "queryapi" {
     KEYS_FILE         = local.keys_file
     MAX_POINTS        = "2000"
   }, var.queryapi_extra_env)
-  secret_files = [{ secret = module.secrets.secret_id, path = local.keys_file }]
+  secret_files = [{ secret = module.secrets.secret_id, version = var.keys_secret_version, path = local.keys_file }]
 
   min_instances = 0
   max_instances = 3

@@ -115,7 +115,7 @@ module "ingest" {
     PUBLISH_TIMEOUT     = "10s"
     RETRY_AFTER_SECONDS = "2"
   }, var.ingest_extra_env)
-  secret_files = [{ secret = module.secrets.secret_id, path = local.keys_file }]
+  secret_files = [{ secret = module.secrets.secret_id, version = var.keys_secret_version, path = local.keys_file }]
 
   # Warm instances absorb bursts while more start; ~10k requests/s at peak
   # (200k events/s in batches of ~20) over up to 300 instances.
@@ -144,7 +144,7 @@ module "queryapi" {
     KEYS_FILE         = local.keys_file
     MAX_POINTS        = "2000"
   }, var.queryapi_extra_env)
-  secret_files = [{ secret = module.secrets.secret_id, path = local.keys_file }]
+  secret_files = [{ secret = module.secrets.secret_id, version = var.keys_secret_version, path = local.keys_file }]
 
   min_instances       = 2
   max_instances       = 100

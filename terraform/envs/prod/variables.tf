@@ -32,6 +32,12 @@ variable "queryapi_image" {
   default     = null
 }
 
+variable "keys_secret_version" {
+  type        = string
+  description = "Version of the footfall-keys secret the services mount: \"latest\", or a number to roll the services onto a new key file deliberately."
+  default     = "latest"
+}
+
 variable "launch_streaming_job" {
   type        = bool
   description = "Launch the streaming Dataflow job (false until its flex template is built)."

@@ -39,7 +39,7 @@ run "services_use_the_config_contract" {
   assert {
     condition = alltrue([
       for s in [module.ingest, module.queryapi] :
-      s.env["KEYS_FILE"] == "/secrets/keys.json" && s.secret_files[0].path == "/secrets/keys.json" && s.secret_files[0].secret == "footfall-keys"
+      s.env["KEYS_FILE"] == "/secrets/keys.json" && s.secret_files[0].path == "/secrets/keys.json" && s.secret_files[0].secret == "footfall-keys" && s.secret_files[0].version == "latest"
     ])
     error_message = "KEYS_FILE points at the key file mounted from footfall-keys."
   }
