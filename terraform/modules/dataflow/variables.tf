@@ -1,0 +1,160 @@
+variable "project_id" {
+  type        = string
+  description = "Project the jobs run in."
+}
+
+variable "region" {
+  type        = string
+  description = "Dataflow region (workers and the flex-template launcher run here)."
+}
+
+variable "bucket_name" {
+  type        = string
+  description = "Staging/temp bucket; null names it <project_id>-footfall-dataflow. It holds templates/ (flex-template specs), staging/ (job binaries) and temp/."
+  default     = null
+}
+
+variable "bucket_location" {
+  type        = string
+  description = "Bucket location; null uses region."
+  default     = null
+}
+
+variable "temp_retention_days" {
+  type        = number
+  description = "Days after which objects under temp/ are deleted. staging/ is kept: a running job's new workers fetch their binary from it."
+  default     = 7
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Let terraform destroy delete the bucket with its objects (dev only)."
+  default     = false
+}
+
+variable "launch_streaming_job" {
+  type        = bool
+  description = "Launch the streaming job. Set false until the streaming flex template has been built (docs/deploy.md)."
+  default     = true
+}
+
+variable "job_name" {
+  type        = string
+  description = "Streaming job name (Cloud Monitoring's job_name label)."
+  default     = "footfall-streaming"
+}
+
+variable "template_file" {
+  type        = string
+  description = "Object name, under templates/ in the bucket, of the streaming flex-template spec (cloudbuild.yaml writes streaming-<TAG>.json). A new name updates the running job in place."
+  default     = "streaming.json"
+}
+
+variable "template_gcs_path" {
+  type        = string
+  description = "gs:// path of the streaming flex-template spec, overriding template_file when the spec lives elsewhere."
+  default     = null
+}
+
+variable "service_account_email" {
+  type        = string
+  description = "Worker (and launcher) service account."
+}
+
+variable "pubsub_project" {
+  type        = string
+  description = "--pubsub-project; null uses project_id."
+  default     = null
+}
+
+variable "subscription" {
+  type        = string
+  description = "--subscription: short name of the Pub/Sub subscription the job reads."
+}
+
+variable "bigtable_project" {
+  type        = string
+  description = "--bigtable-project; null uses project_id."
+  default     = null
+}
+
+variable "bigtable_instance" {
+  type        = string
+  description = "--bigtable-instance: the metrics instance."
+}
+
+variable "early_firing" {
+  type        = string
+  description = "--early-firing: how often an open hour's provisional values are updated (Go duration)."
+  default     = "10s"
+}
+
+variable "allowed_lateness" {
+  type        = string
+  description = "--allowed-lateness: how long after an hour ends its events still update it (Go duration)."
+  default     = "72h"
+}
+
+variable "extra_parameters" {
+  type        = map(string)
+  description = "More template parameters (flag name => value) for flags added to the streaming job later; each must also be declared in pipelines/templates/streaming-metadata.json."
+  default     = {}
+}
+
+variable "machine_type" {
+  type        = string
+  description = "Worker machine type."
+  default     = "n2-standard-2"
+}
+
+variable "num_workers" {
+  type        = number
+  description = "Workers at start."
+  default     = 1
+}
+
+variable "max_workers" {
+  type        = number
+  description = "Upper bound for autoscaling."
+  default     = 5
+
+  validation {
+    condition     = var.max_workers >= 1
+    error_message = "max_workers must be at least 1."
+  }
+}
+
+variable "network" {
+  type        = string
+  description = "VPC network for the workers; null uses \"default\"."
+  default     = null
+}
+
+variable "subnetwork" {
+  type        = string
+  description = "Subnetwork for the workers (regions/R/subnetworks/S or a full URL); null lets Dataflow choose."
+  default     = null
+}
+
+variable "ip_configuration" {
+  type        = string
+  description = "WORKER_IP_PRIVATE (needs Private Google Access on the subnetwork) or WORKER_IP_PUBLIC; null is Dataflow's default (public)."
+  default     = null
+
+  validation {
+    condition     = var.ip_configuration == null ? true : contains(["WORKER_IP_PRIVATE", "WORKER_IP_PUBLIC"], var.ip_configuration)
+    error_message = "ip_configuration must be null, WORKER_IP_PRIVATE or WORKER_IP_PUBLIC."
+  }
+}
+
+variable "additional_experiments" {
+  type        = list(string)
+  description = "Dataflow experiments to enable."
+  default     = []
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Labels set on the bucket and the job."
+  default     = {}
+}
