@@ -20,7 +20,7 @@ build: ## compile every binary into bin/
 run: build ## start the whole stack in the foreground (Ctrl-C stops it)
 	$(BIN)/localstack
 
-test: lint ## run every test (unit, pipeline, end-to-end)
+test: lint tf-check ## run every test (unit, pipeline, end-to-end, Terraform)
 	$(GO) test -count=1 -timeout 20m ./...
 
 test-short: ## unit tests only (no end-to-end stack)
