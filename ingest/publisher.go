@@ -86,3 +86,27 @@ func (p *PubSub) Close() error {
 	p.pub.Stop()
 	return p.client.Close()
 }
+
+// Noop encodes every event as PubSub would and discards it. It exists only
+// to measure ingest's own cost (PUBLISHER=noop in benchmarks): it
+// acknowledges events it never stores, so it must never serve real traffic.
+type Noop struct{}
+
+var _ Publisher = Noop{}
+
+// Publish encodes the events and forgets them.
+func (Noop) Publish(_ context.Context, events []*event.Event) error {
+	for _, e := range events {
+		if _, err := event.Encode(e); err != nil {
+			return err
+		}
+		_ = event.Attributes(e)
+	}
+	return nil
+}
+
+// Ready always succeeds.
+func (Noop) Ready(context.Context) error { return nil }
+
+// Close does nothing.
+func (Noop) Close() error { return nil }

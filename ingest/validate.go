@@ -38,6 +38,9 @@ func jsonErrorMessage(err error) string {
 	if errors.As(err, &se) {
 		return fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, se.Error())
 	}
+	if errors.Is(err, errNotFlexString) {
+		return errNotFlexString.Error()
+	}
 	return "malformed JSON: " + err.Error()
 }
 
