@@ -84,6 +84,8 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(b) == 0 || string(b) == "null":
 		*f = ""
+	case b[0] == '"' && len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0:
+		*f = flexString(b[1 : len(b)-1]) // no escapes: the common case, no decoder call
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -220,8 +222,10 @@ func (v *validator) segmentEvent(raw []byte, idx int, forcedType string, ri *req
 		if m.Properties[0] != '{' {
 			return nil, merr("properties", "must be an object")
 		}
-		if err := json.Unmarshal(m.Properties, &props); err != nil {
-			return nil, merr("properties."+jsonErrorField(err), jsonErrorMessage(err))
+		if mayHaveKnownProps(m.Properties) {
+			if err := json.Unmarshal(m.Properties, &props); err != nil {
+				return nil, merr("properties."+jsonErrorField(err), jsonErrorMessage(err))
+			}
 		}
 	}
 	if hasJSON(m.Traits) && m.Traits[0] != '{' {
@@ -302,7 +306,7 @@ func (v *validator) segmentEvent(raw []byte, idx int, forcedType string, ri *req
 	}
 	c := &m.Context.Campaign
 	e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent = c.Source, c.Medium, c.Name, c.Term, c.Content
-	if e.PageURL != "" && (e.PagePath == "" || e.UTMSource == "") {
+	if e.PageURL != "" && (e.PagePath == "" || e.UTMSource == "" && strings.Contains(e.PageURL, "utm_")) {
 		fromPageURL(e)
 	}
 
@@ -341,6 +345,21 @@ func (v *validator) segmentEvent(raw []byte, idx int, forcedType string, ri *req
 		return nil, merr("", err.Error())
 	}
 	return e, nil
+}
+
+// knownProps are the property names segmentProps reads.
+var knownProps = [][]byte{[]byte(`"revenue"`), []byte(`"total"`), []byte(`"currency"`), []byte(`"url"`), []byte(`"path"`), []byte(`"referrer"`), []byte(`"title"`)}
+
+// mayHaveKnownProps is a cheap pre-check that spares decoding properties
+// twice when none of the names footfall reads occurs in them. (A name
+// written with escapes, e.g. "\u0075rl", is missed: no SDK does that.)
+func mayHaveKnownProps(p []byte) bool {
+	for _, k := range knownProps {
+		if bytes.Contains(p, k) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasJSON(r json.RawMessage) bool { return len(r) > 0 && string(r) != "null" }
@@ -389,24 +408,63 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // fromPageURL fills the path and the campaign fields the client did not
-// send from the page URL.
+// send from the page URL. It scans the URL by hand: url.Parse and
+// url.Values cost more than the rest of a message's validation.
 func fromPageURL(e *event.Event) {
-	u, err := url.Parse(e.PageURL)
-	if err != nil {
-		return
+	rest := e.PageURL
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest = rest[:i]
+	}
+	query := ""
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest, query = rest[:i], rest[i+1:]
 	}
 	if e.PagePath == "" {
-		e.PagePath = u.Path
+		path := rest
+		if i := strings.Index(path, "://"); i >= 0 {
+			path = path[i+3:]
+			if j := strings.IndexByte(path, '/'); j >= 0 {
+				path = path[j:]
+			} else {
+				path = "/"
+			}
+		}
+		if p, err := url.PathUnescape(path); err == nil {
+			e.PagePath = p
+		}
 	}
-	if e.UTMSource != "" || u.RawQuery == "" || !strings.Contains(u.RawQuery, "utm_") {
+	if e.UTMSource != "" || !strings.Contains(query, "utm_") {
 		return
 	}
-	q := u.Query()
-	e.UTMSource = q.Get("utm_source")
-	e.UTMMedium = firstNonEmpty(e.UTMMedium, q.Get("utm_medium"))
-	e.UTMCampaign = firstNonEmpty(e.UTMCampaign, q.Get("utm_campaign"))
-	e.UTMTerm = firstNonEmpty(e.UTMTerm, q.Get("utm_term"))
-	e.UTMContent = firstNonEmpty(e.UTMContent, q.Get("utm_content"))
+	var src, med, camp, term, content string
+	for query != "" {
+		var kv string
+		kv, query, _ = strings.Cut(query, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "utm_") {
+			continue
+		}
+		if u, err := url.QueryUnescape(v); err == nil {
+			v = u
+		}
+		switch k {
+		case "utm_source":
+			src = firstNonEmpty(src, v)
+		case "utm_medium":
+			med = firstNonEmpty(med, v)
+		case "utm_campaign":
+			camp = firstNonEmpty(camp, v)
+		case "utm_term":
+			term = firstNonEmpty(term, v)
+		case "utm_content":
+			content = firstNonEmpty(content, v)
+		}
+	}
+	e.UTMSource = src
+	e.UTMMedium = firstNonEmpty(e.UTMMedium, med)
+	e.UTMCampaign = firstNonEmpty(e.UTMCampaign, camp)
+	e.UTMTerm = firstNonEmpty(e.UTMTerm, term)
+	e.UTMContent = firstNonEmpty(e.UTMContent, content)
 }
 
 func firstNonEmpty(ss ...string) string {

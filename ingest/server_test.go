@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -303,9 +304,13 @@ func TestRateLimitIsPerMerchant(t *testing.T) {
 func TestBatchAnswers503WhenPubSubFails(t *testing.T) {
 	s, ps := newTestServer(t, []pstest.ServerReactorOption{pstest.WithErrorInjection("Publish", codes.Unavailable, "injected outage")},
 		func(c *Config) { c.PublishTimeout = 2 * time.Second })
-	for _, path := range []string{"/v1/batch", "/mp/collect"} {
+	many := strings.TrimSuffix(strings.Repeat(`{"type":"track","event":"x","userId":"u"},`, 50), ",")
+	for _, path := range []string{"/v1/batch", "/v1/batch (50 events: one Publish RPC)", "/mp/collect"} {
 		t.Run(path, func(t *testing.T) {
 			req := request{path: "/v1/batch", auth: keys.DemoWriteKey, body: `{"batch":[{"type":"track","event":"x","userId":"u"}]}`}
+			if strings.Contains(path, "50 events") {
+				req.body = `{"batch":[` + many + `]}`
+			}
 			if path == "/mp/collect" {
 				req = request{path: mpPath(keys.DemoWriteKey, keys.DemoAPISecret), body: `{"client_id":"c","events":[{"name":"x"}]}`}
 			}
@@ -392,4 +397,50 @@ func getBody(t testing.TB, s *Server, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestFromPageURL(t *testing.T) {
+	tests := []struct {
+		url, path, src, med, camp string
+	}{
+		{"https://shop.example/a/b?x=1", "/a/b", "", "", ""},
+		{"https://shop.example", "/", "", "", ""},
+		{"https://shop.example/caf%C3%A9?utm_source=news%20letter&utm_medium=email#top", "/café", "news letter", "email", ""},
+		{"https://shop.example/p?utm_campaign=bf&utm_source=g&utm_source=ignored", "/p", "g", "", "bf"},
+		{"/relative/path?utm_source=x", "/relative/path", "x", "", ""},
+		{"https://shop.example/p#frag?utm_source=no", "/p", "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			e := &event.Event{PageURL: tc.url}
+			fromPageURL(e)
+			if e.PagePath != tc.path || e.UTMSource != tc.src || e.UTMMedium != tc.med || e.UTMCampaign != tc.camp {
+				t.Errorf("path %q source %q medium %q campaign %q; want %q %q %q %q", e.PagePath, e.UTMSource, e.UTMMedium, e.UTMCampaign, tc.path, tc.src, tc.med, tc.camp)
+			}
+		})
+	}
+}
+
+// TestLargeBatchIsPublishedInChunks: more events than one Publish RPC may
+// carry (1,000) all arrive, each once.
+func TestLargeBatchIsPublishedInChunks(t *testing.T) {
+	s, ps := newTestServer(t, nil)
+	const n = 2500
+	msgs := make([]string, n)
+	for i := range msgs {
+		msgs[i] = fmt.Sprintf(`{"type":"track","event":"e","userId":"u","messageId":"m%d"}`, i)
+	}
+	r := do(t, s, request{path: "/v1/batch", auth: keys.DemoWriteKey, body: `{"batch":[` + strings.Join(msgs, ",") + `]}`})
+	if r.status != 200 || r.json["accepted"] != float64(n) {
+		t.Fatalf("status %d body %.300s", r.status, r.raw)
+	}
+	seen := map[string]int{}
+	for _, e := range published(t, ps) {
+		seen[e.ID]++
+	}
+	for i := 0; i < n; i++ {
+		if id := fmt.Sprintf("m%d", i); seen[id] != 1 {
+			t.Fatalf("event %s published %d times, want once", id, seen[id])
+		}
+	}
 }

@@ -35,7 +35,6 @@ func message(rng *rand.Rand, n int, ts time.Time) map[string]any {
 		"context": map[string]any{
 			"ip":        ips[rng.IntN(len(ips))],
 			"userAgent": agents[rng.IntN(len(agents))],
-			"locale":    "en-US",
 			"library":   map[string]any{"name": "analytics.js", "version": "next-1.70.0"},
 			"page": map[string]any{
 				"url": "https://shop.example.com" + path + campaigns[rng.IntN(len(campaigns))], "path": path,
