@@ -223,3 +223,18 @@ func TestGracefulShutdownDrainsInFlightPublishes(t *testing.T) {
 		t.Error("server still answers after shutdown")
 	}
 }
+
+// TestSlowPubSubAnswers503: a publish not acknowledged within
+// PUBLISH_TIMEOUT is a 503 with Retry-After, for both publishing paths.
+func TestSlowPubSubAnswers503(t *testing.T) {
+	slow := &slowPublish{delay: 3 * time.Second, started: make(chan struct{})}
+	s, _ := newTestServer(t, []pstest.ServerReactorOption{{FuncName: "Publish", Reactor: slow}},
+		func(c *Config) { c.PublishTimeout = 300 * time.Millisecond })
+	for _, n := range []int{1, 50} {
+		msgs := strings.TrimSuffix(strings.Repeat(`{"type":"track","event":"x","userId":"u"},`, n), ",")
+		r := do(t, s, request{path: "/v1/batch", auth: keys.DemoWriteKey, body: `{"batch":[` + msgs + `]}`})
+		if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "2" {
+			t.Errorf("%d events: status %d Retry-After %q (%s); want 503 with Retry-After 2", n, r.status, r.header.Get("Retry-After"), r.raw)
+		}
+	}
+}

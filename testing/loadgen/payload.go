@@ -19,7 +19,6 @@ var (
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15",
 	}
-	ips = []string{"8.8.8.8", "81.2.69.142", "133.242.0.1", "1.1.1.1", "91.198.174.192"}
 )
 
 // message builds one event shaped like what analytics.js sends: 60 % page
@@ -33,12 +32,11 @@ func message(rng *rand.Rand, n int, ts time.Time) map[string]any {
 		"messageId":   fmt.Sprintf("lg-%d-%x", n, rng.Uint64()),
 		"timestamp":   ts.Format(time.RFC3339Nano),
 		"context": map[string]any{
-			"ip":        ips[rng.IntN(len(ips))],
 			"userAgent": agents[rng.IntN(len(agents))],
 			"library":   map[string]any{"name": "analytics.js", "version": "next-1.70.0"},
 			"page": map[string]any{
 				"url": "https://shop.example.com" + path + campaigns[rng.IntN(len(campaigns))], "path": path,
-				"referrer": refs[rng.IntN(len(refs))], "title": prod + " | Example Shop",
+				"referrer": refs[rng.IntN(len(refs))], "title": prod,
 			},
 		},
 	}
