@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -78,6 +79,10 @@ func realMain(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if pids == nil {
+		pids = map[string]int{}
+	}
+	pids["loadgen"] = os.Getpid()
 	before := map[string]loadgen.ProcStat{}
 	for name, pid := range pids {
 		before[name], _ = loadgen.ReadProc(pid)
@@ -94,6 +99,7 @@ func realMain(ctx context.Context, args []string) error {
 	fmt.Printf("throughput  %.0f events/s\n", r.EventsPerS)
 	fmt.Printf("latency     p50 %s  p90 %s  p99 %s  max %s (per request)\n", ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
 	fmt.Printf("payload     %d B/event, %d B/request body\n", r.EventBytes, r.BodyBytes)
+	var total time.Duration
 	names := make([]string, 0, len(pids))
 	for n := range pids {
 		names = append(names, n)
@@ -109,7 +115,14 @@ func realMain(ctx context.Context, args []string) error {
 		if r.Events > 0 {
 			perEvent = cpu / time.Duration(r.Events)
 		}
+		total += perEvent
 		fmt.Printf("%-11s CPU %.1f s (%.2f cores), %s CPU/event, peak RSS %d MiB\n", name, cpu.Seconds(), cpu.Seconds()/r.Elapsed.Seconds(), perEvent, after.PeakRSS>>20)
+	}
+	if total > 0 {
+		// What the measured CPU costs would allow if these processes had the
+		// machine's cores to themselves: a model, not a measurement.
+		fmt.Printf("cpu-bound   %.0f events/s if all %d cores served these processes alone (%s CPU/event in total)\n",
+			float64(runtime.NumCPU())/total.Seconds(), runtime.NumCPU(), total)
 	}
 	return nil
 }
