@@ -1,55 +1,68 @@
 // Package ingest is the HTTP service merchants send events to. It speaks the
-// Segment HTTP Tracking API, validates every message, enriches it with what
-// only ingest knows (receive time, country from the client IP) and publishes
-// it to Pub/Sub, answering 2xx only once Pub/Sub has acknowledged it.
+// Segment HTTP Tracking API and the GA4 Measurement Protocol, validates
+// every message, enriches it with what only ingest knows (receive time,
+// country from the client IP, the user agent), rate-limits each merchant and
+// publishes to Pub/Sub, answering 2xx only once Pub/Sub has acknowledged
+// every accepted event. docs/ingest.md describes the endpoints and errors.
 package ingest
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/phuslu/iploc"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/internal/keys"
 )
 
-// Segment's limits.
+// Segment's and GA's limits.
 const (
-	MaxMessageBytes = 32 << 10
-	MaxBatchBytes   = 500 << 10
+	MaxMessageBytes = 32 << 10  // one Segment message
+	MaxBatchBytes   = 500 << 10 // one Segment batch (decompressed)
+	MaxMPBytes      = 130_000   // one GA4 Measurement Protocol request (decompressed)
 )
+
+// Keys is what ingest needs from the key store (keys.Set, keys.FileStore).
+type Keys interface {
+	ByWriteKey(k string) (merchant string, ok bool)
+	BySecret(k string) (merchant string, ok bool)
+	RateLimit(merchant string) (keys.Limit, bool)
+}
 
 // Server is the ingest HTTP service.
 type Server struct {
-	cfg   Config
-	keys  *keys.Set
-	pub   Publisher
-	log   *slog.Logger
-	val   validator
-	now   func() time.Time
-	reg   *prometheus.Registry
-	stats *stats
+	cfg     Config
+	keys    Keys
+	pub     Publisher
+	log     *slog.Logger
+	val     validator
+	now     func() time.Time
+	stats   *stats
+	limits  *limiters
+	proxies []netip.Prefix
+	ready   readyCache
 }
 
 // NewServer checks its dependencies and returns a Server.
-func NewServer(cfg Config, ks *keys.Set, pub Publisher, log *slog.Logger) (*Server, error) {
+func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, error) {
 	if ks == nil || pub == nil || log == nil {
 		return nil, errors.New("ingest.NewServer: keys, publisher and logger are required")
 	}
-	reg := prometheus.NewRegistry()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("ingest.NewServer: %w", err)
+	}
+	proxies, _ := parsePrefixes(cfg.TrustedProxies) // checked by Validate
 	return &Server{
 		cfg:  cfg,
 		keys: ks,
@@ -60,205 +73,176 @@ func NewServer(cfg Config, ks *keys.Set, pub Publisher, log *slog.Logger) (*Serv
 			maxAge:          cfg.MaxEventAge,
 			maxFuture:       cfg.MaxFutureSkew,
 		},
-		now:   time.Now,
-		reg:   reg,
-		stats: newStats(reg),
+		now:     time.Now,
+		stats:   newStats(),
+		limits:  newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
+		proxies: proxies,
+		ready:   readyCache{ttl: time.Second},
 	}, nil
 }
 
 // App returns the Fiber application with every route attached.
 func (s *Server) App() *fiber.App {
 	app := fiber.New(fiber.Config{
+		// The wire limit; each endpoint checks its own, smaller one after
+		// decompression (MaxMessageBytes, MaxMPBytes).
 		BodyLimit:             MaxBatchBytes,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
 		JSONEncoder:           json.Marshal,
 		JSONDecoder:           json.Unmarshal,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           120 * time.Second,
 	})
 	s.Routes(app)
 	return app
 }
 
-// Routes attaches the handlers.
+// Routes attaches the middleware and handlers.
 func (s *Server) Routes(app *fiber.App) {
+	app.Use(s.requestID, s.observe)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", s.handleReady())
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
-	app.Post("/v1/batch", s.handleBatch())
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.stats.reg, promhttp.HandlerOpts{})))
+
+	app.Post("/v1/batch", s.handleSegmentBatch())
+	for _, typ := range []string{event.TypeTrack, event.TypePage, event.TypeScreen, event.TypeIdentify, event.TypeGroup, event.TypeAlias} {
+		app.Post("/v1/"+typ, s.handleSegmentSingle(typ))
+	}
+	app.Post("/mp/collect", s.handleMPCollect(false))
+	app.Post("/debug/mp/collect", s.handleMPCollect(true))
+}
+
+// Serve answers on ln until ctx is done, then stops accepting connections
+// and waits up to cfg.ShutdownTimeout for in-flight requests (and so their
+// publishes) to finish. The caller closes the publisher afterwards.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	app := s.App()
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("ingest: serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.log.Info("ingest draining", "timeout", s.cfg.ShutdownTimeout.String())
+	if err := app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
+		return fmt.Errorf("ingest: shutdown: %w", err)
+	}
+	<-errc
+	return nil
+}
+
+// readyCache remembers the last readiness check for ttl, so that probes
+// cannot turn into a flood of admin calls to Pub/Sub.
+type readyCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	at  time.Time
+	err error
 }
 
 func (s *Server) handleReady() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if err := s.pub.Ready(c.UserContext()); err != nil {
+		r := &s.ready
+		r.mu.Lock()
+		if r.at.IsZero() || time.Since(r.at) > r.ttl {
+			r.err = s.pub.Ready(c.UserContext())
+			r.at = time.Now()
+		}
+		err := r.err
+		r.mu.Unlock()
+		if err != nil {
 			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "error": err.Error()})
 		}
 		return c.JSON(fiber.Map{"ready": true})
 	}
 }
 
-// errorResponse is the body of every error answer.
-type errorResponse struct {
-	Success bool            `json:"success"`
-	Error   string          `json:"error"`
-	Errors  []*MessageError `json:"errors,omitempty"`
+// requestError is a failure of the whole request (auth, body, limits), kept
+// apart from per-message validation errors. Each protocol renders it in its
+// own body format.
+type requestError struct {
+	status int
+	reason string // metric label: a small fixed set
+	msg    string
+	field  string // GA4: fieldPath; Segment: ""
+	code   string // GA4 validationCode
+	retry  int    // Retry-After seconds, when > 0
 }
+
+func (e *requestError) Error() string { return e.msg }
 
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	code := fiber.StatusInternalServerError
-	msg := "internal error"
+	msg := "internal error; retry later"
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		code, msg = fe.Code, fe.Message
-		if code == fiber.StatusRequestEntityTooLarge {
-			msg = "request body is larger than the 500 KB batch limit; send fewer messages per batch"
+		switch code {
+		case fiber.StatusRequestEntityTooLarge:
+			msg = fmt.Sprintf("request body is larger than the %d-byte limit; send fewer messages per request", MaxBatchBytes)
+		case fiber.StatusNotFound:
+			msg = "no such endpoint: " + c.Method() + " " + c.Path() + " (see docs/ingest.md)"
+		case fiber.StatusMethodNotAllowed:
+			msg = "method not allowed: use POST"
 		}
 	}
 	if code >= 500 {
-		s.log.Error("request failed", "err", err, "path", c.Path())
+		s.logger(c).Error("request failed", "err", err, "path", c.Path())
 	}
-	return c.Status(code).JSON(errorResponse{Error: msg})
+	s.stats.requestsRejected.WithLabelValues(reasonForStatus(code)).Inc()
+	return c.Status(code).JSON(segmentResponse{Error: msg})
 }
 
-// handleBatch serves POST /v1/batch.
-func (s *Server) handleBatch() fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		received := s.now()
-		body := c.Body()
-		var b segmentBatch
-		if err := json.Unmarshal(body, &b); err != nil {
-			s.stats.rejected.WithLabelValues("malformed").Inc()
-			return c.Status(fiber.StatusBadRequest).JSON(errorResponse{Error: "body is not a Segment batch: " + jsonErrorMessage(err)})
-		}
-		merchant, ok := s.merchantFromBasic(c.Get(fiber.HeaderAuthorization), b.WriteKey)
-		if !ok {
-			s.stats.rejected.WithLabelValues("unauthorized").Inc()
-			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="footfall"`)
-			return c.Status(fiber.StatusUnauthorized).JSON(errorResponse{Error: "unknown write key: send it as the HTTP Basic user name (empty password) or as writeKey in the body"})
-		}
-		if len(b.Batch) == 0 {
-			s.stats.rejected.WithLabelValues("empty").Inc()
-			return c.Status(fiber.StatusBadRequest).JSON(errorResponse{Error: "batch is empty or missing: send {\"batch\": [messages]}"})
-		}
-		ri := s.requestInfo(c, merchant, received, b.SentAt)
-		events := make([]*event.Event, 0, len(b.Batch))
-		var bad []*MessageError
-		for i, raw := range b.Batch {
-			e, merr := s.val.segmentEvent(raw, i, "", ri)
-			if merr != nil {
-				merr.Field = fieldPath(i, merr.Field)
-				bad = append(bad, merr)
-				continue
-			}
-			events = append(events, e)
-		}
-		if len(bad) > 0 {
-			s.stats.rejected.WithLabelValues("invalid").Add(float64(len(bad)))
-			return c.Status(fiber.StatusBadRequest).JSON(errorResponse{
-				Error:  strconv.Itoa(len(bad)) + " of " + strconv.Itoa(len(b.Batch)) + " messages are invalid; nothing in this batch was accepted",
-				Errors: bad,
-			})
-		}
-		return s.publish(c, events)
+func reasonForStatus(code int) string {
+	switch code {
+	case fiber.StatusRequestEntityTooLarge:
+		return "too_large"
+	case fiber.StatusNotFound, fiber.StatusMethodNotAllowed:
+		return "no_route"
+	case fiber.StatusRequestTimeout:
+		return "timeout"
 	}
+	if code >= 500 {
+		return "internal"
+	}
+	return "bad_request"
 }
 
-// publish makes events durable, then answers 200; on failure 503 with
-// Retry-After, so that the client retries (messageId keeps it idempotent).
-func (s *Server) publish(c *fiber.Ctx, events []*event.Event) error {
+// publish makes events durable. It returns nil once Pub/Sub acknowledged
+// every event, else a 503 requestError: the client must retry.
+func (s *Server) publish(c *fiber.Ctx, events []*event.Event) *requestError {
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.PublishTimeout)
 	defer cancel()
 	start := time.Now()
 	err := s.pub.Publish(ctx, events)
 	s.stats.publishSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		s.stats.rejected.WithLabelValues("unavailable").Add(float64(len(events)))
-		s.log.Warn("publish failed; answering 503", "err", err, "events", len(events))
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(s.cfg.RetryAfter))
-		return c.Status(fiber.StatusServiceUnavailable).JSON(errorResponse{Error: "events could not be stored right now; nothing was accepted, retry after " + strconv.Itoa(s.cfg.RetryAfter) + " s"})
+		s.stats.eventsRejected.WithLabelValues(events[0].Source, "unavailable").Add(float64(len(events)))
+		s.logger(c).Warn("publish failed; answering 503", "err", err, "events", len(events), "merchant", events[0].MerchantID)
+		return &requestError{status: fiber.StatusServiceUnavailable, reason: "unavailable", retry: s.cfg.RetryAfter, code: "VALUE_INVALID",
+			msg: "events could not be stored right now; nothing was accepted, retry after " + strconv.Itoa(s.cfg.RetryAfter) + " s"}
 	}
-	s.stats.accepted.Add(float64(len(events)))
+	s.stats.eventsAccepted.WithLabelValues(events[0].Source).Add(float64(len(events)))
 	s.stats.batchSize.Observe(float64(len(events)))
-	return c.JSON(fiber.Map{"success": true})
+	return nil
 }
 
-func fieldPath(i int, field string) string {
-	p := "batch[" + strconv.Itoa(i) + "]"
-	if field != "" {
-		p += "." + field
+// admit charges n events to the merchant's token bucket; a 429 requestError
+// means the merchant sends faster than its limit.
+func (s *Server) admit(c *fiber.Ctx, merchant, source string, n int) *requestError {
+	ok, wait, lim := s.limits.take(merchant, n, s.now())
+	if ok {
+		return nil
 	}
-	return p
-}
-
-// merchantFromBasic resolves the write key from HTTP Basic auth (user name,
-// empty password) or, failing that, the body's writeKey.
-func (s *Server) merchantFromBasic(header, bodyKey string) (string, bool) {
-	if k, ok := strings.CutPrefix(header, "Basic "); ok {
-		if raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k)); err == nil {
-			user, _, _ := strings.Cut(string(raw), ":")
-			if m, ok := s.keys.ByWriteKey(user); ok {
-				return m, true
-			}
-			return "", false
-		}
-		return "", false
+	secs := int((wait + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
 	}
-	if bodyKey != "" {
-		return s.keys.ByWriteKey(bodyKey)
-	}
-	return "", false
-}
-
-// requestInfo gathers what ingest knows about the request: the country of
-// the client IP is looked up here and the IP itself is never stored.
-func (s *Server) requestInfo(c *fiber.Ctx, merchant string, received time.Time, sentAt string) *requestInfo {
-	return &requestInfo{
-		merchant:  merchant,
-		received:  received,
-		sentAt:    sentAt,
-		country:   countryOf(c.IP()),
-		userAgent: c.Get(fiber.HeaderUserAgent),
-		countryOf: countryOf,
-	}
-}
-
-// countryOf returns the ISO 3166-1 alpha-2 country of ip, or "" when unknown.
-func countryOf(ip string) string {
-	addr := net.ParseIP(strings.TrimSpace(ip))
-	if addr == nil {
-		return ""
-	}
-	cc := iploc.Country(addr)
-	if cc == "" || cc == "ZZ" {
-		return ""
-	}
-	return cc
-}
-
-type stats struct {
-	accepted       prometheus.Counter
-	rejected       *prometheus.CounterVec
-	publishSeconds prometheus.Histogram
-	batchSize      prometheus.Histogram
-}
-
-func newStats(reg *prometheus.Registry) *stats {
-	st := &stats{
-		accepted: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "footfall_ingest_events_accepted_total", Help: "Events published and acknowledged by Pub/Sub.",
-		}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "footfall_ingest_events_rejected_total", Help: "Events or requests rejected, by reason.",
-		}, []string{"reason"}),
-		publishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "footfall_ingest_publish_seconds", Help: "Time to publish a request's events and receive every acknowledgement.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-		}),
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "footfall_ingest_batch_events", Help: "Events per accepted request.",
-			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000},
-		}),
-	}
-	reg.MustRegister(st.accepted, st.rejected, st.publishSeconds, st.batchSize,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return st
+	s.stats.eventsRejected.WithLabelValues(source, "rate_limited").Add(float64(n))
+	s.stats.rateLimited.Inc()
+	s.logger(c).Info("rate limited", "merchant", merchant, "events", n, "retry_after_s", secs)
+	return &requestError{status: fiber.StatusTooManyRequests, reason: "rate_limited", retry: secs, code: "VALUE_OUT_OF_BOUNDS",
+		msg: fmt.Sprintf("rate limit exceeded: this merchant may send %g events/s with bursts of %d; nothing in this request was accepted, retry after %d s", lim.EventsPerSecond, lim.Burst, secs)}
 }

@@ -38,6 +38,9 @@ func jsonErrorMessage(err error) string {
 	if errors.As(err, &se) {
 		return fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, se.Error())
 	}
+	if errors.Is(err, errNotFlexString) {
+		return errNotFlexString.Error()
+	}
 	return "malformed JSON: " + err.Error()
 }
 
@@ -66,7 +69,11 @@ func toMinorUnits(amount, cur string) (int64, error) {
 		return 0, fmt.Errorf("currency %q is not an ISO 4217 code", cur)
 	}
 	scale, _ := currency.Standard.Rounding(unit)
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(amount))
+	amount = strings.TrimSpace(amount)
+	if v, ok := decimalMinorUnits(amount, scale); ok {
+		return v, nil
+	}
+	r, ok := new(big.Rat).SetString(amount)
 	if !ok {
 		return 0, fmt.Errorf("%q is not a decimal number", amount)
 	}
@@ -86,4 +93,49 @@ func toMinorUnits(amount, cur string) (int64, error) {
 		return 0, fmt.Errorf("amount %s is out of range", amount)
 	}
 	return q.Int64(), nil
+}
+
+// decimalMinorUnits is toMinorUnits' fast path for plain decimals
+// ("-12.345", at most 15 integer digits): integer arithmetic, rounding half
+// away from zero. ok is false for anything else (exponents, huge values),
+// which the exact big.Rat path handles.
+func decimalMinorUnits(s string, scale int) (int64, bool) {
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	if intPart == "" && frac == "" || len(intPart) > 15 || scale > 3 {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(intPart); i++ {
+		c := intPart[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	for i := 0; i < len(frac); i++ {
+		if c := frac[i]; c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	for i := 0; i < scale; i++ {
+		v *= 10
+		if i < len(frac) {
+			v += int64(frac[i] - '0')
+		}
+	}
+	if len(frac) > scale && frac[scale] >= '5' {
+		v++ // half away from zero: the first dropped digit decides
+	}
+	if v > 1e15 {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }

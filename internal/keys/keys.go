@@ -1,16 +1,22 @@
 // Package keys maps the credentials merchants present to merchant ids:
-// write keys and API secrets (ingest) and read keys (query API). Each key
-// belongs to exactly one merchant.
+// write keys and API secrets (ingest) and read keys (query API), plus each
+// merchant's ingest rate limit. Each key belongs to exactly one merchant.
 //
-// The file format (JSON) is documented in docs/keys.md:
+// A Set is an immutable snapshot; a FileStore serves the Set of a key file
+// and swaps in a new one when the file changes (polled) or on demand
+// (SIGHUP), keeping the previous keys when the new file is bad. The file
+// format (JSON) is documented in docs/keys.md:
 //
 //	{"merchants": [{"id": "demo", "write_keys": ["demo-write-key"],
-//	  "api_secrets": ["demo-api-secret"], "read_keys": ["demo-read-key"]}]}
+//	  "api_secrets": ["demo-api-secret"], "read_keys": ["demo-read-key"],
+//	  "rate_limit": {"events_per_second": 5000, "burst": 10000}}]}
 package keys
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 
 	json "github.com/goccy/go-json"
@@ -18,12 +24,29 @@ import (
 	"github.com/footfall/footfall/internal/event"
 )
 
-// Merchant is one merchant's credentials.
+// Merchant is one merchant's credentials and limits.
 type Merchant struct {
 	ID         string   `json:"id"`
 	WriteKeys  []string `json:"write_keys"`
 	APISecrets []string `json:"api_secrets,omitempty"`
 	ReadKeys   []string `json:"read_keys"`
+	// RateLimit overrides the service's default ingest rate limit.
+	RateLimit *Limit `json:"rate_limit,omitempty"`
+}
+
+// Limit is a token-bucket rate limit in events: a sustained rate and the
+// burst a merchant may send above it.
+type Limit struct {
+	EventsPerSecond float64 `json:"events_per_second"`
+	Burst           int     `json:"burst"`
+}
+
+// Validate reports whether l is usable.
+func (l Limit) Validate() error {
+	if l.EventsPerSecond <= 0 || math.IsInf(l.EventsPerSecond, 0) || math.IsNaN(l.EventsPerSecond) || l.Burst < 1 {
+		return fmt.Errorf("rate limit must have events_per_second > 0 and burst >= 1, got %v/s burst %d", l.EventsPerSecond, l.Burst)
+	}
+	return nil
 }
 
 // File is the key file's top-level object.
@@ -39,12 +62,17 @@ const (
 	DemoReadKey   = "demo-read-key"
 )
 
-// Demo returns the key set of the demo merchant.
-func Demo() *Set {
-	s, err := NewSet(File{Merchants: []Merchant{{
+// DemoFile is the key file of the demo merchant.
+func DemoFile() File {
+	return File{Merchants: []Merchant{{
 		ID: DemoMerchant, WriteKeys: []string{DemoWriteKey},
 		APISecrets: []string{DemoAPISecret}, ReadKeys: []string{DemoReadKey},
-	}}})
+	}}}
+}
+
+// Demo returns the key set of the demo merchant.
+func Demo() *Set {
+	s, err := NewSet(DemoFile())
 	if err != nil {
 		panic(err)
 	}
@@ -54,6 +82,7 @@ func Demo() *Set {
 // Set is an immutable lookup table built from a File.
 type Set struct {
 	write, secret, read map[string]string
+	limits              map[string]Limit
 	merchants           []Merchant
 }
 
@@ -62,16 +91,23 @@ var ErrDuplicateKey = errors.New("keys: duplicate key")
 
 // NewSet validates f and indexes it.
 func NewSet(f File) (*Set, error) {
-	s := &Set{write: map[string]string{}, secret: map[string]string{}, read: map[string]string{}, merchants: f.Merchants}
+	s := &Set{write: map[string]string{}, secret: map[string]string{}, read: map[string]string{},
+		limits: map[string]Limit{}, merchants: f.Merchants}
 	seen := map[string]bool{}
 	for i, m := range f.Merchants {
 		if !event.ValidMerchantID(m.ID) {
-			return nil, fmt.Errorf("keys: merchants[%d]: invalid merchant id %q", i, m.ID)
+			return nil, fmt.Errorf("keys: merchants[%d]: invalid merchant id %q (1-64 of a-z, 0-9, '_', '-')", i, m.ID)
 		}
 		if seen[m.ID] {
 			return nil, fmt.Errorf("keys: merchants[%d]: merchant %q listed twice", i, m.ID)
 		}
 		seen[m.ID] = true
+		if m.RateLimit != nil {
+			if err := m.RateLimit.Validate(); err != nil {
+				return nil, fmt.Errorf("keys: merchant %q: %w", m.ID, err)
+			}
+			s.limits[m.ID] = *m.RateLimit
+		}
 		for _, idx := range []struct {
 			name string
 			keys []string
@@ -91,17 +127,25 @@ func NewSet(f File) (*Set, error) {
 	return s, nil
 }
 
+// Parse decodes and validates a key file's content. Unknown fields are an
+// error, so a typo ("write_key") does not silently drop keys.
+func Parse(b []byte) (*Set, error) {
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("keys: decode: %w", err)
+	}
+	return NewSet(f)
+}
+
 // Load reads a key file.
 func Load(path string) (*Set, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("keys.Load: %w", err)
 	}
-	var f File
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("keys.Load %s: %w", path, err)
-	}
-	s, err := NewSet(f)
+	s, err := Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("keys.Load %s: %w", path, err)
 	}
@@ -116,6 +160,9 @@ func (s *Set) BySecret(k string) (string, bool) { m, ok := s.secret[k]; return m
 
 // ByReadKey returns the merchant owning a read key.
 func (s *Set) ByReadKey(k string) (string, bool) { m, ok := s.read[k]; return m, ok }
+
+// RateLimit returns the merchant's own rate limit, if the file sets one.
+func (s *Set) RateLimit(merchant string) (Limit, bool) { l, ok := s.limits[merchant]; return l, ok }
 
 // Merchants lists the merchants in file order.
 func (s *Set) Merchants() []Merchant { return s.merchants }

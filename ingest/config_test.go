@@ -1,0 +1,41 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		check   func(Config) bool
+		wantErr bool
+	}{
+		{"defaults", nil, func(c Config) bool {
+			return c.Addr == "127.0.0.1:8080" && c.Publisher == PublisherPubSub && c.MaxEventAge == 72*time.Hour &&
+				c.RateLimit == 5000 && c.RateBurst == 10000 && c.ProxyHeader == "X-Forwarded-For" && len(c.TrustedProxies) == 0
+		}, false},
+		{"cloud run port", map[string]string{"PORT": "9000"}, func(c Config) bool { return c.Addr == ":9000" }, false},
+		{"trusted proxies", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,35.191.0.1"}, func(c Config) bool { return len(c.TrustedProxies) == 2 }, false},
+		{"bad proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, nil, true},
+		{"noop publisher", map[string]string{"PUBLISHER": "noop"}, func(c Config) bool { return c.Publisher == PublisherNoop }, false},
+		{"unknown publisher", map[string]string{"PUBLISHER": "kafka"}, nil, true},
+		{"zero rate", map[string]string{"RATE_LIMIT_EVENTS_PER_SECOND": "0"}, nil, true},
+		{"window", map[string]string{"MAX_EVENT_AGE": "24h"}, func(c Config) bool { return c.MaxEventAge == 24*time.Hour }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(context.Background(), envconfig.MapLookuper(tc.env))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want error %v", err, tc.wantErr)
+			}
+			if err == nil && !tc.check(c) {
+				t.Errorf("config %+v", c)
+			}
+		})
+	}
+}
