@@ -295,7 +295,9 @@ func TestDeadLetters(t *testing.T) {
 	if len(got) != len(in) {
 		t.Fatalf("ReadInvalid returned %d messages, want %d", len(got), len(in))
 	}
-	key := func(m Invalid) string { return fmt.Sprintf("%q %v %s %s", m.Data, m.Attributes, m.ReceiveTime, m.Reason) }
+	key := func(m Invalid) string {
+		return fmt.Sprintf("%q %v %s %s", m.Data, m.Attributes, m.ReceiveTime, m.Reason)
+	}
 	var gotKeys, wantKeys []string
 	for i := range in {
 		gotKeys = append(gotKeys, key(got[i]))
