@@ -272,6 +272,8 @@ func syncDir(dir string) error {
 type Invalid struct {
 	Data        []byte
 	Attributes  map[string]string
+	MessageID   string
+	PublishTime time.Time
 	ReceiveTime time.Time
 	// Reason is why it was rejected (the decode error).
 	Reason string
@@ -281,6 +283,8 @@ type Invalid struct {
 type deadLetter struct {
 	DataBase64  string            `json:"data_base64"`
 	Attributes  map[string]string `json:"attributes,omitempty"`
+	MessageID   string            `json:"message_id,omitempty"`
+	PublishTime string            `json:"publish_time,omitempty"`
 	ReceiveTime string            `json:"receive_time"`
 	Reason      string            `json:"reason"`
 }
@@ -316,6 +320,8 @@ func (w *Writer) WriteInvalid(ctx context.Context, msgs []Invalid) error {
 				if err := enc.Encode(deadLetter{
 					DataBase64:  base64.StdEncoding.EncodeToString(m.Data),
 					Attributes:  m.Attributes,
+					MessageID:   m.MessageID,
+					PublishTime: formatTime(m.PublishTime),
 					ReceiveTime: m.ReceiveTime.UTC().Format(time.RFC3339Nano),
 					Reason:      m.Reason,
 				}); err != nil {
@@ -358,10 +364,21 @@ func ReadInvalid(dir string) ([]Invalid, error) {
 				f.Close()
 				return nil, fmt.Errorf("archive.ReadInvalid: %s: data_base64: %w", name, err)
 			}
-			t, _ := time.Parse(time.RFC3339Nano, dl.ReceiveTime)
-			out = append(out, Invalid{Data: data, Attributes: dl.Attributes, ReceiveTime: t, Reason: dl.Reason})
+			rt, _ := time.Parse(time.RFC3339Nano, dl.ReceiveTime)
+			var pt time.Time
+			if dl.PublishTime != "" {
+				pt, _ = time.Parse(time.RFC3339Nano, dl.PublishTime)
+			}
+			out = append(out, Invalid{Data: data, Attributes: dl.Attributes, MessageID: dl.MessageID, PublishTime: pt, ReceiveTime: rt, Reason: dl.Reason})
 		}
 		f.Close()
 	}
 	return out, nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }

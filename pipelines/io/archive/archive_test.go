@@ -281,7 +281,7 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := []Invalid{
-		{Data: []byte("not json \x00\xff"), Attributes: map[string]string{"a": "1"}, ReceiveTime: base, Reason: "bad"},
+		{Data: []byte("not json \x00\xff"), Attributes: map[string]string{"a": "1"}, MessageID: "42", PublishTime: base.Add(-time.Second), ReceiveTime: base, Reason: "bad"},
 		{Data: []byte(`{"event_id":""}`), ReceiveTime: base.Add(25 * time.Hour), Reason: "event_id: is required"},
 		{Data: nil, ReceiveTime: base.Add(time.Minute), Reason: "empty"},
 	}
@@ -296,7 +296,7 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("ReadInvalid returned %d messages, want %d", len(got), len(in))
 	}
 	key := func(m Invalid) string {
-		return fmt.Sprintf("%q %v %s %s", m.Data, m.Attributes, m.ReceiveTime, m.Reason)
+		return fmt.Sprintf("%q %v %s %s %s %s", m.Data, m.Attributes, m.MessageID, m.PublishTime, m.ReceiveTime, m.Reason)
 	}
 	var gotKeys, wantKeys []string
 	for i := range in {
