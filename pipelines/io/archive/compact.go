@@ -1,17 +1,21 @@
 package archive
 
 import (
+	"cmp"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/snappy"
 
 	"github.com/footfall/footfall/internal/event"
 )
@@ -23,7 +27,8 @@ type CompactOptions struct {
 	// more rows than this compacts into several files.
 	MaxRowsPerFile int64
 	// SortRows is how many rows are sorted in memory at a time (default
-	// 100,000); sorted runs spill to temporary files and are merged.
+	// 50,000); larger groups spill sorted runs to a temporary file in the
+	// partition and merge them.
 	SortRows int64
 	// RowsPerRowGroup bounds the row groups of compacted files (default
 	// 100,000): the unit readers skip by statistics.
@@ -38,7 +43,7 @@ func (o CompactOptions) withDefaults() CompactOptions {
 		o.MaxRowsPerFile = 2_000_000
 	}
 	if o.SortRows <= 0 {
-		o.SortRows = 100_000
+		o.SortRows = 50_000
 	}
 	if o.RowsPerRowGroup <= 0 {
 		o.RowsPerRowGroup = 100_000
@@ -201,36 +206,34 @@ func statParquet(name string) (inputFile, error) {
 
 // merge writes one sorted file holding every row of the group, makes it
 // durable, then deletes the group's files.
+//
+// Sorting is an external merge sort with bounded memory: rows are read
+// SortRows at a time, sorted and written as one row group each to a spill
+// file (a run); the runs are then merged through a heap, a few hundred rows
+// of each in memory at a time, into the output.
 func (o CompactOptions) merge(ctx context.Context, w *Writer, part string, group []inputFile) (CompactStats, error) {
 	st := CompactStats{}
 	name := "part-" + ulid.Make().String() + fileExt
 	size, err := writeDurable(w, part, name, func(f *os.File) error {
-		sw := parquet.NewSortingWriter[event.Event](f, o.SortRows, writerOptions(
+		out := parquet.NewGenericWriter[event.Event](f, writerOptions(
 			parquet.MaxRowsPerRowGroup(o.RowsPerRowGroup),
-			parquet.SortingWriterConfig(
-				parquet.SortingColumns(parquet.Ascending("merchant_id"), parquet.Ascending("event_time")),
-				parquet.SortingBuffers(parquet.NewFileBufferPool(part, ".compact-*"+tmpExt)),
-			),
+			parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending("merchant_id"), parquet.Ascending("event_time"))),
 		)...)
-		buf := make([]event.Event, readBatch)
-		for _, in := range group {
-			n, err := copyRows(ctx, in.name, buf, sw)
-			if err != nil {
-				return err
-			}
-			if n != in.rows {
-				return fmt.Errorf("%s: read %d rows, its footer says %d", in.name, n, in.rows)
-			}
-			st.Rows += n
-			st.InputBytes += in.size
+		rows, err := o.sortInto(ctx, part, group, out)
+		if err != nil {
+			return err
 		}
-		if err := sw.Close(); err != nil {
-			return fmt.Errorf("write sorted parquet: %w", err)
+		st.Rows = rows
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("write parquet: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
 		return CompactStats{}, err
+	}
+	for _, in := range group {
+		st.InputBytes += in.size
 	}
 	st.OutputFiles = 1
 	st.OutputBytes = size
@@ -247,8 +250,184 @@ func (o CompactOptions) merge(ctx context.Context, w *Writer, part string, group
 	return st, nil
 }
 
-// copyRows streams every row of a data file into sw and returns how many.
-func copyRows(ctx context.Context, name string, buf []event.Event, sw *parquet.SortingWriter[event.Event]) (int64, error) {
+func lessEvent(a, b *event.Event) int {
+	return cmp.Or(cmp.Compare(a.MerchantID, b.MerchantID), cmp.Compare(a.EventTime, b.EventTime))
+}
+
+// sortInto writes every row of group to out in (merchant_id, event_time)
+// order and returns how many rows it wrote.
+func (o CompactOptions) sortInto(ctx context.Context, part string, group []inputFile, out *parquet.GenericWriter[event.Event]) (int64, error) {
+	chunk := make([]event.Event, 0, o.SortRows)
+	var spill *os.File
+	var runs *parquet.GenericWriter[event.Event]
+	defer func() {
+		if spill != nil {
+			spill.Close()
+			os.Remove(spill.Name())
+		}
+	}()
+	flushRun := func() error {
+		slices.SortFunc(chunk, func(a, b event.Event) int { return lessEvent(&a, &b) })
+		if spill == nil {
+			f, err := os.CreateTemp(part, ".compact-*"+tmpExt)
+			if err != nil {
+				return err
+			}
+			spill = f
+			runs = parquet.NewGenericWriter[event.Event](f, Schema,
+				parquet.Compression(&snappy.Codec{}), parquet.PageBufferSize(64<<10))
+		}
+		if _, err := runs.Write(chunk); err != nil {
+			return fmt.Errorf("write sorted run: %w", err)
+		}
+		if err := runs.Flush(); err != nil {
+			return fmt.Errorf("write sorted run: %w", err)
+		}
+		chunk = chunk[:0]
+		return nil
+	}
+	var total int64
+	buf := make([]event.Event, readBatch)
+	for _, in := range group {
+		n, err := readRows(ctx, in.name, buf, func(rows []event.Event) error {
+			for len(rows) > 0 {
+				k := min(len(rows), cap(chunk)-len(chunk))
+				chunk = append(chunk, rows[:k]...)
+				rows = rows[k:]
+				if len(chunk) == cap(chunk) {
+					if err := flushRun(); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		if n != in.rows {
+			return 0, fmt.Errorf("%s: read %d rows, its footer says %d", in.name, n, in.rows)
+		}
+		total += n
+	}
+	if spill == nil { // everything fitted in memory: one run, no spill
+		slices.SortFunc(chunk, func(a, b event.Event) int { return lessEvent(&a, &b) })
+		if _, err := out.Write(chunk); err != nil {
+			return 0, fmt.Errorf("write parquet: %w", err)
+		}
+		return total, nil
+	}
+	if len(chunk) > 0 {
+		if err := flushRun(); err != nil {
+			return 0, err
+		}
+	}
+	chunk = nil
+	if err := runs.Close(); err != nil {
+		return 0, fmt.Errorf("write sorted runs: %w", err)
+	}
+	n, err := mergeRuns(ctx, spill, out)
+	if err != nil {
+		return 0, err
+	}
+	if n != total {
+		return 0, fmt.Errorf("merged %d rows of %d", n, total)
+	}
+	return total, nil
+}
+
+// mergeRuns merges the sorted row groups of the spill file into out.
+func mergeRuns(ctx context.Context, spill *os.File, out *parquet.GenericWriter[event.Event]) (int64, error) {
+	fi, err := spill.Stat()
+	if err != nil {
+		return 0, err
+	}
+	pf, err := parquet.OpenFile(spill, fi.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	if err != nil {
+		return 0, fmt.Errorf("open sorted runs: %w", err)
+	}
+	h := &runHeap{}
+	for _, rg := range pf.RowGroups() {
+		c := &runCursor{r: parquet.NewGenericRowGroupReader[event.Event](rg, propertiesTag), buf: make([]event.Event, 256)}
+		defer c.r.Close()
+		ok, err := c.next()
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			h.cs = append(h.cs, c)
+		}
+	}
+	heap.Init(h)
+	batch := make([]event.Event, 0, readBatch)
+	var n int64
+	for h.Len() > 0 {
+		c := h.cs[0]
+		batch = append(batch, c.buf[c.i])
+		c.i++
+		ok := true
+		if c.i == c.n {
+			if ok, err = c.next(); err != nil {
+				return n, err
+			}
+		}
+		if ok {
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+		}
+		if len(batch) == cap(batch) || h.Len() == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+			if _, err := out.Write(batch); err != nil {
+				return n, fmt.Errorf("write parquet: %w", err)
+			}
+			n += int64(len(batch))
+			batch = batch[:0]
+		}
+	}
+	return n, nil
+}
+
+// runCursor reads one sorted run a buffer at a time.
+type runCursor struct {
+	r    *parquet.GenericReader[event.Event]
+	buf  []event.Event
+	i, n int
+}
+
+// next refills the buffer; false when the run is exhausted.
+func (c *runCursor) next() (bool, error) {
+	clear(c.buf)
+	n, err := c.r.Read(c.buf)
+	c.i, c.n = 0, n
+	if n > 0 {
+		return true, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		return false, nil
+	}
+	return false, fmt.Errorf("read sorted run: %w", err)
+}
+
+type runHeap struct{ cs []*runCursor }
+
+func (h *runHeap) Len() int { return len(h.cs) }
+func (h *runHeap) Less(i, j int) bool {
+	return lessEvent(&h.cs[i].buf[h.cs[i].i], &h.cs[j].buf[h.cs[j].i]) < 0
+}
+func (h *runHeap) Swap(i, j int) { h.cs[i], h.cs[j] = h.cs[j], h.cs[i] }
+func (h *runHeap) Push(x any)    { h.cs = append(h.cs, x.(*runCursor)) }
+func (h *runHeap) Pop() any {
+	c := h.cs[len(h.cs)-1]
+	h.cs = h.cs[:len(h.cs)-1]
+	return c
+}
+
+// readRows streams every row of a data file to fn, len(buf) rows at a
+// time, and returns how many.
+func readRows(ctx context.Context, name string, buf []event.Event, fn func([]event.Event) error) (int64, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return 0, err
@@ -273,9 +452,9 @@ func copyRows(ctx context.Context, name string, buf []event.Event, sw *parquet.S
 			clear(buf)
 			n, err := r.Read(buf)
 			if n > 0 {
-				if _, werr := sw.Write(buf[:n]); werr != nil {
+				if ferr := fn(buf[:n]); ferr != nil {
 					r.Close()
-					return total, fmt.Errorf("sort rows of %s: %w", name, werr)
+					return total, ferr
 				}
 				total += int64(n)
 			}
