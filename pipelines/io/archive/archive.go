@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,12 +124,17 @@ func (w *Writer) WriteBatch(ctx context.Context, events []event.Event) error {
 	}
 	byHour := map[int64][]event.Event{}
 	var hours []int64
-	for _, e := range events {
-		h := hourOf(e.EventTime)
-		if _, ok := byHour[h]; !ok {
-			hours = append(hours, h)
+	first := hourOf(events[0].EventTime)
+	if !slices.ContainsFunc(events, func(e event.Event) bool { return hourOf(e.EventTime) != first }) {
+		byHour[first], hours = events, []int64{first} // the usual case: no copy
+	} else {
+		for _, e := range events {
+			h := hourOf(e.EventTime)
+			if _, ok := byHour[h]; !ok {
+				hours = append(hours, h)
+			}
+			byHour[h] = append(byHour[h], e)
 		}
-		byHour[h] = append(byHour[h], e)
 	}
 	for _, h := range hours {
 		if err := ctx.Err(); err != nil {

@@ -201,7 +201,7 @@ func beamRead(ctx context.Context) error {
 	beam.Init()
 	p, s := beam.NewPipelineWithRoot()
 	evs := archive.Read(s, *dir, hour, hour.Add(time.Hour), nil)
-	stats.Count(s, beam.ParDo(s, eventTimeOf, evs))
+	stats.CountElms(s, beam.ParDo(s, eventTimeOf, evs))
 	start := time.Now()
 	res, err := prism.Execute(ctx, p)
 	if err != nil {
