@@ -162,12 +162,16 @@ func hourOf(us int64) int64 {
 	return h
 }
 
+// codec compresses data pages. It is shared: its pool of zstd encoders
+// (several MB each) is reused across files instead of rebuilt per file.
+var codec = &zstd.Codec{Level: zstd.SpeedDefault}
+
 // writerOptions are the options of every data file: zstd pages and the
 // archive schema.
 func writerOptions(extra ...parquet.WriterOption) []parquet.WriterOption {
 	return append([]parquet.WriterOption{
 		Schema,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(codec),
 		parquet.CreatedBy("footfall archive", "", ""),
 	}, extra...)
 }

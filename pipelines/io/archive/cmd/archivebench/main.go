@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -225,6 +226,9 @@ func report() error {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
 		fmt.Printf("  process CPU %.2f s (user %.2f, sys %.2f)\n", float64(ru.Utime.Nano()+ru.Stime.Nano())/1e9, float64(ru.Utime.Nano())/1e9, float64(ru.Stime.Nano())/1e9)
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("  Go heap: %.0f MB in use now, %.0f MB obtained from the OS, %d GCs\n", float64(ms.HeapInuse)/1e6, float64(ms.HeapSys)/1e6, ms.NumGC)
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("  load average %s", b)
 	}
