@@ -200,6 +200,17 @@ func writeDurable(w *Writer, dir, name string, fill func(*os.File) error) (size 
 	final := filepath.Join(dir, name)
 	tmp := filepath.Join(dir, "."+name+tmpExt)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		// The directory was removed since it was created (retention,
+		// an operator): forget it and its parents, create them again.
+		for d := dir; d != w.dir && d != filepath.Dir(d); d = filepath.Dir(d) {
+			w.synced.Delete(d)
+		}
+		if err := w.mkdirDurable(dir); err != nil {
+			return 0, err
+		}
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -274,6 +274,28 @@ func TestWriteBatchFails(t *testing.T) {
 	}
 }
 
+// A partition removed while the writer runs (retention, an operator) is
+// created again.
+func TestWriteAfterPartitionRemoved(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := genEvents(t, 5, 10, 1, 1)
+	if err := w.WriteBatch(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "dt="+base.Format("2006-01-02"))); err != nil {
+		t.Fatal(err)
+	}
+	second := genEvents(t, 6, 10, 1, 1)
+	if err := w.WriteBatch(context.Background(), second); err != nil {
+		t.Fatalf("WriteBatch after the partition was removed: %v", err)
+	}
+	diffEvents(t, scanAll(t, dir, Query{From: base, To: base.Add(time.Hour)}), second)
+}
+
 func TestDeadLetters(t *testing.T) {
 	dir := t.TempDir()
 	w, err := NewWriter(dir)
