@@ -10,6 +10,13 @@
 // bundle finalization would be the textbook mechanism, but it is broken in
 // the Go SDK v2.77.0: see docs/pipeline.md.)
 //
+// With ArchiveDir set, every pulled batch is written durably to the raw
+// archive (pipelines/io/archive: decoded events as Parquet, undecodable
+// messages as dead letters) before any of it is emitted, so a message is
+// durable in the archive before it can be acknowledged. When archiving
+// fails nothing is emitted: the batch is handed back to Pub/Sub
+// (ModifyAckDeadline 0) and the shard backs off.
+//
 // Prism keeps its state in memory, so a crash can still lose what was
 // acknowledged but not yet aggregated; hours are made exact afterwards by
 // sealing from the raw archive. On Dataflow use the SDK's pubsubio instead.
@@ -29,6 +36,9 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/rtrackers/offsetrange"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/footfall/footfall/internal/event"
+	"github.com/footfall/footfall/pipelines/io/archive"
 )
 
 func init() {
@@ -50,7 +60,18 @@ type Options struct {
 	TimeAttribute string
 	// WatermarkLag is how far the watermark trails the wall clock (default 5s).
 	WatermarkLag time.Duration
+	// ArchiveDir, when set, is the raw archive every batch is written to
+	// (durably) before it is emitted.
+	ArchiveDir string
 }
+
+// Counters visible in the job's metrics (namespace "footfall").
+var (
+	archivedEvents   = beam.NewCounter("footfall", "archive_events_written")
+	archivedInvalid  = beam.NewCounter("footfall", "archive_invalid_messages")
+	archiveFailures  = beam.NewCounter("footfall", "archive_write_errors")
+	archivedBatchLat = beam.NewDistribution("footfall", "archive_batch_ms")
+)
 
 // Read returns an unbounded PCollection<[]byte> of message bodies, each
 // timestamped with its event time.
@@ -76,6 +97,7 @@ func Read(s beam.Scope, opts Options) beam.PCollection {
 		MaxBatch:      opts.MaxBatch,
 		TimeAttribute: opts.TimeAttribute,
 		LagMillis:     opts.WatermarkLag.Milliseconds(),
+		ArchiveDir:    opts.ArchiveDir,
 	}, imp)
 }
 
@@ -86,6 +108,34 @@ var pending = struct {
 	ids map[string][]string
 }{ids: map[string][]string{}}
 
+// failures counts, per shard, the consecutive batches that could not be
+// archived (for backoff).
+var failures = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+// writers shares one archive writer per directory among the shards of a
+// process.
+var writers = struct {
+	sync.Mutex
+	w map[string]*archive.Writer
+}{w: map[string]*archive.Writer{}}
+
+func sharedWriter(dir string) (*archive.Writer, error) {
+	writers.Lock()
+	defer writers.Unlock()
+	if w, ok := writers.w[dir]; ok {
+		return w, nil
+	}
+	w, err := archive.NewWriter(dir)
+	if err != nil {
+		return nil, err
+	}
+	writers.w[dir] = w
+	return w, nil
+}
+
 type readFn struct {
 	Project       string
 	Subscription  string
@@ -93,9 +143,11 @@ type readFn struct {
 	MaxBatch      int
 	TimeAttribute string
 	LagMillis     int64
+	ArchiveDir    string
 
 	client  *pubsub.Client
 	subName string
+	archive *archive.Writer
 }
 
 func (fn *readFn) Setup(ctx context.Context) error {
@@ -105,6 +157,13 @@ func (fn *readFn) Setup(ctx context.Context) error {
 	}
 	fn.client = c
 	fn.subName = fmt.Sprintf("projects/%s/subscriptions/%s", fn.Project, fn.Subscription)
+	if fn.ArchiveDir != "" {
+		w, err := sharedWriter(fn.ArchiveDir)
+		if err != nil {
+			return fmt.Errorf("pubsubpull: open the archive: %w", err)
+		}
+		fn.archive = w
+	}
 	return nil
 }
 
@@ -172,6 +231,23 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *wallClockEstimator, rt
 		we.advance(fn.LagMillis)
 		return sdf.ResumeProcessingIn(time.Second), nil
 	}
+	if fn.archive != nil && len(msgs) > 0 {
+		if err := fn.archiveBatch(ctx, msgs); err != nil {
+			// Emit nothing, hand the batch back and keep the watermark:
+			// the messages are still to come.
+			archiveFailures.Inc(ctx, 1)
+			delay := fn.backoff(key)
+			slog.ErrorContext(ctx, "pubsubpull: archiving a batch failed; nothing was emitted, the batch goes back to Pub/Sub for redelivery; fix the archive directory",
+				"err", err, "archive_dir", fn.ArchiveDir, "messages", len(msgs), "retry_in", delay.String())
+			if err := fn.nack(ctx, ackIDs); err != nil {
+				slog.WarnContext(ctx, "pubsubpull: handing the batch back failed; it is redelivered after the ack deadline", "err", err)
+			}
+			return sdf.ResumeProcessingIn(delay), nil
+		}
+		failures.Lock()
+		delete(failures.n, key)
+		failures.Unlock()
+	}
 	for _, m := range msgs {
 		emit(beam.EventTime(fn.eventTime(m).UnixMilli()), m.Data)
 	}
@@ -184,6 +260,68 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *wallClockEstimator, rt
 		return sdf.ResumeProcessingIn(200 * time.Millisecond), nil
 	}
 	return sdf.ResumeProcessingIn(0), nil
+}
+
+// archiveBatch decodes every message and writes the events, and the
+// messages that do not decode, durably to the archive.
+func (fn *readFn) archiveBatch(ctx context.Context, msgs []*pubsubpb.PubsubMessage) error {
+	start := time.Now()
+	events := make([]event.Event, 0, len(msgs))
+	var invalid []archive.Invalid
+	for _, m := range msgs {
+		e, err := event.Decode(m.Data)
+		if err != nil {
+			invalid = append(invalid, archive.Invalid{
+				Data:        m.Data,
+				Attributes:  m.Attributes,
+				MessageID:   m.MessageId,
+				PublishTime: m.GetPublishTime().AsTime(),
+				ReceiveTime: start,
+				Reason:      err.Error(),
+			})
+			continue
+		}
+		events = append(events, e)
+	}
+	if err := fn.archive.WriteBatch(ctx, events); err != nil {
+		return err
+	}
+	if err := fn.archive.WriteInvalid(ctx, invalid); err != nil {
+		return err
+	}
+	archivedEvents.Inc(ctx, int64(len(events)))
+	archivedInvalid.Inc(ctx, int64(len(invalid)))
+	archivedBatchLat.Update(ctx, time.Since(start).Milliseconds())
+	return nil
+}
+
+// backoff returns how long a shard waits after its latest archive failure:
+// 1 s doubling to 30 s.
+func (fn *readFn) backoff(key string) time.Duration {
+	failures.Lock()
+	defer failures.Unlock()
+	n := failures.n[key]
+	failures.n[key] = n + 1
+	return min(time.Second<<min(n, 5), 30*time.Second)
+}
+
+// nack makes messages available for redelivery now.
+func (fn *readFn) nack(ctx context.Context, ids []string) error {
+	for len(ids) > 0 {
+		n := min(1000, len(ids))
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := fn.client.SubscriptionAdminClient.ModifyAckDeadline(cctx, &pubsubpb.ModifyAckDeadlineRequest{
+			Subscription:       fn.subName,
+			AckIds:             ids[:n],
+			AckDeadlineSeconds: 0,
+		})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("modify ack deadline of %d messages: %w", len(ids), err)
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
 
 func (fn *readFn) eventTime(m *pubsubpb.PubsubMessage) time.Time {
