@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/filter"
 
@@ -30,7 +29,7 @@ type Options struct {
 	// not fit in memory.
 	DedupLateness time.Duration
 	// WallClockLateness drops and counts events by how late they arrive,
-	// judged by the wall clock (SplitLate). Streaming only.
+	// judged by the wall clock (DropTooLate). Streaming only.
 	WallClockLateness bool
 	// Realtime adds per-minute rows (Outputs.Realtime). Streaming only.
 	Realtime bool
@@ -107,7 +106,7 @@ func Metrics(s beam.Scope, msgs beam.PCollection, opts Options) Outputs {
 
 // MetricsFromEvents computes every metric from events
 // (PCollection<event.Event>, timestamped with their event time):
-// enrich → [streaming: SplitLate] → dedup → hourly windows → totals and
+// enrich → [streaming: DropTooLate] → dedup → hourly windows → totals and
 // breakdowns; non-bot hits → sessions → session totals; [streaming:
 // per-minute realtime rows]. It panics on invalid options (a programming
 // error: validate flags with Options.Validate first).
@@ -122,11 +121,9 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 
 	hits := Enrich(s, events, opts.InjectBug)
 	if opts.WallClockLateness {
-		fresh, stale := SplitLate(s, hits, opts.AllowedLateness, opts.DedupLateness)
-		hits = beam.Flatten(s, Dedup(s, fresh, opts.DedupLateness), beam.WindowInto(s, window.NewFixedWindows(time.Hour), stale, beam.AllowedLateness(opts.DedupLateness)))
-	} else {
-		hits = Dedup(s, hits, opts.DedupLateness)
+		hits = DropTooLate(s, hits, opts.AllowedLateness)
 	}
+	hits = Dedup(s, hits, opts.DedupLateness)
 	hourly := Hourly(s, hits, wopts)
 	totals, breakdowns := HourlyMetrics(s, hourly, opts.MaxNames, opts.TopK, !streaming)
 
