@@ -50,7 +50,7 @@ var (
 )
 
 func main() {
-	beamlog.LogKind = "json" // beam.Init installs the default slog handler
+	beamlog.LogKind = "json"    // beam.Init installs the default slog handler
 	flag.Set("runner", "prism") // the default; --runner overrides it
 	flag.Parse()
 	beam.Init()
