@@ -138,12 +138,21 @@ func (fn *sessionFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.P
 // (rounded up to the millisecond, the timers' resolution), holding the
 // output watermark at the earliest open start so that the sessions emitted
 // later, timestamped with their start, are never behind it.
+//
+// A re-set timer always moves by at least a millisecond: Prism v2.77
+// miscounts watermark holds when a timer is re-set to the same firing time
+// with a different hold (an out-of-order event moves the earliest start
+// but not the latest end) and then panics ("negative watermark hold
+// count"). Firing a millisecond later changes nothing else.
 func (fn *sessionFn) schedule(sp state.Provider, tp timers.Provider, o openSessions) error {
 	latest, earliest := o.Intervals[0].End, o.Intervals[0].Start
 	for _, iv := range o.Intervals[1:] {
 		latest, earliest = max(latest, iv.End), min(earliest, iv.Start)
 	}
 	closeMs := (latest + SessionGap.Microseconds() + 999) / 1000
+	if prev := o.CloseAt / 1000; prev != 0 && closeMs <= prev {
+		closeMs = prev + 1
+	}
 	o.CloseAt = closeMs * 1000
 	fn.Close.Set(tp, time.UnixMilli(closeMs), timers.WithOutputTimestamp(time.UnixMilli(earliest/1000)))
 	if err := fn.Open.Write(sp, encodeOpen(o)); err != nil {
