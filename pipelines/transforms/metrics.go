@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/filter"
 
@@ -83,13 +84,13 @@ func (o Options) withDefaults() Options {
 type Outputs struct {
 	// Totals: PCollection<KV<string, layout.Totals>> keyed by
 	// layout.TotalsKey. In batch exactly one per merchant-hour (events and
-	// sessions merged); in streaming several per pane (the event totals and
-	// the session totals) for the sink to merge.
+	// sessions merged), in the global window; in streaming several per
+	// pane (the event totals and the session totals) for the sink to merge.
 	Totals beam.PCollection
 	// Breakdowns: PCollection<KV<string, layout.Breakdown>> keyed by
 	// layout.BreakdownKey, at most TopK values plus Other each. In batch
-	// every merchant-hour with totals has all nine (empty ones too); in
-	// streaming empty panes are left out.
+	// every merchant-hour with totals has all nine (empty ones too), in the
+	// global window; in streaming empty panes are left out.
 	Breakdowns beam.PCollection
 	// Realtime: PCollection<KV<string, layout.Totals>> keyed by
 	// layout.RealtimeKey (events, page views, visitors per minute); only
@@ -123,19 +124,35 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 	if opts.WallClockLateness {
 		hits = DropTooLate(s, hits, opts.AllowedLateness)
 	}
-	hits = Dedup(s, hits, opts.DedupLateness)
+	// Streaming deduplicates and tracks sessions incrementally with state
+	// and timers; batch does the same by grouping, which gives the same
+	// result without the state API's per-event round trips.
+	if streaming {
+		hits = Dedup(s, hits, opts.DedupLateness)
+	} else {
+		hits = DedupAll(s, hits)
+	}
 	hourly := Hourly(s, hits, wopts)
 	totals, breakdowns := HourlyMetrics(s, hourly, opts.MaxNames, opts.TopK, !streaming)
 
 	humans := filter.Exclude(s, hits, isBot)
-	sessions := Sessions(s, humans)
+	var sessions beam.PCollection
+	if streaming {
+		sessions = Sessions(s, humans)
+	} else {
+		sessions = SessionsAll(s, humans)
+	}
 	if !opts.From.IsZero() {
 		sessions = beam.ParDo(s, &startsInFn{From: opts.From.UnixMicro(), To: opts.To.UnixMicro()}, sessions)
 	}
-	sessionTotals := SessionTotals(s, Hourly(s, sessions, wopts))
-	totals = beam.Flatten(s, totals, sessionTotals)
-	if !streaming {
-		totals = beam.CombinePerKey(s, &mergeTotalsFn{}, totals) // one row, one write
+	if streaming {
+		totals = beam.Flatten(s, totals, SessionTotals(s, Hourly(s, sessions, wopts)))
+	} else {
+		// One row, one write: merge event and session totals, in the
+		// global window (the session totals' keys carry their start hour).
+		global := func(c beam.PCollection) beam.PCollection { return beam.WindowInto(s, window.NewGlobalWindows(), c) }
+		totals = beam.CombinePerKey(s, &mergeTotalsFn{}, beam.Flatten(s, global(totals), SessionTotals(s, sessions)))
+		breakdowns = global(breakdowns)
 	}
 	out := Outputs{Totals: totals, Breakdowns: breakdowns}
 	if !opts.From.IsZero() {

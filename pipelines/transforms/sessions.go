@@ -293,3 +293,32 @@ func decodeSession(b []byte) (Session, error) {
 	}
 	return se, nil
 }
+
+// SessionsAll is Sessions for bounded input (batch): it groups each
+// visitor's hits and splits them into sessions in memory, with exactly the
+// same rules (addEvent), without the per-event state round trips of the
+// stateful tracker. The sessions are in the global window with the
+// grouping's timestamp: aggregate them with SessionTotals directly (its
+// key carries the start hour), not through hourly windows.
+func SessionsAll(s beam.Scope, hits beam.PCollection) beam.PCollection {
+	s = s.Scope("SessionsAll")
+	keyed := beam.ParDo(s, keyByVisitor, beam.WindowInto(s, window.NewGlobalWindows(), hits))
+	return beam.ParDo(s, visitorSessions, beam.GroupByKey(s, keyed))
+}
+
+func visitorSessions(ctx context.Context, key string, hits func(*Hit) bool, emit func(Session)) {
+	merchant, _, _ := strings.Cut(key, "\x00")
+	var ivs []interval
+	var h Hit
+	for hits(&h) {
+		ivs = addEvent(ivs, h.SessionID, h.Time)
+	}
+	for _, iv := range ivs {
+		sessionsClosed.Inc(ctx, 1)
+		emit(Session{Merchant: merchant, Start: iv.Start, End: iv.End, Events: iv.Events})
+	}
+}
+
+func init() {
+	register.Function4x0(visitorSessions)
+}

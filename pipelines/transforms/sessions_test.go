@@ -79,11 +79,51 @@ func TestSessionsEdgeCases(t *testing.T) {
 		"longer-than-cap#t#2026110100 sessions=1 bounces=0 session_ms=3600000",
 	}
 
-	p, s := beam.NewPipelineWithRoot()
-	sessions := Sessions(s, beam.CreateList(s, hits))
-	passert.Equals(s, beam.ParDo(s, formatSession, sessions), beam.CreateList(s, want))
-	totals := SessionTotals(s, Hourly(s, sessions, WindowOptions{}))
-	got := beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatSessionRow, totals))
-	passert.Equals(s, got, beam.CreateList(s, wantTotals))
-	ptest.RunAndValidate(t, p)
+	// The stateful tracker (streaming; here in batch, timers at the end)
+	// and the grouping one (batch) give the same sessions.
+	variants := []struct {
+		name     string
+		sessions func(beam.Scope, beam.PCollection) beam.PCollection
+		totals   func(beam.Scope, beam.PCollection) beam.PCollection
+	}{
+		{"stateful", Sessions, func(s beam.Scope, c beam.PCollection) beam.PCollection {
+			return SessionTotals(s, Hourly(s, c, WindowOptions{}))
+		}},
+		{"grouped", SessionsAll, SessionTotals},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			sessions := v.sessions(s, beam.CreateList(s, hits))
+			passert.Equals(s, beam.ParDo(s, formatSession, sessions), beam.CreateList(s, want))
+			got := beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatSessionRow, v.totals(s, sessions)))
+			passert.Equals(s, got, beam.CreateList(s, wantTotals))
+			ptest.RunAndValidate(t, p)
+		})
+	}
+}
+
+// Dedup (stateful, here in batch) and DedupAll (grouping) keep exactly one
+// copy of each (merchant, event id): the same id at two merchants is two
+// events.
+func TestDedupVariants(t *testing.T) {
+	var hits []Hit
+	for i := 0; i < 50; i++ {
+		for c := 0; c <= i%3; c++ { // 1, 2 or 3 copies
+			for _, m := range []string{"a", "b"} {
+				hits = append(hits, Hit{ID: fmt.Sprint("e", i), Merchant: m, Visitor: "v", Time: base.Add(time.Duration(i) * time.Minute).UnixMicro(), Name: "x"})
+			}
+		}
+	}
+	for name, dedup := range map[string]func(beam.Scope, beam.PCollection) beam.PCollection{
+		"stateful": func(s beam.Scope, c beam.PCollection) beam.PCollection { return Dedup(s, c, time.Hour) },
+		"grouped":  DedupAll,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			out := beam.WindowInto(s, window.NewGlobalWindows(), dedup(s, beam.CreateList(s, hits)))
+			passert.Count(s, out, "deduplicated", 100)
+			ptest.RunAndValidate(t, p)
+		})
+	}
 }

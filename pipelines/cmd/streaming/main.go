@@ -46,12 +46,29 @@ var (
 	readerShards     = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
 	metricsAddr      = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
 	summaryEvery     = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
-	injectBug        = flag.String("inject-bug", "", "") // TEST ONLY: transforms.Options.InjectBug; deliberately undocumented in -help
+	// TEST ONLY (transforms.Options.InjectBug): deliberately wrong logic for
+	// bug-fix-and-backfill tests. Hidden from -help.
+	injectBug = flag.String("inject-bug", "", "TEST ONLY")
 )
+
+// usage prints the flags except the hidden test-only one.
+func usage() {
+	out := flag.CommandLine.Output()
+	fmt.Fprintf(out, "Usage of %s:\n", os.Args[0])
+	visible := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
+	visible.SetOutput(out)
+	flag.VisitAll(func(f *flag.Flag) {
+		if f.Name != "inject-bug" {
+			visible.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	visible.PrintDefaults()
+}
 
 func main() {
 	beamlog.LogKind = "json"    // beam.Init installs the default slog handler
 	flag.Set("runner", "prism") // the default; --runner overrides it
+	flag.Usage = usage
 	flag.Parse()
 	beam.Init()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
