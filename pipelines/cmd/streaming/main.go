@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -122,7 +123,8 @@ func realMain(ctx context.Context) error {
 }
 
 // serveMetrics serves the default Prometheus registry (the pipeline's
-// counters and the process's CPU and memory) on addr.
+// counters and the process's CPU and memory) on addr at /metrics, and Go
+// profiles at /debug/pprof/ (addr is loopback by default).
 func serveMetrics(addr string) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -130,6 +132,8 @@ func serveMetrics(addr string) (func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -53,7 +53,8 @@ var (
 	rate     = flag.Int("rate", 4000, "streaming: events per second to send")
 	duration = flag.Duration("duration", 3*time.Minute, "streaming: how long to send")
 	binDir   = flag.String("bin", "bin", "streaming: directory of the built binaries (make build)")
-	cpuProf  = flag.String("cpuprofile", "", "batch/dedup: write a CPU profile of the run to this file")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this file (batch/dedup: the run; streaming: 30 s of the pipeline process)")
+	baseline = flag.Bool("baseline", false, "dedup: the same pipeline without the Dedup state, for comparison")
 )
 
 func init() {
@@ -134,7 +135,10 @@ func runBatch(dedupOnly bool) error {
 	in := beam.CreateList(s, msgs)
 	if dedupOnly {
 		hits := transforms.Enrich(s, transforms.Decode(s, in), "")
-		beam.ParDo0(s, countHit, transforms.Dedup(s, hits, 72*time.Hour))
+		if !*baseline {
+			hits = transforms.Dedup(s, hits, 72*time.Hour) // the stateful (streaming) dedup
+		}
+		beam.ParDo0(s, countHit, hits)
 	} else {
 		out := transforms.Metrics(s, in, transforms.Options{})
 		beam.ParDo0(s, countTotals, out.Totals)
@@ -163,7 +167,7 @@ func runBatch(dedupOnly bool) error {
 	}
 	el := time.Since(start)
 	return report(map[string]any{
-		"mode": *mode, "events": *events, "seconds": el.Seconds(), "events_per_s": float64(*events) / el.Seconds(),
+		"mode": *mode, "baseline": *baseline, "events": *events, "seconds": el.Seconds(), "events_per_s": float64(*events) / el.Seconds(),
 		"outputs": outputs.Load(), "rss_before_mib": rssBefore >> 20, "peak_rss_mib": peakRSS() >> 20,
 		"duplicates": counter("events_duplicate"),
 	})
@@ -243,6 +247,14 @@ func runStreaming() error {
 		}
 		return sample{time.Now(), m["footfall_events_decoded_total"], m["process_cpu_seconds_total"], m["process_resident_memory_bytes"], m["footfall_bigtable_rows_written_total"]}
 	}
+	if *cpuProf != "" {
+		go func() { // a 30 s CPU profile of the pipeline process, after warm-up
+			time.Sleep(30 * time.Second)
+			if err := fetch("http://"+metricsAddr+"/debug/pprof/profile?seconds=30", *cpuProf); err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+			}
+		}()
+	}
 	first := take()
 	var samples []sample
 	tick := time.NewTicker(5 * time.Second)
@@ -319,6 +331,21 @@ func postBatch(base string, w, seq, n int, rng *rand.Rand) error {
 		return fmt.Errorf("POST /v1/batch: %s", resp.Status)
 	}
 	return nil
+}
+
+func fetch(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }
 
 // scrapeMetrics reads a Prometheus text exposition into name → value
