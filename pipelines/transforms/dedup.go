@@ -8,86 +8,113 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 )
 
 func init() {
-	register.DoFn4x0[context.Context, beam.EventTime, Hit, func(Hit)](&latenessFn{})
+	register.DoFn5x0[context.Context, beam.EventTime, Hit, func(Hit), func(Hit)](&latenessFn{})
 	register.Function1x2(keyByEventID)
-	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, Hit, func(Hit), error](&dedupFn{})
+	register.DoFn2x2[beam.EventTime, Hit, beam.EventTime, Hit](&stampFn{})
+	register.DoFn5x1[context.Context, state.Provider, string, Hit, func(Hit), error](&dedupFn{})
 	register.Emitter1[Hit]()
 }
 
-// latenessMargin keeps DropTooLate's wall-clock check a little ahead of the
+// latenessMargin keeps SplitLate's wall-clock checks a little ahead of the
 // runner's watermark (which trails the wall clock), so that nothing it
 // passes on is dropped silently by the runner further down.
 const latenessMargin = time.Minute
 
-// DropTooLate drops and counts (events_too_late) streaming hits whose hour
-// ended more than allowedLateness ago, judged by the wall clock, and counts
-// the ones that arrive after their hour ended (events_late, still counted
-// in the metrics). The streaming watermark trails the wall clock (by a few
-// seconds on Prism, more on a backlogged Dataflow job), so this judges no
-// later than the runner would, which would otherwise drop such events
-// silently at the hourly aggregation. Batch jobs do not call it: every
-// archived event counts.
-func DropTooLate(s beam.Scope, hits beam.PCollection, allowedLateness time.Duration) beam.PCollection {
-	s = s.Scope("DropTooLate")
-	return beam.ParDo(s, &latenessFn{AllowedMillis: allowedLateness.Milliseconds()}, hits)
+// SplitLate sorts streaming hits by how late they arrive, judged by the
+// wall clock (the streaming watermark trails it: by a few seconds on
+// Prism, more on a backlogged Dataflow job, so this judges no later than
+// the runner would). Hits whose hour ended more than allowedLateness ago
+// are dropped and counted (events_too_late): the runner would otherwise
+// drop them silently at the hourly aggregation. Hits that arrive after
+// their hour ended are counted as events_late and still restate it. The
+// rest are returned as fresh (their hour ended less than dedupLateness ago:
+// Dedup still has their ids) or stale (older: their dedup state has
+// expired, so they bypass Dedup, counted as events_dedup_skipped). Batch
+// jobs do not call it: every archived event counts.
+func SplitLate(s beam.Scope, hits beam.PCollection, allowedLateness, dedupLateness time.Duration) (fresh, stale beam.PCollection) {
+	s = s.Scope("SplitLate")
+	return beam.ParDo2(s, &latenessFn{AllowedMillis: allowedLateness.Milliseconds(), DedupMillis: dedupLateness.Milliseconds()}, hits)
 }
 
 type latenessFn struct {
 	AllowedMillis int64
+	DedupMillis   int64
 }
 
-func (fn *latenessFn) ProcessElement(ctx context.Context, ts beam.EventTime, h Hit, emit func(Hit)) {
+func (fn *latenessFn) ProcessElement(ctx context.Context, ts beam.EventTime, h Hit, fresh, stale func(Hit)) {
 	end := ts.ToTime().UTC().Truncate(time.Hour).Add(time.Hour)
 	now := time.Now()
-	if now.Sub(end)+latenessMargin >= time.Duration(fn.AllowedMillis)*time.Millisecond {
+	closedFor := now.Sub(end) + latenessMargin // how long ago the hour closed, rounded up
+	switch {
+	case closedFor >= time.Duration(fn.AllowedMillis)*time.Millisecond:
 		tooLateEvents.Inc(ctx, 1)
 		return
-	}
-	if now.After(end) {
+	case now.After(end):
 		lateEvents.Inc(ctx, 1)
 	}
-	emit(h)
+	if closedFor >= time.Duration(fn.DedupMillis)*time.Millisecond {
+		undedupedEvents.Inc(ctx, 1)
+		stale(h)
+		return
+	}
+	fresh(h)
 }
 
 // Dedup drops hits whose (merchant, event id) was already seen
-// (PCollection<Hit> → PCollection<Hit>, in the global window), for as long
-// as the hit's UTC hour of event time plus `lateness`: a stateful DoFn keyed
-// by (merchant, event id) keeps one flag per id and an event-time timer at
-// the end of the hit's hour + lateness that clears it. A copy arriving after
-// that is not recognised and counts again. In batch the timers fire at the
-// end, so every copy is recognised.
+// (PCollection<Hit> → PCollection<Hit>, each timestamped with its event
+// time again, in the global window) for as long as the hit's UTC hour of
+// event time plus `lateness`: a stateful DoFn keyed by (merchant, event id)
+// keeps one flag per id. A copy arriving later is not recognised and
+// counts again (streaming routes such hits around Dedup with SplitLate).
+// In batch every copy is recognised.
 //
-// The state lives in the global window with an explicit timer rather than
-// in hourly windows with allowed lateness because Prism (v2.77) expires a
-// stateful DoFn's window state at the window's end, ignoring allowed
-// lateness; the timer expires it at the same time on every runner. Copies
-// of one event share its event time (ingest sets it once), so the hour is
-// the same for all copies.
+// How the state expires: each hit is re-timestamped to the last
+// millisecond before (end of its hour + lateness) and put in a
+// one-millisecond fixed window, so the runner garbage-collects an id's
+// state exactly when that instant passes; after Dedup the hits get their
+// event time back. This uses the runner's own window expiry and no timer
+// per id: Prism v2.77 ignores allowed lateness when it expires a stateful
+// DoFn's window state (so hourly windows with allowed lateness would drop
+// the ids at the hour's end), and a pending timer per id made Prism slow
+// down as ids accumulated (it scans every key with a pending timer when it
+// builds a bundle). Copies of one event share its event time (ingest sets
+// it once), hence the same instant and window.
 func Dedup(s beam.Scope, hits beam.PCollection, lateness time.Duration) beam.PCollection {
 	s = s.Scope("Dedup")
-	g := beam.WindowInto(s, window.NewGlobalWindows(), hits)
-	keyed := beam.ParDo(s, keyByEventID, g)
-	return beam.ParDo(s, &dedupFn{
-		Seen:           state.MakeValueState[bool]("seen"),
-		Expire:         timers.InEventTime("expire"),
-		LatenessMillis: lateness.Milliseconds(),
-	}, keyed)
+	expiring := beam.ParDo(s, &stampFn{LatenessMillis: lateness.Milliseconds()}, hits)
+	w := beam.WindowInto(s, window.NewFixedWindows(time.Millisecond), expiring)
+	keyed := beam.ParDo(s, keyByEventID, w)
+	kept := beam.ParDo(s, &dedupFn{Seen: state.MakeValueState[bool]("seen")}, keyed)
+	return beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, &stampFn{Restore: true}, kept))
+}
+
+// stampFn moves a hit's timestamp to the last millisecond of its dedup
+// lifetime, or (Restore) back to its event time.
+type stampFn struct {
+	LatenessMillis int64
+	Restore        bool
+}
+
+func (fn *stampFn) ProcessElement(_ beam.EventTime, h Hit) (beam.EventTime, Hit) {
+	t := time.UnixMicro(h.Time)
+	if fn.Restore {
+		return beam.EventTime(t.UnixMilli()), h
+	}
+	expiry := t.UTC().Truncate(time.Hour).Add(time.Hour + time.Duration(fn.LatenessMillis)*time.Millisecond)
+	return beam.EventTime(expiry.UnixMilli() - 1), h
 }
 
 func keyByEventID(h Hit) (string, Hit) { return h.Merchant + "\x00" + h.ID, h }
 
 type dedupFn struct {
-	Seen           state.Value[bool]
-	Expire         timers.EventTime
-	LatenessMillis int64
+	Seen state.Value[bool]
 }
 
-func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, _ string, h Hit, emit func(Hit)) error {
+func (fn *dedupFn) ProcessElement(ctx context.Context, sp state.Provider, _ string, h Hit, emit func(Hit)) error {
 	seen, _, err := fn.Seen.Read(sp)
 	if err != nil {
 		return fmt.Errorf("dedup: read state: %w", err)
@@ -99,18 +126,7 @@ func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	if err := fn.Seen.Write(sp, true); err != nil {
 		return fmt.Errorf("dedup: write state: %w", err)
 	}
-	end := ts.ToTime().UTC().Truncate(time.Hour).Add(time.Hour)
-	// No output timestamp: the timer emits nothing, so it must not hold
-	// the watermark back for the hours that the ids are kept.
-	fn.Expire.Set(tp, end.Add(time.Duration(fn.LatenessMillis)*time.Millisecond), timers.WithNoOutputTimestamp())
 	emit(h)
-	return nil
-}
-
-func (fn *dedupFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Provider, _ string, _ timers.Context, _ func(Hit)) error {
-	if err := fn.Seen.Clear(sp); err != nil {
-		return fmt.Errorf("dedup: clear state: %w", err)
-	}
 	return nil
 }
 

@@ -30,7 +30,7 @@ type Options struct {
 	// not fit in memory.
 	DedupLateness time.Duration
 	// WallClockLateness drops and counts events by how late they arrive,
-	// judged by the wall clock (DropTooLate). Streaming only.
+	// judged by the wall clock (SplitLate). Streaming only.
 	WallClockLateness bool
 	// Realtime adds per-minute rows (Outputs.Realtime). Streaming only.
 	Realtime bool
@@ -107,7 +107,7 @@ func Metrics(s beam.Scope, msgs beam.PCollection, opts Options) Outputs {
 
 // MetricsFromEvents computes every metric from events
 // (PCollection<event.Event>, timestamped with their event time):
-// enrich → [streaming: DropTooLate] → dedup → hourly windows → totals and
+// enrich → [streaming: SplitLate] → dedup → hourly windows → totals and
 // breakdowns; non-bot hits → sessions → session totals; [streaming:
 // per-minute realtime rows]. It panics on invalid options (a programming
 // error: validate flags with Options.Validate first).
@@ -121,15 +121,16 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 	wopts := WindowOptions{EarlyFiring: opts.EarlyFiring, AllowedLateness: opts.AllowedLateness}
 
 	hits := Enrich(s, events, opts.InjectBug)
-	if opts.WallClockLateness {
-		hits = DropTooLate(s, hits, opts.AllowedLateness)
-	}
 	// Streaming deduplicates and tracks sessions incrementally with state
-	// and timers; batch does the same by grouping, which gives the same
+	// (and timers); batch does the same by grouping, which gives the same
 	// result without the state API's per-event round trips.
-	if streaming {
+	switch {
+	case opts.WallClockLateness:
+		fresh, stale := SplitLate(s, hits, opts.AllowedLateness, opts.DedupLateness)
+		hits = beam.Flatten(s, Dedup(s, fresh, opts.DedupLateness), beam.WindowInto(s, window.NewGlobalWindows(), stale))
+	case streaming:
 		hits = Dedup(s, hits, opts.DedupLateness)
-	} else {
+	default:
 		hits = DedupAll(s, hits)
 	}
 	hourly := Hourly(s, hits, wopts)

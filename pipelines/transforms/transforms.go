@@ -37,6 +37,7 @@ var (
 	botEvents       = counters.New("events_bot", "Events from bots and crawlers (counted only as bot_events).")
 	lateEvents      = counters.New("events_late", "Events that arrived after their hour had closed (still counted).")
 	tooLateEvents   = counters.New("events_too_late", "Events that arrived after their hour's allowed lateness (dropped from provisional values).")
+	undedupedEvents = counters.New("events_dedup_skipped", "Events older than the dedup lateness, counted without deduplication.")
 	sessionsClosed  = counters.New("sessions_closed", "Sessions closed and emitted by the session tracker.")
 )
 
