@@ -64,7 +64,9 @@ const (
 )
 
 // Enrich turns events (PCollection<event.Event>) into hits
-// (PCollection<Hit>) by the rules of pipelines/enrich, counting bots.
+// (PCollection<Hit>) by the rules of pipelines/enrich, counting bots. Each
+// hit is timestamped with its event time, whatever timestamp the source
+// gave the event (an archive reader need not set it).
 // injectBug is Options.InjectBug (test only; "" in production).
 func Enrich(s beam.Scope, events beam.PCollection, injectBug string) beam.PCollection {
 	s = s.Scope("Enrich")
@@ -79,7 +81,7 @@ type enrichFn struct {
 
 func (fn *enrichFn) Setup() { fn.en = enrich.New(enrich.DefaultCacheSize) }
 
-func (fn *enrichFn) ProcessElement(ctx context.Context, e event.Event, emit func(Hit)) {
+func (fn *enrichFn) ProcessElement(ctx context.Context, e event.Event, emit func(beam.EventTime, Hit)) {
 	dims, bot := fn.en.Event(&e)
 	if bot && fn.InjectBug == BugCountBots {
 		bot = false
@@ -92,12 +94,13 @@ func (fn *enrichFn) ProcessElement(ctx context.Context, e event.Event, emit func
 	if e.RevenueMinor != 0 {
 		h.Revenue, h.Currency = e.RevenueMinor, e.Currency
 	}
-	emit(h)
+	emit(beam.EventTime(e.EventTime/1000), h)
 }
 
 func init() {
 	beam.RegisterCoder(reflect.TypeOf(Hit{}), encodeHit, decodeHit)
-	register.DoFn3x0[context.Context, event.Event, func(Hit)](&enrichFn{})
+	register.DoFn3x0[context.Context, event.Event, func(beam.EventTime, Hit)](&enrichFn{})
+	register.Emitter2[beam.EventTime, Hit]()
 }
 
 // encodeHit: the strings as uvarint length + bytes, the integers as

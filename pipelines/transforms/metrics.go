@@ -106,7 +106,7 @@ func Metrics(s beam.Scope, msgs beam.PCollection, opts Options) Outputs {
 }
 
 // MetricsFromEvents computes every metric from events
-// (PCollection<event.Event>, timestamped with their event time):
+// (PCollection<event.Event>; Enrich timestamps them with their event time):
 // enrich → [streaming: SplitLate] → dedup → hourly windows → totals and
 // breakdowns; non-bot hits → sessions → session totals; [streaming:
 // per-minute realtime rows]. It panics on invalid options (a programming

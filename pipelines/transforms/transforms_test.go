@@ -345,3 +345,14 @@ func TestMetricsInjectBugCountsBots(t *testing.T) {
 	passert.Equals(s, got, beam.CreateList(s, lines(truthTotals(events, time.Time{}, time.Time{}))))
 	ptest.RunAndValidate(t, p)
 }
+
+// A batch source need not timestamp events (an archive reader gives them
+// none): Enrich stamps each with its event time, so the hours are right.
+func TestMetricsFromUntimestampedEvents(t *testing.T) {
+	_, events := genEvents(t, 5, 1000, 3)
+	p, s := beam.NewPipelineWithRoot()
+	out := MetricsFromEvents(s, beam.CreateList(s, events), Options{})
+	got := beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatTotals, out.Totals))
+	passert.Equals(s, got, beam.CreateList(s, lines(truthTotals(events, time.Time{}, time.Time{}))))
+	ptest.RunAndValidate(t, p)
+}
