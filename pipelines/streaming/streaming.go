@@ -1,7 +1,10 @@
-// Package streaming builds the streaming job: Pub/Sub → decode → hourly
-// event-time windows with early firings → aggregate → provisional Bigtable
-// rows. The transforms in the middle are pipelines/transforms, shared with
-// the batch job; only the source and the sink here are streaming-specific.
+// Package streaming builds the streaming job: Pub/Sub → transforms.Metrics
+// (decode, enrich, dedup, hourly windows with early firings, totals,
+// breakdowns, sessions, realtime minutes) → provisional and realtime
+// Bigtable rows. The transforms in the middle are shared with the batch
+// job; only the source and the sinks here are streaming-specific, and the
+// source depends on the runner: Dataflow's native Pub/Sub read on Dataflow,
+// the pubsubpull splittable DoFn everywhere else (Prism).
 package streaming
 
 import (
@@ -10,6 +13,10 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/util/protox"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/util/reflectx"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/pipelines/io/btsink"
@@ -19,6 +26,9 @@ import (
 
 // Config is the streaming job's configuration (from flags).
 type Config struct {
+	// Dataflow selects the Dataflow source (pubsubio, which only Dataflow
+	// runs); otherwise the job reads with pubsubpull (Prism).
+	Dataflow bool
 	// Project and Subscription name the Pub/Sub subscription to read.
 	Project      string
 	Subscription string
@@ -27,11 +37,31 @@ type Config struct {
 	BigtableInstance string
 	// EarlyFiring is how often an open hour's provisional values are
 	// updated; AllowedLateness how long after an hour ends its events
-	// still update them.
+	// still update them; DedupLateness how long duplicates are recognised
+	// (0: AllowedLateness).
 	EarlyFiring     time.Duration
 	AllowedLateness time.Duration
+	DedupLateness   time.Duration
+	// MaxNames and TopK bound totals and breakdown rows (0: defaults).
+	MaxNames int
+	TopK     int
 	// ReaderShards is the number of parallel Pub/Sub readers on Prism.
 	ReaderShards int
+	// InjectBug is TEST ONLY (transforms.Options.InjectBug).
+	InjectBug string
+}
+
+func (c Config) options() transforms.Options {
+	return transforms.Options{
+		EarlyFiring:       c.EarlyFiring,
+		AllowedLateness:   c.AllowedLateness,
+		DedupLateness:     c.DedupLateness,
+		WallClockLateness: true,
+		Realtime:          true,
+		MaxNames:          c.MaxNames,
+		TopK:              c.TopK,
+		InjectBug:         c.InjectBug,
+	}
 }
 
 // Validate reports the first problem with c.
@@ -43,8 +73,9 @@ func (c Config) Validate() error {
 		return errors.New("streaming: the Bigtable project and instance are required")
 	case c.EarlyFiring <= 0:
 		return fmt.Errorf("streaming: early firing interval must be positive, got %s", c.EarlyFiring)
-	case c.AllowedLateness < 0:
-		return fmt.Errorf("streaming: allowed lateness must not be negative, got %s", c.AllowedLateness)
+	}
+	if err := c.options().Validate(); err != nil {
+		return fmt.Errorf("streaming: %w", err)
 	}
 	return nil
 }
@@ -55,18 +86,45 @@ func Build(c Config) (*beam.Pipeline, error) {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	msgs := pubsubpull.Read(s, pubsubpull.Options{
+	out := transforms.Metrics(s, read(s, c), c.options())
+	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, MaxNames: c.MaxNames, TopK: c.TopK}
+	btsink.WriteProvisional(s, bt, out.Totals, out.Breakdowns)
+	btsink.WriteRealtime(s, bt, out.Realtime)
+	return p, nil
+}
+
+// read is the source: PCollection<[]byte> of message bodies, timestamped
+// with their event time.
+func read(s beam.Scope, c Config) beam.PCollection {
+	if c.Dataflow {
+		return dataflowRead(s, c.Project, c.Subscription)
+	}
+	return pubsubpull.Read(s, pubsubpull.Options{
 		Project:       c.Project,
 		Subscription:  c.Subscription,
 		Shards:        c.ReaderShards,
 		TimeAttribute: event.AttrEventTime,
 	})
-	events := transforms.Decode(s, msgs)
-	hourly := transforms.Hourly(s, events, transforms.WindowOptions{
-		EarlyFiring:     c.EarlyFiring,
-		AllowedLateness: c.AllowedLateness,
-	})
-	totals := transforms.HourlyTotals(s, hourly)
-	btsink.WriteProvisional(s, btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance}, totals)
-	return p, nil
+}
+
+// pubsubReadURN is the transform Dataflow implements natively.
+const pubsubReadURN = "beam:transform:pubsub_read:v1"
+
+// dataflowRead is Dataflow's native Pub/Sub source, emitted exactly as the
+// SDK's io/pubsubio.Read emits it without attributes (the same URN and
+// payload, with idAttribute event_id for Dataflow's deduplication and
+// timestampAttribute event_time). pubsubio itself cannot be imported in
+// this module: it imports google.golang.org/genproto/googleapis/pubsub/v1,
+// which the genproto version our Bigtable and Pub/Sub clients require no
+// longer contains.
+func dataflowRead(s beam.Scope, project, subscription string) beam.PCollection {
+	s = s.Scope("pubsubio.Read")
+	payload := &pipepb.PubSubReadPayload{
+		Subscription:       fmt.Sprintf("projects/%s/subscriptions/%s", project, subscription),
+		IdAttribute:        event.AttrEventID,
+		TimestampAttribute: event.AttrEventTime,
+	}
+	out := beam.External(s, pubsubReadURN, protox.MustEncode(payload), nil,
+		[]beam.FullType{typex.New(reflectx.ByteSlice)}, false)
+	return out[0]
 }

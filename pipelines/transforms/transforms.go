@@ -1,14 +1,14 @@
 // Package transforms holds the composite Beam transforms that the streaming
-// job and the batch (seal and backfill) job share: decode, window, and
-// aggregate into the Bigtable layout. Sources and sinks live in
-// pipelines/io; nothing here talks to the outside world, so tests drive
-// these transforms with beam.Create.
+// job and the batch (seal and backfill) job share: decode → enrich → dedup
+// → window → aggregate into the Bigtable layout (totals, breakdowns,
+// sessions, realtime minutes). Metrics is the one entry point both jobs
+// call. Sources and sinks live in pipelines/io; nothing here talks to the
+// outside world, so tests drive these transforms with beam.Create and
+// teststream. docs/pipeline.md describes the whole graph.
 package transforms
 
 import (
 	"context"
-	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -18,22 +18,27 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/footfall/footfall/internal/event"
-	"github.com/footfall/footfall/internal/layout"
+	"github.com/footfall/footfall/pipelines/internal/beamcoder"
+	"github.com/footfall/footfall/pipelines/internal/counters"
 )
 
+var _ = beamcoder.EncodeTotals // the coders of event.Event, layout.Totals and layout.Breakdown
+
 func init() {
-	beam.RegisterCoder(reflect.TypeOf(event.Event{}), encodeEvent, decodeEvent)
-	beam.RegisterCoder(reflect.TypeOf(layout.Totals{}), encodeTotals, decodeTotals)
 	register.DoFn3x0[context.Context, []byte, func(beam.EventTime, event.Event)](&decodeFn{})
 	register.Emitter2[beam.EventTime, event.Event]()
-	register.Function1x2(keyByHour)
-	register.Combiner2[layout.Totals, event.Event](&totalsFn{})
 }
 
-// Counters visible in the job's metrics (namespace "footfall").
+// Counters (Beam namespace "footfall", mirrored to Prometheus).
 var (
-	decodedEvents = beam.NewCounter("footfall", "events_decoded")
-	invalidEvents = beam.NewCounter("footfall", "events_invalid")
+	decodedEvents   = counters.New("events_decoded", "Pub/Sub messages decoded into events.")
+	invalidEvents   = counters.New("events_invalid", "Messages that did not decode or validate (dropped).")
+	duplicateEvents = counters.New("events_duplicate", "Events dropped as duplicates of an earlier (merchant, event id).")
+	botEvents       = counters.New("events_bot", "Events from bots and crawlers (counted only as bot_events).")
+	lateEvents      = counters.New("events_late", "Events that arrived after their hour had closed (still counted).")
+	tooLateEvents   = counters.New("events_too_late", "Events that arrived after their hour's allowed lateness (dropped from provisional values).")
+	undedupedEvents = counters.New("events_dedup_skipped", "Events older than the dedup lateness, counted without deduplication.")
+	sessionsClosed  = counters.New("sessions_closed", "Sessions closed and emitted by the session tracker.")
 )
 
 // Decode turns Pub/Sub message bodies (PCollection<[]byte>) into events
@@ -87,67 +92,4 @@ func Hourly(s beam.Scope, events beam.PCollection, opts WindowOptions) beam.PCol
 			beam.PanesDiscard())
 	}
 	return beam.WindowInto(s, window.NewFixedWindows(time.Hour), events, wopts...)
-}
-
-// HourlyTotals aggregates hour-windowed events (PCollection<event.Event>)
-// into one layout.Totals per merchant and hour:
-// PCollection<KV<string, layout.Totals>> keyed by the totals row key.
-func HourlyTotals(s beam.Scope, events beam.PCollection) beam.PCollection {
-	s = s.Scope("HourlyTotals")
-	keyed := beam.ParDo(s, keyByHour, events)
-	return beam.CombinePerKey(s, &totalsFn{}, keyed)
-}
-
-func keyByHour(e event.Event) (string, event.Event) {
-	return layout.TotalsKey(e.MerchantID, layout.Hour(e.Time())), e
-}
-
-// totalsFn sums events into Totals.
-type totalsFn struct{}
-
-func (totalsFn) CreateAccumulator() layout.Totals { return layout.Totals{} }
-
-func (totalsFn) AddInput(t layout.Totals, e event.Event) layout.Totals {
-	t.Events++
-	if e.Name == event.NamePageView {
-		t.PageViews++
-	}
-	if t.ByName == nil {
-		t.ByName = map[string]int64{}
-	}
-	t.ByName[e.Name]++
-	return t
-}
-
-func (totalsFn) MergeAccumulators(a, b layout.Totals) layout.Totals {
-	if err := a.Merge(&b); err != nil {
-		panic(fmt.Sprintf("transforms: merge totals: %v", err)) // sketches of one precision always merge
-	}
-	return a
-}
-
-func (totalsFn) ExtractOutput(t layout.Totals) layout.Totals { return t }
-
-func encodeEvent(e event.Event) ([]byte, error) { return event.Encode(&e) }
-
-func decodeEvent(b []byte) (event.Event, error) { return event.Decode(b) }
-
-func encodeTotals(t layout.Totals) ([]byte, error) {
-	cells, err := t.Cells()
-	if err != nil {
-		return nil, err
-	}
-	return layout.MarshalCells(cells), nil
-}
-
-func decodeTotals(b []byte) (layout.Totals, error) {
-	cells, err := layout.UnmarshalCells(b)
-	if err != nil {
-		return layout.Totals{}, err
-	}
-	t, err := layout.TotalsFromCells(cells)
-	if err != nil {
-		return layout.Totals{}, err
-	}
-	return *t, nil
 }

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -18,9 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/bigtable"
 	json "github.com/goccy/go-json"
 
 	"github.com/footfall/footfall/internal/keys"
+	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/testing/localstack"
 )
 
@@ -62,7 +65,7 @@ func startStack(t *testing.T, pipelineArgs ...string) *localstack.Stack {
 	st, err := localstack.Start(context.Background(), localstack.Options{
 		BinDir: binDir, DataDir: data,
 		PubSubAddr: addr(), BigtableAddr: addr(), IngestAddr: addr(), QueryAddr: addr(),
-		PipelineArgs: pipelineArgs,
+		PipelineArgs: append([]string{"--metrics-addr=" + addr()}, pipelineArgs...),
 		Echo:         io.Discard,
 	})
 	if err != nil {
@@ -84,9 +87,15 @@ func startStack(t *testing.T, pipelineArgs ...string) *localstack.Stack {
 }
 
 type sent struct {
-	name string
-	at   time.Time
+	name    string
+	at      time.Time
+	visitor string
+	page    string // page views
+	cents   int64  // purchases, in Currency
 }
+
+// Currency of the purchases sent.
+const Currency = "EUR"
 
 func TestEventsReachTheQueryAPI(t *testing.T) {
 	st := startStack(t, "--early-firing=2s")
@@ -97,18 +106,30 @@ func TestEventsReachTheQueryAPI(t *testing.T) {
 
 	// A few hundred events, spread over the last five hours, in batches.
 	var events []sent
+	pages := []string{"/", "/products/1", "/products/2", "/cart", "/about"}
 	for i := 0; i < 400; i++ {
 		at := first.Add(time.Duration(rng.Int64N(int64(now.Sub(first)))))
-		events = append(events, sent{names[rng.IntN(len(names))], at.Truncate(time.Millisecond)})
+		e := sent{name: names[rng.IntN(len(names))], at: at.Truncate(time.Millisecond), visitor: fmt.Sprintf("visitor-%d", rng.IntN(40))}
+		switch e.name {
+		case "page_view":
+			e.page = pages[rng.IntN(len(pages))]
+		case "purchase":
+			e.cents = int64(100 + rng.IntN(10000))
+		}
+		events = append(events, e)
 	}
 	for off := 0; off < len(events); off += 50 {
 		var batch []map[string]any
 		for i, e := range events[off:min(off+50, len(events))] {
-			m := map[string]any{"anonymousId": fmt.Sprintf("visitor-%d", rng.IntN(40)),
+			m := map[string]any{"anonymousId": e.visitor,
 				"messageId": fmt.Sprintf("e2e-%d", off+i), "timestamp": e.at.Format(time.RFC3339Nano)}
-			if e.name == "page_view" {
-				m["type"] = "page"
-			} else {
+			switch {
+			case e.name == "page_view":
+				m["type"], m["properties"] = "page", map[string]any{"path": e.page, "url": "https://shop.example.com" + e.page}
+			case e.cents > 0:
+				m["type"], m["event"] = "track", e.name
+				m["properties"] = map[string]any{"revenue": fmt.Sprintf("%d.%02d", e.cents/100, e.cents%100), "currency": Currency}
+			default:
 				m["type"], m["event"] = "track", e.name
 			}
 			batch = append(batch, m)
@@ -142,6 +163,100 @@ func TestEventsReachTheQueryAPI(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	t.Logf("all %d events visible in the query API %.1f s after the last was sent", len(events), time.Since(lastSent).Seconds())
+
+	// The metrics the query API does not serve yet, read from Bigtable
+	// with the layout package: visitors, revenue and the page breakdown of
+	// every hour.
+	truth := hourTruth(events)
+	bt := bigtableClient(t, st)
+	deadline = time.Now().Add(time.Minute)
+	for {
+		diff = compareBigtable(t, bt, truth)
+		if diff == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Bigtable never matched the ground truth; last difference: %s", diff)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// hourGroundTruth is what one hour of the sent events must produce.
+type hourGroundTruth struct {
+	visitors map[string]bool
+	revenue  int64
+	pages    map[string]int64 // page views by path
+}
+
+func hourTruth(events []sent) map[time.Time]*hourGroundTruth {
+	out := map[time.Time]*hourGroundTruth{}
+	for _, e := range events {
+		h := e.at.Truncate(time.Hour)
+		if out[h] == nil {
+			out[h] = &hourGroundTruth{visitors: map[string]bool{}, pages: map[string]int64{}}
+		}
+		g := out[h]
+		g.visitors[e.visitor] = true
+		g.revenue += e.cents
+		if e.page != "" {
+			g.pages[e.page]++
+		}
+	}
+	return out
+}
+
+func bigtableClient(t *testing.T, st *localstack.Stack) *bigtable.Client {
+	t.Helper()
+	// localstack.Start pointed BIGTABLE_EMULATOR_HOST at the stack's emulator.
+	r := st.Resources()
+	c, err := bigtable.NewClient(context.Background(), r.BigtableProject, r.BigtableInstance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// compareBigtable returns "" when every hour's provisional totals and page
+// breakdown match the ground truth: revenue and page views exactly,
+// visitors within the sketch's error (exact at these counts, where the
+// sketch is sparse; 2% allowed).
+func compareBigtable(t *testing.T, c *bigtable.Client, truth map[time.Time]*hourGroundTruth) string {
+	t.Helper()
+	tbl := c.Open(layout.TableMetrics)
+	ctx := context.Background()
+	for h, g := range truth {
+		row, err := tbl.ReadRow(ctx, layout.TotalsKey(keys.DemoMerchant, h))
+		if err != nil {
+			return err.Error()
+		}
+		tot, err := layout.DecodeTotals(row, layout.FamilyProvisional)
+		if err != nil || tot == nil {
+			return fmt.Sprintf("hour %s: totals %v, %v", h.Format(time.RFC3339), tot, err)
+		}
+		want := int64(len(g.visitors))
+		if got := tot.VisitorCount(); math.Abs(float64(got-want)) > 0.02*float64(want) {
+			return fmt.Sprintf("hour %s: %d visitors, want %d", h.Format(time.RFC3339), got, want)
+		}
+		if got := tot.Revenue[Currency]; got != g.revenue {
+			return fmt.Sprintf("hour %s: revenue %d %s, want %d", h.Format(time.RFC3339), got, Currency, g.revenue)
+		}
+		row, err = tbl.ReadRow(ctx, layout.BreakdownKey(keys.DemoMerchant, layout.DimPage, h))
+		if err != nil {
+			return err.Error()
+		}
+		b, err := layout.DecodeBreakdown(row, layout.FamilyProvisional)
+		if err != nil || b == nil {
+			return fmt.Sprintf("hour %s: page breakdown %v, %v", h.Format(time.RFC3339), b, err)
+		}
+		for page, n := range g.pages {
+			if it := b.Values[page]; it == nil || it.PageViews != n {
+				return fmt.Sprintf("hour %s: page %s has %+v, want %d page views", h.Format(time.RFC3339), page, it, n)
+			}
+		}
+	}
+	return ""
 }
 
 func postBatch(t *testing.T, base string, body any) {

@@ -1,11 +1,23 @@
 // Command streaming runs the streaming job: Pub/Sub → hourly metrics in
-// Bigtable. Locally it runs on Prism in this process (--runner=prism).
+// Bigtable. Locally it runs on Prism in this process (--runner=prism, the
+// default); --runner=dataflow submits it to Dataflow with Dataflow's native
+// Pub/Sub source.
+//
+// While the job runs, the pipeline's counters are served as Prometheus
+// metrics on --metrics-addr (/metrics) and logged as one JSON line every
+// 30 s: Prism reports Beam counters only when a job ends, but on Prism the
+// DoFns run in this process, so the process counters are the live view.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,9 +25,12 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/footfall/footfall/pipelines/internal/counters"
 	"github.com/footfall/footfall/pipelines/streaming"
 )
 
@@ -26,12 +41,36 @@ var (
 	bigtableInstance = flag.String("bigtable-instance", "footfall", "Bigtable instance")
 	earlyFiring      = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
 	allowedLateness  = flag.Duration("allowed-lateness", 72*time.Hour, "how long after an hour ends its events still update it")
+	dedupLateness    = flag.Duration("dedup-lateness", 0, "how long after an hour ends a duplicate event is still recognised (0: --allowed-lateness)")
+	maxNames         = flag.Int("max-names", 0, "distinct event names kept per merchant-hour, the rest summed as (other) (0: 500)")
+	topK             = flag.Int("top-k", 0, "values kept per breakdown row, the rest summed as other (0: 100)")
 	readerShards     = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
+	metricsAddr      = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
+	summaryEvery     = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
+	// TEST ONLY (transforms.Options.InjectBug): deliberately wrong logic for
+	// bug-fix-and-backfill tests. Hidden from -help.
+	injectBug = flag.String("inject-bug", "", "TEST ONLY")
 )
 
+// usage prints the flags except the hidden test-only one.
+func usage() {
+	out := flag.CommandLine.Output()
+	fmt.Fprintf(out, "Usage of %s:\n", os.Args[0])
+	visible := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
+	visible.SetOutput(out)
+	flag.VisitAll(func(f *flag.Flag) {
+		if f.Name != "inject-bug" {
+			visible.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	visible.PrintDefaults()
+}
+
 func main() {
-	beamlog.LogKind = "json" // beam.Init installs the default slog handler
-	flag.Set("runner", "prism")
+	beamlog.LogKind = "json"    // beam.Init installs the default slog handler
+	flag.Set("runner", "prism") // the default; --runner overrides it
+	flag.Usage = usage
+	flag.Parse()
 	beam.Init()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -42,23 +81,84 @@ func main() {
 }
 
 func realMain(ctx context.Context) error {
+	runner := flag.Lookup("runner").Value.String()
 	p, err := streaming.Build(streaming.Config{
+		Dataflow:         runner == "dataflow",
 		Project:          *project,
 		Subscription:     *subscription,
 		BigtableProject:  *bigtableProject,
 		BigtableInstance: *bigtableInstance,
 		EarlyFiring:      *earlyFiring,
 		AllowedLateness:  *allowedLateness,
+		DedupLateness:    *dedupLateness,
+		MaxNames:         *maxNames,
+		TopK:             *topK,
 		ReaderShards:     *readerShards,
+		InjectBug:        *injectBug,
 	})
 	if err != nil {
 		return err
 	}
-	slog.Info("streaming job starting", "subscription", *subscription, "early_firing", earlyFiring.String(), "allowed_lateness", allowedLateness.String())
+	if *injectBug != "" {
+		slog.Warn("TEST ONLY: running with a deliberately injected bug", "inject_bug", *injectBug)
+	}
+	if *metricsAddr != "" {
+		stopMetrics, err := serveMetrics(*metricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	if *summaryEvery > 0 {
+		go logSummaries(ctx, *summaryEvery)
+	}
+	slog.Info("streaming job starting", "runner", runner, "subscription", *subscription,
+		"early_firing", earlyFiring.String(), "allowed_lateness", allowedLateness.String(), "dedup_lateness", dedupLateness.String())
 	_, err = beamx.RunWithMetrics(ctx, p)
 	if ctx.Err() != nil {
 		slog.Info("streaming job stopped by signal")
 		return nil
 	}
 	return err
+}
+
+// serveMetrics serves the default Prometheus registry (the pipeline's
+// counters and the process's CPU and memory) on addr at /metrics, and Go
+// profiles at /debug/pprof/ (addr is loopback by default).
+func serveMetrics(addr string) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for /metrics on %s (set --metrics-addr to a free address, or \"\" to disable): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("metrics server stopped", "err", err)
+		}
+	}()
+	slog.Info("serving metrics", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
+}
+
+// logSummaries logs every counter as one JSON line each interval.
+func logSummaries(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			snap := counters.Snapshot()
+			attrs := make([]any, 0, 2*len(snap))
+			for _, name := range counters.Names() {
+				attrs = append(attrs, name, snap[name])
+			}
+			slog.Info("pipeline counters", attrs...)
+		}
+	}
 }

@@ -1,12 +1,19 @@
 // Package btsink writes aggregated metrics to Bigtable in the layout of
-// internal/layout: provisional panes are merged into the provisional family
-// with a compare-and-set on the row's generation; the streaming job never
-// touches the sealed family.
+// internal/layout.
+//
+//   - Provisional (streaming): each pane of totals or breakdowns is merged
+//     into the row's provisional family `p` (counts add, sketches merge, the
+//     row's bounds re-applied) with a compare-and-set on the row's
+//     generation; realtime minute panes are merged the same way into family
+//     `r`. The streaming job never touches the sealed family.
+//   - Sealed (batch): each totals or breakdown row's family `s` is replaced
+//     whole by one row mutation (layout.ReplaceFamily); `p` is left alone.
 //
 // Prism fails the whole job on any bundle error and does not retry, so the
 // sink retries transient Bigtable errors itself, with capped backoff, for as
 // long as the job runs: an unavailable Bigtable stalls the pipeline (and
-// Pub/Sub keeps the backlog) instead of losing panes.
+// Pub/Sub keeps the backlog) instead of losing panes. CAS conflicts retry at
+// once.
 package btsink
 
 import (
@@ -21,112 +28,238 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/footfall/footfall/internal/layout"
+	"github.com/footfall/footfall/pipelines/internal/beamcoder"
+	"github.com/footfall/footfall/pipelines/internal/counters"
+	"github.com/footfall/footfall/pipelines/internal/limits"
 )
 
 func init() {
-	register.DoFn3x1[context.Context, string, layout.Totals, error](&provisionalFn{})
+	register.DoFn3x1[context.Context, string, layout.Totals, error](&totalsFn{})
+	register.DoFn3x1[context.Context, string, layout.Breakdown, error](&breakdownFn{})
+	register.Function3x1(totalsCells)
+	register.Function3x1(breakdownCells)
+	register.DoFn3x1[context.Context, string, []byte, error](&sealedFn{})
 }
 
-// Options name the Bigtable instance. The client honours
-// BIGTABLE_EMULATOR_HOST, so locally Project and Instance may be anything.
+// Options name the Bigtable instance (the client honours
+// BIGTABLE_EMULATOR_HOST, so locally Project and Instance may be anything)
+// and the row bounds a provisional merge re-applies: the merged row of two
+// panes can exceed what one pane had.
 type Options struct {
 	Project  string
 	Instance string
+	// MaxNames bounds event names per totals row (default limits.DefaultMaxNames).
+	MaxNames int
+	// TopK bounds values per breakdown row (default limits.DefaultTopK).
+	TopK int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxNames <= 0 {
+		o.MaxNames = limits.DefaultMaxNames
+	}
+	if o.TopK <= 0 {
+		o.TopK = limits.DefaultTopK
+	}
+	return o
 }
 
 var (
-	rowsWritten = beam.NewCounter("footfall", "bigtable_rows_written")
-	casRetries  = beam.NewCounter("footfall", "bigtable_cas_conflicts")
-	writeErrors = beam.NewCounter("footfall", "bigtable_write_errors")
+	rowsWritten = counters.New("bigtable_rows_written", "Bigtable rows written (provisional merges, realtime merges and sealed replacements).")
+	casRetries  = counters.New("bigtable_cas_conflicts", "Provisional merges that lost a compare-and-set race and were retried.")
+	writeErrors = counters.New("bigtable_write_errors", "Bigtable reads or writes that failed and were retried.")
 )
 
-// WriteProvisional merges each pane of PCollection<KV<string, layout.Totals>>
-// (keyed by totals row key) into that row's provisional family.
-func WriteProvisional(s beam.Scope, opts Options, totals beam.PCollection) {
+var _ = beamcoder.EncodeTotals // the coders of layout.Totals and layout.Breakdown
+
+// WriteProvisional merges each pane of totals (PCollection<KV<string,
+// layout.Totals>> keyed by layout.TotalsKey) and breakdowns
+// (PCollection<KV<string, layout.Breakdown>> keyed by layout.BreakdownKey)
+// into the provisional family of its row.
+func WriteProvisional(s beam.Scope, opts Options, totals, breakdowns beam.PCollection) {
 	s = s.Scope("btsink.WriteProvisional")
-	beam.ParDo0(s, &provisionalFn{Project: opts.Project, Instance: opts.Instance}, totals)
+	opts = opts.withDefaults()
+	beam.ParDo0(s, &totalsFn{Project: opts.Project, Instance: opts.Instance, Family: layout.FamilyProvisional, MaxNames: opts.MaxNames}, totals)
+	beam.ParDo0(s, &breakdownFn{Project: opts.Project, Instance: opts.Instance, TopK: opts.TopK}, breakdowns)
 }
 
-type provisionalFn struct {
-	Project  string
-	Instance string
+// WriteRealtime merges each pane of per-minute totals
+// (PCollection<KV<string, layout.Totals>> keyed by layout.RealtimeKey) into
+// the realtime family of its row.
+func WriteRealtime(s beam.Scope, opts Options, realtime beam.PCollection) {
+	s = s.Scope("btsink.WriteRealtime")
+	opts = opts.withDefaults()
+	beam.ParDo0(s, &totalsFn{Project: opts.Project, Instance: opts.Instance, Family: layout.FamilyRealtime, MaxNames: opts.MaxNames}, realtime)
+}
 
+// conn is a DoFn's Bigtable connection.
+type conn struct {
 	client   *bigtable.Client
 	metrics  *bigtable.Table
 	meta     *bigtable.Table
 	lastBeat time.Time
 }
 
-func (fn *provisionalFn) Setup(ctx context.Context) error {
-	c, err := bigtable.NewClient(ctx, fn.Project, fn.Instance)
+func (c *conn) open(ctx context.Context, project, instance string) error {
+	cl, err := bigtable.NewClient(ctx, project, instance)
 	if err != nil {
 		return fmt.Errorf("btsink: bigtable.NewClient: %w", err)
 	}
-	fn.client = c
-	fn.metrics = c.Open(layout.TableMetrics)
-	fn.meta = c.Open(layout.TableMeta)
+	c.client, c.metrics, c.meta = cl, cl.Open(layout.TableMetrics), cl.Open(layout.TableMeta)
 	return nil
 }
 
-func (fn *provisionalFn) Teardown() error {
-	if fn.client != nil {
-		return fn.client.Close()
+func (c *conn) close() error {
+	if c.client != nil {
+		return c.client.Close()
 	}
 	return nil
 }
 
-func (fn *provisionalFn) ProcessElement(ctx context.Context, key string, pane layout.Totals) error {
+// heartbeat records, at most once a second, that provisional values were
+// just written: readers report it as how fresh provisional data is.
+func (c *conn) heartbeat(ctx context.Context) {
+	if time.Since(c.lastBeat) < time.Second {
+		return
+	}
+	c.lastBeat = time.Now()
+	m := bigtable.NewMutation()
+	m.Set(layout.FamilyMeta, layout.ColProvisionalAt, bigtable.Now(), layout.EncodeInt(time.Now().UnixMicro()))
+	if err := c.meta.Apply(ctx, layout.MetaWatermarks, m); err != nil {
+		slog.WarnContext(ctx, "btsink: heartbeat failed", "err", err)
+	}
+}
+
+type totalsFn struct {
+	Project  string
+	Instance string
+	Family   string
+	MaxNames int
+
+	c conn
+}
+
+func (fn *totalsFn) Setup(ctx context.Context) error {
+	return fn.c.open(ctx, fn.Project, fn.Instance)
+}
+
+func (fn *totalsFn) Teardown() error { return fn.c.close() }
+
+func (fn *totalsFn) ProcessElement(ctx context.Context, key string, pane layout.Totals) error {
 	err := retry(ctx, "merge "+key, func() error {
-		return MergeTotals(ctx, fn.metrics, key, &pane, time.Now())
+		return MergeTotals(ctx, fn.c.metrics, key, fn.Family, &pane, fn.MaxNames, time.Now())
 	})
 	if err != nil {
 		return err
 	}
 	rowsWritten.Inc(ctx, 1)
-	if time.Since(fn.lastBeat) >= time.Second {
-		fn.lastBeat = time.Now()
-		m := bigtable.NewMutation()
-		m.Set(layout.FamilyMeta, layout.ColProvisionalAt, bigtable.Now(), layout.EncodeInt(time.Now().UnixMicro()))
-		if err := fn.meta.Apply(ctx, layout.MetaWatermarks, m); err != nil {
-			slog.WarnContext(ctx, "btsink: heartbeat failed", "err", err)
-		}
+	if fn.Family == layout.FamilyProvisional {
+		fn.c.heartbeat(ctx)
 	}
 	return nil
 }
 
-// errConflict means another writer changed the row between read and write.
-var errConflict = errors.New("btsink: concurrent update")
+type breakdownFn struct {
+	Project  string
+	Instance string
+	TopK     int
 
-// MergeTotals adds pane into the provisional family of row key: it reads the
-// row, merges, and writes the result back only if the row's generation is
-// still the one it read (Bigtable CheckAndMutateRow), so concurrent writers
-// never lose each other's counts. It returns errConflict when it lost a race.
-func MergeTotals(ctx context.Context, tbl *bigtable.Table, key string, pane *layout.Totals, now time.Time) error {
-	row, err := tbl.ReadRow(ctx, key, bigtable.RowFilter(bigtable.FamilyFilter("^"+layout.FamilyProvisional+"$")))
+	c conn
+}
+
+func (fn *breakdownFn) Setup(ctx context.Context) error {
+	return fn.c.open(ctx, fn.Project, fn.Instance)
+}
+
+func (fn *breakdownFn) Teardown() error { return fn.c.close() }
+
+func (fn *breakdownFn) ProcessElement(ctx context.Context, key string, pane layout.Breakdown) error {
+	err := retry(ctx, "merge "+key, func() error {
+		return MergeBreakdown(ctx, fn.c.metrics, key, &pane, fn.TopK, time.Now())
+	})
+	if err != nil {
+		return err
+	}
+	rowsWritten.Inc(ctx, 1)
+	return nil
+}
+
+// MergeTotals adds pane into a family (layout.FamilyProvisional or
+// layout.FamilyRealtime) of the totals row key, capping event names at
+// maxNames (limits.CapNames; 0: no cap). It returns errConflict when it
+// lost a race with another writer (see casMerge).
+func MergeTotals(ctx context.Context, tbl *bigtable.Table, key, family string, pane *layout.Totals, maxNames int, now time.Time) error {
+	return casMerge(ctx, tbl, key, family, func(stored []layout.Cell) ([]layout.Cell, int64, error) {
+		cur := &layout.Totals{}
+		if len(stored) > 0 {
+			var err error
+			if cur, err = layout.TotalsFromCells(stored); err != nil {
+				return nil, 0, fmt.Errorf("decode %s: %w", key, err)
+			}
+		}
+		gen := cur.Generation
+		if err := cur.Merge(pane); err != nil {
+			return nil, 0, err
+		}
+		cur.ByName = limits.CapNames(cur.ByName, maxNames)
+		cur.Generation, cur.UpdatedAt = gen+1, now.UnixMicro()
+		cells, err := cur.Cells()
+		return cells, gen, err
+	})
+}
+
+// MergeBreakdown adds pane into the provisional family of the breakdown row
+// key and truncates the result to its topK values (the rest folded into
+// Other, so values + Other still add up to the totals). It returns
+// errConflict when it lost a race with another writer.
+func MergeBreakdown(ctx context.Context, tbl *bigtable.Table, key string, pane *layout.Breakdown, topK int, now time.Time) error {
+	return casMerge(ctx, tbl, key, layout.FamilyProvisional, func(stored []layout.Cell) ([]layout.Cell, int64, error) {
+		cur := &layout.Breakdown{}
+		if len(stored) > 0 {
+			var err error
+			if cur, err = layout.BreakdownFromCells(stored); err != nil {
+				return nil, 0, fmt.Errorf("decode %s: %w", key, err)
+			}
+		}
+		gen := cur.Generation
+		if err := cur.Merge(pane); err != nil {
+			return nil, 0, err
+		}
+		if err := cur.Truncate(topK); err != nil {
+			return nil, 0, err
+		}
+		cur.Generation, cur.UpdatedAt = gen+1, now.UnixMicro()
+		cells, err := cur.Cells()
+		return cells, gen, err
+	})
+}
+
+// casMerge reads one family of a row, lets merge compute the family's new
+// cells from the stored ones (nil when the family is empty) and the
+// generation it read, and writes them back with CheckAndMutateRow only if
+// the generation column still holds that generation, so concurrent writers
+// never lose each other's updates. It returns errConflict when it lost.
+func casMerge(ctx context.Context, tbl *bigtable.Table, key, family string, merge func(stored []layout.Cell) ([]layout.Cell, int64, error)) error {
+	row, err := tbl.ReadRow(ctx, key, bigtable.RowFilter(bigtable.FamilyFilter("^"+family+"$")))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", key, err)
 	}
-	cur, err := layout.DecodeTotals(row, layout.FamilyProvisional)
+	cells, gen, err := merge(layout.RowCells(row, family))
 	if err != nil {
-		return err
+		return &permanentError{err}
 	}
-	next := &layout.Totals{}
-	var gen int64
-	if cur != nil {
-		gen = cur.Generation
-		next = cur
-	}
-	if err := next.Merge(pane); err != nil {
-		return err
-	}
-	next.Generation = gen + 1
-	next.UpdatedAt = now.UnixMicro()
-	cells, err := next.Cells()
-	if err != nil {
-		return err
-	}
-	return casReplace(ctx, tbl, key, layout.FamilyProvisional, gen, cells)
+	return casReplace(ctx, tbl, key, family, gen, cells)
 }
+
+// permanentError is a failure retrying cannot fix (a row that does not
+// decode): the job fails instead of retrying forever.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// errConflict means another writer changed the row between read and write.
+var errConflict = errors.New("btsink: concurrent update")
 
 // casReplace replaces a family's cells if its generation column still holds
 // gen (0: the column does not exist yet).
@@ -168,6 +301,10 @@ func retry(ctx context.Context, what string, op func() error) error {
 		if errors.Is(err, errConflict) {
 			casRetries.Inc(ctx, 1)
 			continue
+		}
+		var perm *permanentError
+		if errors.As(err, &perm) {
+			return fmt.Errorf("btsink: %s: %w", what, err)
 		}
 		writeErrors.Inc(ctx, 1)
 		if attempt == 1 || attempt%10 == 0 {

@@ -1,0 +1,116 @@
+package btsink
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/bigtable"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+
+	"github.com/footfall/footfall/internal/layout"
+	"github.com/footfall/footfall/internal/testenv"
+	"github.com/footfall/footfall/pipelines/internal/beamcoder"
+)
+
+func TestMain(m *testing.M) {
+	ptest.MainWithDefault(m, "prism")
+}
+
+// WriteSealed replaces family s whole (a stale column disappears), writes
+// explicit empty rows, and leaves family p alone; each row is one mutation.
+func TestWriteSealed(t *testing.T) {
+	c := testenv.Bigtable(t)
+	tbl := c.Open(layout.TableMetrics)
+	ctx := context.Background()
+	h := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	tKey, bKey := layout.TotalsKey("shop", h), layout.BreakdownKey("shop", layout.DimCountry, h)
+	emptyT, emptyB := layout.TotalsKey("gone", h), layout.BreakdownKey("gone", layout.DimCountry, h)
+
+	// Stale sealed values (with a name that the re-seal no longer has) and
+	// provisional values.
+	stale := &layout.Totals{Events: 99, ByName: map[string]int64{"bot_hit": 99}}
+	staleCells, _ := stale.Cells()
+	staleB := &layout.Breakdown{Values: map[string]*layout.Item{"XX": {Events: 99}}}
+	staleBCells, _ := staleB.Cells()
+	for _, k := range []string{tKey, emptyT} {
+		if err := tbl.Apply(ctx, k, layout.ReplaceFamily(layout.FamilySealed, staleCells, bigtable.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []string{bKey, emptyB} {
+		if err := tbl.Apply(ctx, k, layout.ReplaceFamily(layout.FamilySealed, staleBCells, bigtable.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := MergeTotals(ctx, tbl, tKey, layout.FamilyProvisional, &layout.Totals{Events: 7}, 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	sealed := layout.Totals{Events: 3, ByName: map[string]int64{"signup": 3}}
+	de := layout.Breakdown{Values: map[string]*layout.Item{"DE": {Events: 3}}}
+	p, s := beam.NewPipelineWithRoot()
+	totals := map[string][]byte{tKey: must(beamcoder.EncodeTotals(sealed)), emptyT: must(beamcoder.EncodeTotals(layout.Totals{}))}
+	breakdowns := map[string][]byte{bKey: must(beamcoder.EncodeBreakdown(de)), emptyB: must(beamcoder.EncodeBreakdown(layout.Breakdown{}))}
+	WriteSealed(s, Options{Project: testenv.Project, Instance: testenv.Instance},
+		beam.ParDo(s, &totalsRowsFn{Rows: totals}, beam.Create(s, tKey, emptyT)),
+		beam.ParDo(s, &breakdownRowsFn{Rows: breakdowns}, beam.Create(s, bKey, emptyB)))
+	ptest.RunAndValidate(t, p)
+
+	row, err := tbl.ReadRow(ctx, tKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotS, _ := layout.DecodeTotals(row, layout.FamilySealed)
+	gotP, _ := layout.DecodeTotals(row, layout.FamilyProvisional)
+	if gotS == nil || gotS.Events != 3 || len(gotS.ByName) != 1 || gotS.ByName["signup"] != 3 || gotS.UpdatedAt == 0 {
+		t.Errorf("sealed totals = %+v, want exactly 3 signups (stale columns gone)", gotS)
+	}
+	if gotP == nil || gotP.Events != 7 {
+		t.Errorf("provisional totals = %+v, want 7 events untouched", gotP)
+	}
+	row, _ = tbl.ReadRow(ctx, bKey)
+	if b, _ := layout.DecodeBreakdown(row, layout.FamilySealed); b == nil || len(b.Values) != 1 || b.Values["DE"].Events != 3 {
+		t.Errorf("sealed breakdown = %+v, want only DE", b)
+	}
+	row, _ = tbl.ReadRow(ctx, emptyT)
+	if z, _ := layout.DecodeTotals(row, layout.FamilySealed); z == nil || z.Events != 0 || len(z.ByName) != 0 {
+		t.Errorf("re-sealed empty hour = %+v, want an explicit zero row", z)
+	}
+	row, _ = tbl.ReadRow(ctx, emptyB)
+	if z, _ := layout.DecodeBreakdown(row, layout.FamilySealed); z == nil || len(z.Values) != 0 || z.Other.Events != 0 {
+		t.Errorf("re-sealed empty breakdown = %+v, want an explicit empty row", z)
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// totalsRowsFn and breakdownRowsFn emit the encoded row of each key.
+type totalsRowsFn struct{ Rows map[string][]byte }
+
+func (fn *totalsRowsFn) ProcessElement(key string, emit func(string, layout.Totals)) error {
+	tt, err := beamcoder.DecodeTotals(fn.Rows[key])
+	emit(key, tt)
+	return err
+}
+
+type breakdownRowsFn struct{ Rows map[string][]byte }
+
+func (fn *breakdownRowsFn) ProcessElement(key string, emit func(string, layout.Breakdown)) error {
+	b, err := beamcoder.DecodeBreakdown(fn.Rows[key])
+	emit(key, b)
+	return err
+}
+
+func init() {
+	register.DoFn2x1[string, func(string, layout.Totals), error](&totalsRowsFn{})
+	register.DoFn2x1[string, func(string, layout.Breakdown), error](&breakdownRowsFn{})
+}

@@ -1,0 +1,89 @@
+package streaming
+
+import (
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime/graphx"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/footfall/footfall/internal/event"
+)
+
+func config(dataflow bool) Config {
+	return Config{Dataflow: dataflow, Project: "proj", Subscription: "sub", BigtableProject: "proj", BigtableInstance: "inst",
+		EarlyFiring: 10 * time.Second, AllowedLateness: 72 * time.Hour, DedupLateness: 6 * time.Hour}
+}
+
+// The Dataflow graph builds and translates to the portable pipeline proto
+// (what the Dataflow runner submits) with Dataflow's native Pub/Sub read;
+// the Prism graph has no such transform.
+func TestBuildTranslates(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		dataflow bool
+	}{{"dataflow", true}, {"prism", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Build(config(tc.dataflow))
+			if err != nil {
+				t.Fatal(err)
+			}
+			edges, _, err := p.Build()
+			if err != nil {
+				t.Fatalf("building the graph: %v", err)
+			}
+			model, err := graphx.Marshal(edges, &graphx.Options{Environment: &pipepb.Environment{Urn: "beam:env:docker:v1"}})
+			if err != nil {
+				t.Fatalf("translating to the pipeline proto: %v", err)
+			}
+			var reads []*pipepb.PubSubReadPayload
+			for _, tr := range model.GetComponents().GetTransforms() {
+				if tr.GetSpec().GetUrn() != pubsubReadURN {
+					continue
+				}
+				var pl pipepb.PubSubReadPayload
+				if err := proto.Unmarshal(tr.GetSpec().GetPayload(), &pl); err != nil {
+					t.Fatal(err)
+				}
+				reads = append(reads, &pl)
+			}
+			if !tc.dataflow {
+				if len(reads) != 0 {
+					t.Errorf("the Prism graph has %d Dataflow Pub/Sub reads", len(reads))
+				}
+				return
+			}
+			if len(reads) != 1 {
+				t.Fatalf("found %d Pub/Sub read transforms, want 1", len(reads))
+			}
+			r := reads[0]
+			if r.GetSubscription() != "projects/proj/subscriptions/sub" || r.GetIdAttribute() != event.AttrEventID || r.GetTimestampAttribute() != event.AttrEventTime {
+				t.Errorf("Pub/Sub read payload = %v", r)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	bad := map[string]func(*Config){
+		"no subscription":          func(c *Config) { c.Subscription = "" },
+		"no bigtable":              func(c *Config) { c.BigtableInstance = "" },
+		"no early firing":          func(c *Config) { c.EarlyFiring = 0 },
+		"dedup beyond lateness":    func(c *Config) { c.DedupLateness = 73 * time.Hour },
+		"unknown injected bug":     func(c *Config) { c.InjectBug = "typo" },
+		"negative allowed latness": func(c *Config) { c.AllowedLateness = -time.Hour },
+	}
+	for name, mutate := range bad {
+		t.Run(name, func(t *testing.T) {
+			c := config(false)
+			mutate(&c)
+			if err := c.Validate(); err == nil {
+				t.Errorf("Validate accepted %+v", c)
+			}
+		})
+	}
+	if err := config(false).Validate(); err != nil {
+		t.Errorf("Validate rejected a good config: %v", err)
+	}
+}
