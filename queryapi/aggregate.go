@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/axiomhq/hyperloglog"
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/footfall/footfall/internal/layout"
@@ -39,31 +40,43 @@ func (st *state) fingerprint(start, end time.Time) uint64 {
 	return h.Sum64()
 }
 
-// freshState returns the current snapshot, reading the meta table at most
-// once per FreshnessTTL (concurrent callers share one read).
+// freshState returns the current snapshot. It is read from the meta
+// table at most once per FreshnessTTL; once older than that, it is still
+// served (for up to 10×FreshnessTTL) while one background read refreshes
+// it, so that no request waits for the refresh.
 func (s *Server) freshState(ctx context.Context) (*state, error) {
 	s.stateMu.Lock()
 	cur := s.state
 	s.stateMu.Unlock()
-	now := s.now()
-	if cur != nil && now.Sub(cur.readAt) < s.cfg.FreshnessTTL {
-		return cur, nil
-	}
-	v, err, _ := s.flight.Do("\x00state", func() (any, error) {
-		w, err := s.store.Watermarks(ctx)
-		if err != nil {
-			return nil, err
+	ttl := s.cfg.FreshnessTTL
+	if cur != nil {
+		age := s.now().Sub(cur.readAt)
+		if age < ttl {
+			return cur, nil
 		}
-		st := &state{Watermarks: w, readAt: s.now()}
-		s.stateMu.Lock()
-		s.state = st
-		s.stateMu.Unlock()
-		return st, nil
-	})
+		if age < 10*ttl {
+			s.flight.DoChan("\x00state", func() (any, error) { return s.readState(context.Background()) })
+			return cur, nil
+		}
+	}
+	v, err, _ := s.flight.Do("\x00state", func() (any, error) { return s.readState(ctx) })
 	if err != nil {
 		return nil, err
 	}
 	return v.(*state), nil
+}
+
+func (s *Server) readState(ctx context.Context) (*state, error) {
+	w, err := s.store.Watermarks(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "reading watermarks failed", "err", err)
+		return nil, err
+	}
+	st := &state{Watermarks: w, readAt: s.now()}
+	s.stateMu.Lock()
+	s.state = st
+	s.stateMu.Unlock()
+	return st, nil
 }
 
 // cacheKey names one cached sealed aggregate.
@@ -134,20 +147,6 @@ func newAgg(t *layout.Totals, inOther int) *agg {
 	return &agg{t: t, visitors: t.VisitorCount(), inOther: inOther}
 }
 
-// spans groups the buckets at the given indices (ascending) into
-// contiguous time spans, so that each span is read with one row-range scan.
-func spans(bs []Bucket, idx []int) []Bucket {
-	var out []Bucket
-	for _, i := range idx {
-		if n := len(out); n > 0 && out[n-1].End.Equal(bs[i].Start) {
-			out[n-1].End = bs[i].End
-			continue
-		}
-		out = append(out, bs[i])
-	}
-	return out
-}
-
 // bucketOf returns the index of the bucket holding t (bs sorted, contiguous
 // or not), or -1.
 func bucketOf(bs []Bucket, t time.Time) int {
@@ -158,11 +157,9 @@ func bucketOf(bs []Bucket, t time.Time) int {
 	return -1
 }
 
-// totals returns the merged totals of each bucket: cached where the
-// bucket is sealed and cached, otherwise read (one scan per contiguous span
-// of missing buckets), merged and, when sealed, cached.
+// totals returns the merged totals of each bucket (see buckets).
 func (s *Server) totals(ctx context.Context, merchant string, bs []Bucket, st *state) ([]*agg, error) {
-	return s.buckets(ctx, bs, st, func(b Bucket) cacheKey {
+	return s.buckets(ctx, bs, st, layout.VisitorPrecision, func(b Bucket) cacheKey {
 		return cacheKey{merchant: merchant, kind: 't', start: b.Start.Unix(), end: b.End.Unix()}
 	}, func(span Bucket, merge func(time.Time, *layout.Totals, bool)) error {
 		hours, err := s.store.Hours(ctx, merchant, span.Start, span.End)
@@ -176,7 +173,7 @@ func (s *Server) totals(ctx context.Context, merchant string, bs []Bucket, st *s
 // filtered returns, per bucket, the metrics of one breakdown value, read
 // from the breakdown rows of its dimension.
 func (s *Server) filtered(ctx context.Context, merchant string, f *Filter, bs []Bucket, st *state) ([]*agg, error) {
-	return s.buckets(ctx, bs, st, func(b Bucket) cacheKey {
+	return s.buckets(ctx, bs, st, layout.BreakdownPrecision, func(b Bucket) cacheKey {
 		return cacheKey{merchant: merchant, kind: 'f', dim: f.Dim, value: f.Value, start: b.Start.Unix(), end: b.End.Unix()}
 	}, func(span Bucket, merge func(time.Time, *layout.Totals, bool)) error {
 		hours, err := s.store.Breakdowns(ctx, merchant, f.Dim, span.Start, span.End, f.Value)
@@ -196,31 +193,78 @@ func itemTotals(it *layout.Item) *layout.Totals {
 	return &layout.Totals{Events: it.Events, PageViews: it.PageViews, Revenue: it.Revenue, Visitors: it.Visitors}
 }
 
-func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, key func(Bucket) cacheKey,
+// denseAfter is the span above which merged sketches start dense: merging
+// many sparse sketches into a sparse one rebuilds its sorted list again and
+// again, while merging into a dense one is linear.
+const denseAfter = 24 * time.Hour
+
+// newAcc returns an empty accumulator for a span of length d.
+func newAcc(d time.Duration, precision uint8) *layout.Totals {
+	t := &layout.Totals{}
+	if d > denseAfter {
+		sk, err := hyperloglog.NewSketch(precision, false)
+		if err != nil {
+			panic(err)
+		}
+		t.Visitors = sk
+	}
+	return t
+}
+
+// buckets computes the merged metrics of each bucket. A bucket is split at
+// sealed_through into a sealed part, which is cached (keyed on its span and
+// served while its hours' seal records are unchanged), and a live part,
+// which is read on every request. Missing parts are read with one
+// row-range scan per contiguous span. Sketches are merged per bucket and
+// estimated once per bucket.
+func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, precision uint8, key func(Bucket) cacheKey,
 	read func(span Bucket, merge func(hour time.Time, t *layout.Totals, inOther bool)) error) ([]*agg, error) {
 	now := s.now()
-	out := make([]*agg, len(bs))
-	var missing []int
+	edge := st.SealedThrough.Truncate(time.Hour)
+	sealedPart := func(b Bucket) Bucket {
+		if st.SealedThrough.IsZero() || !edge.After(b.Start) {
+			return Bucket{b.Start, b.Start}
+		}
+		if edge.Before(b.End) {
+			return Bucket{b.Start, edge}
+		}
+		return b
+	}
+	cached := make([]*agg, len(bs))
+	var toRead []Bucket // spans to read, in order
+	hits, misses := 0, 0
 	for i, b := range bs {
-		if st.sealed(b.End) {
-			if v, ok := s.cache.get(key(b), st.fingerprint(b.Start, b.End), now); ok {
-				out[i] = v.(*agg)
+		sp := sealedPart(b)
+		if sp.End.After(sp.Start) {
+			if v, ok := s.cache.get(key(sp), st.fingerprint(sp.Start, sp.End), now); ok {
+				cached[i] = v.(*agg)
+				hits++
+				if sp.End.Before(b.End) {
+					toRead = append(toRead, Bucket{sp.End, b.End})
+				}
 				continue
 			}
 		}
-		missing = append(missing, i)
+		misses++
+		toRead = append(toRead, b)
 	}
-	s.countCache(len(bs)-len(missing), len(missing))
-	if len(missing) == 0 {
-		return out, nil
-	}
-	acc := make([]*layout.Totals, len(bs))
-	other := make([]int, len(bs))
+	s.countCache(hits, misses)
+	sealedAcc := make([]*layout.Totals, len(bs))
+	liveAcc := make([]*layout.Totals, len(bs))
+	sealedOther := make([]int, len(bs))
+	liveOther := make([]int, len(bs))
 	var merr error
 	merge := func(h time.Time, t *layout.Totals, inOther bool) {
 		i := bucketOf(bs, h)
-		if i < 0 || out[i] != nil {
+		if i < 0 {
 			return
+		}
+		acc, other := liveAcc, liveOther
+		if sp := sealedPart(bs[i]); h.Before(sp.End) {
+			if cached[i] != nil {
+				return // read as part of a span, but already known
+			}
+			acc, other = sealedAcc, sealedOther
 		}
 		if inOther {
 			other[i]++
@@ -229,13 +273,13 @@ func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, key func(B
 			return
 		}
 		if acc[i] == nil {
-			acc[i] = &layout.Totals{}
+			acc[i] = newAcc(bs[i].End.Sub(bs[i].Start), precision)
 		}
 		if err := acc[i].Merge(t); err != nil && merr == nil {
 			merr = err
 		}
 	}
-	for _, sp := range spans(bs, missing) {
+	for _, sp := range mergeSpans(toRead) {
 		if err := read(sp, merge); err != nil {
 			return nil, err
 		}
@@ -243,27 +287,63 @@ func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, key func(B
 	if merr != nil {
 		return nil, merr
 	}
-	for _, i := range missing {
-		a := emptyAgg
-		if acc[i] != nil || other[i] > 0 {
-			t := acc[i]
-			if t == nil {
-				t = &layout.Totals{}
-			}
-			a = newAgg(t, other[i])
+	out := make([]*agg, len(bs))
+	for i, b := range bs {
+		sa := cached[i]
+		if sp := sealedPart(b); sa == nil && sp.End.After(sp.Start) {
+			sa = build(sealedAcc[i], sealedOther[i])
+			s.cache.put(key(sp), st.fingerprint(sp.Start, sp.End), now, sa)
 		}
-		out[i] = a
-		if b := bs[i]; st.sealed(b.End) {
-			s.cache.put(key(b), st.fingerprint(b.Start, b.End), now, a)
+		switch {
+		case liveAcc[i] == nil && liveOther[i] == 0 && sa != nil:
+			out[i] = sa
+		case sa == nil:
+			out[i] = build(liveAcc[i], liveOther[i])
+		default:
+			t := newAcc(b.End.Sub(b.Start), precision)
+			if err := t.Merge(sa.t); err != nil {
+				return nil, err
+			}
+			if liveAcc[i] != nil {
+				if err := t.Merge(liveAcc[i]); err != nil {
+					return nil, err
+				}
+			}
+			out[i] = newAgg(t, sa.inOther+liveOther[i])
 		}
 	}
 	return out, nil
 }
 
+func build(t *layout.Totals, inOther int) *agg {
+	if t == nil && inOther == 0 {
+		return emptyAgg
+	}
+	if t == nil {
+		t = &layout.Totals{}
+	}
+	return newAgg(t, inOther)
+}
+
+// mergeSpans joins adjacent spans (given in order).
+func mergeSpans(in []Bucket) []Bucket {
+	var out []Bucket
+	for _, b := range in {
+		if n := len(out); n > 0 && !out[n-1].End.Before(b.Start) {
+			if b.End.After(out[n-1].End) {
+				out[n-1].End = b.End
+			}
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // mergeAggs merges several buckets into one (summaries): sketches are
 // merged and estimated once.
-func mergeAggs(as []*agg) (*agg, error) {
-	t := &layout.Totals{}
+func mergeAggs(as []*agg, span time.Duration, precision uint8) (*agg, error) {
+	t := newAcc(span, precision)
 	inOther := 0
 	for _, a := range as {
 		if err := t.Merge(a.t); err != nil {

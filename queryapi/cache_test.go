@@ -91,3 +91,31 @@ func TestETagsForSealedAnswers(t *testing.T) {
 		t.Errorf("open answer: ETag %q, Cache-Control %q", r.header.Get("ETag"), r.header.Get("Cache-Control"))
 	}
 }
+
+// A bucket that is partly sealed caches its sealed hours and reads only
+// the rest.
+func TestPartlySealedBucket(t *testing.T) {
+	f := newFixture(t)
+	u := "/v1/timeseries?metrics=events&interval=day&from=2026-11-01&to=2026-11-02"
+	f.put(t, "shop-a", h0.Add(3*time.Hour), layout.FamilySealed, &layout.Totals{Events: 10})
+	f.put(t, "shop-a", h0.Add(15*time.Hour), layout.FamilyProvisional, &layout.Totals{Events: 1})
+	f.sealRecord(t, h0.Add(3*time.Hour), h0.Add(5*time.Hour))
+	f.watermarks(t, h0.Add(12*time.Hour), h0.Add(15*time.Hour))
+	get := func() (float64, any) {
+		t.Helper()
+		p := points(t, f.ok(t, "ra", u))[0]
+		return num(p["events"]), p["sealed"]
+	}
+	if got, sealed := get(); got != 11 || sealed != false {
+		t.Fatalf("day = %v (sealed %v), want 11, not sealed", got, sealed)
+	}
+	f.put(t, "shop-a", h0.Add(3*time.Hour), layout.FamilySealed, &layout.Totals{Events: 20})
+	f.put(t, "shop-a", h0.Add(15*time.Hour), layout.FamilyProvisional, &layout.Totals{Events: 2})
+	if got, _ := get(); got != 12 {
+		t.Errorf("day = %v, want 12 (10 cached sealed + 2 read live)", got)
+	}
+	f.sealRecord(t, h0.Add(3*time.Hour), h0.Add(20*time.Hour))
+	if got, _ := get(); got != 22 {
+		t.Errorf("after re-seal: day = %v, want 22", got)
+	}
+}

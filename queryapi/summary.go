@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/footfall/footfall/internal/layout"
 )
 
 // SummaryResponse is the body of GET /v1/summary.
@@ -87,7 +89,7 @@ func (s *Server) periodTotals(ctx context.Context, merchant string, from, to tim
 	if err != nil {
 		return nil, err
 	}
-	return mergeAggs(parts)
+	return mergeAggs(parts, to.Sub(from), layout.VisitorPrecision)
 }
 
 func (s *Server) handleSummary() fiber.Handler {

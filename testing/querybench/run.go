@@ -12,11 +12,11 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Scenario is one kind of request; Next returns a request path (with
-// query) and the read key to send it with.
+// Scenario is one kind of request; Path returns the request path (with
+// query) for merchant i, sent with ReadKey(i).
 type Scenario struct {
 	Name string
-	Next func(rng *rand.Rand) (path, key string)
+	Path func(i int) string
 }
 
 // Scenarios are the measured requests over layout l, each for a merchant
@@ -35,24 +35,23 @@ func Scenarios(l Layout) []Scenario {
 	dayEnd := time.Date(lastNY.Year(), lastNY.Month(), lastNY.Day()+1, 0, 0, 0, 0, ny)
 	sealedDay := l.SealedThrough().Truncate(24 * time.Hour)
 	f := func(t time.Time) string { return t.Format(time.RFC3339) }
-	pick := func(rng *rand.Rand) int { return rng.IntN(l.Merchants) }
 	q := func(path string, v url.Values) string { return path + "?" + v.Encode() }
 	return []Scenario{
-		{"daily30-live", func(rng *rand.Rand) (string, string) {
+		{"daily30-live", func(int) string {
 			return q("/v1/timeseries", url.Values{"metrics": {"events,pageviews,visitors"}, "interval": {"day"}, "tz": {"America/New_York"},
-				"from": {dayEnd.AddDate(0, 0, -30).Format(time.DateOnly)}, "to": {dayEnd.Format(time.DateOnly)}}), ReadKey(pick(rng))
+				"from": {dayEnd.AddDate(0, 0, -30).Format(time.DateOnly)}, "to": {dayEnd.Format(time.DateOnly)}})
 		}},
-		{"daily30-sealed", func(rng *rand.Rand) (string, string) {
+		{"daily30-sealed", func(int) string {
 			return q("/v1/timeseries", url.Values{"metrics": {"events,pageviews,visitors"}, "interval": {"day"},
-				"from": {f(sealedDay.AddDate(0, 0, -30))}, "to": {f(sealedDay)}}), ReadKey(pick(rng))
+				"from": {f(sealedDay.AddDate(0, 0, -30))}, "to": {f(sealedDay)}})
 		}},
-		{"hourly7", func(rng *rand.Rand) (string, string) {
+		{"hourly7", func(int) string {
 			return q("/v1/timeseries", url.Values{"metrics": {"events,pageviews,visitors"}, "interval": {"hour"},
-				"from": {f(l.End.AddDate(0, 0, -7))}, "to": {f(l.End)}}), ReadKey(pick(rng))
+				"from": {f(l.End.AddDate(0, 0, -7))}, "to": {f(l.End)}})
 		}},
-		{"breakdown30", func(rng *rand.Rand) (string, string) {
+		{"breakdown30", func(int) string {
 			return q("/v1/breakdown", url.Values{"dimension": {"page"}, "metrics": {"events,visitors"}, "limit": {"10"},
-				"from": {f(l.End.AddDate(0, 0, -30))}, "to": {f(l.End)}}), ReadKey(pick(rng))
+				"from": {f(l.End.AddDate(0, 0, -30))}, "to": {f(l.End)}})
 		}},
 	}
 }
@@ -68,19 +67,74 @@ type Result struct {
 	P50, P90, P99 time.Duration
 	Max           time.Duration
 	RPS           float64
+	// CPU per successful request, of each process Run was given a CPU
+	// clock for (server with load generator, emulator): a figure the
+	// machine's other load does not distort the way it does latency.
+	CPUPerRequest []time.Duration
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-15s c=%d  %7.0f req/s  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %7.2f ms  (%d requests, %d errors)",
-		r.Scenario, r.Concurrency, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Requests, r.Errors)
+	cpu := ""
+	for i, c := range r.CPUPerRequest {
+		if i > 0 {
+			cpu += " + "
+		}
+		cpu += fmt.Sprintf("%.0f", float64(c)/float64(time.Microsecond))
+	}
+	return fmt.Sprintf("%-15s c=%d  %7.0f req/s  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %7.2f ms  CPU/req %s µs  (%d requests, %d errors)",
+		r.Scenario, r.Concurrency, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), cpu, r.Requests, r.Errors)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// Run sends sc's requests to base (http://host:port) from concurrency
-// workers for d (or until ctx ends) and measures each. Every request must
-// answer 200 or 304; anything else counts as an error.
-func Run(ctx context.Context, base string, sc Scenario, concurrency int, d time.Duration) Result {
+// Warm sends sc's request once for every merchant, so that a measurement
+// that follows sees the steady state (sealed aggregates cached).
+func Warm(ctx context.Context, base string, sc Scenario, merchants, concurrency int) error {
+	client := &fasthttp.Client{MaxConnsPerHost: concurrency}
+	jobs := make(chan int)
+	errc := make(chan error, concurrency)
+	var wg sync.WaitGroup
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				req.SetRequestURI(base + sc.Path(i))
+				req.Header.Set("Authorization", "Bearer "+ReadKey(i))
+				err := client.DoTimeout(req, resp, time.Minute)
+				if err == nil && resp.StatusCode() != 200 {
+					err = fmt.Errorf("status %d: %.200s", resp.StatusCode(), resp.Body())
+				}
+				fasthttp.ReleaseRequest(req)
+				fasthttp.ReleaseResponse(resp)
+				if err != nil {
+					select {
+					case errc <- fmt.Errorf("warm %s for merchant %d: %w", sc.Name, i, err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := 0; i < merchants && ctx.Err() == nil; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return ctx.Err()
+	}
+}
+
+// Run sends sc's requests, each for a merchant drawn uniformly from
+// [0, merchants), to base (http://host:port) from concurrency workers for
+// d (or until ctx ends) and measures each. Every request must answer 200
+// or 304; anything else counts as an error.
+func Run(ctx context.Context, base string, sc Scenario, merchants, concurrency int, d time.Duration, cpuClocks ...func() time.Duration) Result {
 	u, err := url.Parse(base)
 	if err != nil {
 		panic(err)
@@ -91,6 +145,10 @@ func Run(ctx context.Context, base string, sc Scenario, concurrency int, d time.
 	lats := make([][]time.Duration, concurrency)
 	errs := make([]int, concurrency)
 	firstErr := make([]string, concurrency)
+	cpu0 := make([]time.Duration, len(cpuClocks))
+	for i, c := range cpuClocks {
+		cpu0[i] = c()
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < concurrency; w++ {
@@ -102,10 +160,10 @@ func Run(ctx context.Context, base string, sc Scenario, concurrency int, d time.
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
 			for ctx.Err() == nil {
-				path, key := sc.Next(rng)
+				i := rng.IntN(merchants)
 				req.Reset()
-				req.SetRequestURI(base + path)
-				req.Header.Set("Authorization", "Bearer "+key)
+				req.SetRequestURI(base + sc.Path(i))
+				req.Header.Set("Authorization", "Bearer "+ReadKey(i))
 				t0 := time.Now()
 				err := client.Do(req, resp)
 				lat := time.Since(t0)
@@ -125,6 +183,10 @@ func Run(ctx context.Context, base string, sc Scenario, concurrency int, d time.
 	}
 	wg.Wait()
 	r := Result{Scenario: sc.Name, Concurrency: concurrency, Elapsed: time.Since(start)}
+	cpu := make([]time.Duration, len(cpuClocks))
+	for i, c := range cpuClocks {
+		cpu[i] = c() - cpu0[i]
+	}
 	var all []time.Duration
 	for w := range lats {
 		all = append(all, lats[w]...)
@@ -141,6 +203,9 @@ func Run(ctx context.Context, base string, sc Scenario, concurrency int, d time.
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
 	r.P50, r.P90, r.P99, r.Max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
 	r.RPS = float64(len(all)) / r.Elapsed.Seconds()
+	for _, c := range cpu {
+		r.CPUPerRequest = append(r.CPUPerRequest, c/time.Duration(len(all)))
+	}
 	return r
 }
 

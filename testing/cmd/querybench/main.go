@@ -15,10 +15,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +46,7 @@ func main() {
 }
 
 func realMain(ctx context.Context) error {
+	child := flag.String("emulator-child", "", "internal: serve a Bigtable emulator on this address until stdin closes")
 	merchants := flag.Int("merchants", 1000, "merchants to preload")
 	days := flag.Int("days", 90, "days of hourly rows per merchant")
 	topK := flag.Int("topk", 10, "breakdown values kept per hour")
@@ -49,12 +54,21 @@ func realMain(ctx context.Context) error {
 	provisional := flag.Int("provisional", 3, "hours before the end that are provisional (not sealed)")
 	concurrency := flag.Int("concurrency", 16, "requests in flight")
 	duration := flag.Duration("duration", 10*time.Second, "measuring time per scenario")
-	warmup := flag.Duration("warmup", 5*time.Second, "unmeasured run per scenario before measuring")
+	warmup := flag.Bool("warmup", true, "before measuring a scenario, send its request once for every merchant (steady state: sealed aggregates cached)")
 	scenarios := flag.String("scenarios", "daily30-live,daily30-sealed,hourly7,breakdown30", "scenarios to run")
 	cache := flag.Int("cache", 400_000, "CACHE_ENTRIES of the server (0: no cache)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	flag.Parse()
+	if *child != "" {
+		return serveEmulator(*child)
+	}
 
+	if *pprofAddr != "" {
+		runtime.SetBlockProfileRate(10_000)
+		runtime.SetMutexProfileFraction(10)
+		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
+	}
 	var dimList []layout.Dimension
 	for _, d := range strings.Split(*dims, ",") {
 		dim, ok := layout.ParseDimension(strings.TrimSpace(d))
@@ -66,13 +80,15 @@ func realMain(ctx context.Context) error {
 	l := querybench.Layout{Merchants: *merchants, Days: *days, End: time.Now().UTC().Truncate(time.Hour),
 		Provisional: *provisional, Dims: dimList, TopK: *topK}
 
+	clocks := []func() time.Duration{selfCPU}
 	if os.Getenv("BIGTABLE_EMULATOR_HOST") == "" {
-		srv, err := bttest.NewServer("127.0.0.1:0")
+		stopEmu, addr, pid, err := startEmulator(ctx)
 		if err != nil {
-			return fmt.Errorf("start bttest: %w", err)
+			return err
 		}
-		defer srv.Close()
-		os.Setenv("BIGTABLE_EMULATOR_HOST", srv.Addr)
+		defer stopEmu()
+		os.Setenv("BIGTABLE_EMULATOR_HOST", addr)
+		clocks = append(clocks, func() time.Duration { return procCPU(pid) })
 	}
 	res := localstack.DefaultResources
 	if err := localstack.SetupBigtable(ctx, res); err != nil {
@@ -126,9 +142,12 @@ func realMain(ctx context.Context) error {
 		if !strings.Contains(","+*scenarios+",", ","+sc.Name+",") {
 			continue
 		}
-		if *warmup > 0 {
-			w := querybench.Run(ctx, base, sc, *concurrency, *warmup)
-			fmt.Printf("warm-up  %s\n", w)
+		if *warmup {
+			t0 := time.Now()
+			if err := querybench.Warm(ctx, base, sc, l.Merchants, *concurrency); err != nil {
+				return err
+			}
+			fmt.Printf("warm-up  %-15s one request per merchant in %s\n", sc.Name, time.Since(t0).Round(time.Millisecond))
 		}
 		if *cpuprofile != "" && prof == nil {
 			if prof, err = os.Create(*cpuprofile); err != nil {
@@ -138,7 +157,7 @@ func realMain(ctx context.Context) error {
 				return err
 			}
 		}
-		r := querybench.Run(ctx, base, sc, *concurrency, *duration)
+		r := querybench.Run(ctx, base, sc, l.Merchants, *concurrency, *duration, clocks...)
 		fmt.Printf("measured %s\n", r)
 		if r.Errors > 0 {
 			fmt.Printf("         first error: %s\n", r.FirstError)
@@ -157,4 +176,90 @@ func realMain(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// startEmulator runs the emulator in a child process (this program with
+// -emulator-child), as the local stack does: its heap of millions of cells
+// would otherwise make the query API's garbage collections scan it too.
+func startEmulator(ctx context.Context) (stop func(), addr string, pid int, err error) {
+	addr, err = localstack.FreeAddr()
+	if err != nil {
+		return nil, "", 0, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, "", 0, err
+	}
+	cmd := exec.Command(self, "-emulator-child", addr)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, "", 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", 0, fmt.Errorf("start emulator process: %w", err)
+	}
+	stop = func() {
+		stdin.Close() // the child exits when its stdin closes
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return stop, addr, cmd.Process.Pid, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			stop()
+			return nil, "", 0, fmt.Errorf("emulator did not listen on %s: %w", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func serveEmulator(addr string) error {
+	srv, err := bttest.NewServer(addr)
+	if err != nil {
+		return fmt.Errorf("start bttest: %w", err)
+	}
+	defer srv.Close()
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it or exits
+	return nil
+}
+
+// selfCPU is the CPU time (user + system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is the CPU time of another process, from /proc/<pid>/stat
+// (utime and stime, in clock ticks of 1/100 s).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
