@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/axiomhq/hyperloglog"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/footfall/footfall/internal/layout"
@@ -135,34 +136,62 @@ func (s *Server) rank(ctx context.Context, merchant string, dim layout.Dimension
 	if !st.SealedThrough.IsZero() && st.SealedThrough.After(from) {
 		edge = st.SealedThrough.Truncate(time.Hour)
 	}
-	merged := &layout.Breakdown{Values: map[string]*layout.Item{}}
+	sealed := &layout.Breakdown{}
 	if edge.After(from) {
 		k := cacheKey{merchant: merchant, kind: 'b', dim: dim, start: from.Unix(), end: edge.Unix()}
 		fp := st.fingerprint(from, edge)
-		v, ok := s.cache.get(k, fp, now)
-		if !ok {
+		if v, ok := s.cache.get(k, fp, now); ok {
+			s.countCache(1, 0)
+			sealed = v.(*layout.Breakdown)
+		} else {
 			s.countCache(0, 1)
 			b, err := s.mergedBreakdown(ctx, merchant, dim, from, edge)
 			if err != nil {
 				return nil, err
 			}
 			s.cache.put(k, fp, now, b)
-			v = b
-		} else {
-			s.countCache(1, 0)
-		}
-		if err := merged.Merge(v.(*layout.Breakdown)); err != nil { // copies: the cached one stays intact
-			return nil, err
+			sealed = b
 		}
 	}
 	tail, err := s.mergedBreakdown(ctx, merchant, dim, edge, to)
 	if err != nil {
 		return nil, err
 	}
-	if err := merged.Merge(tail); err != nil {
+	merged, err := overlay(sealed, tail)
+	if err != nil {
 		return nil, err
 	}
 	return rankBreakdown(merged, limit)
+}
+
+// overlay returns the sum of a (cached, shared) and b without copying a:
+// values only in a are shared, values in both are merged into new items.
+// The result must only be read.
+func overlay(a, b *layout.Breakdown) (*layout.Breakdown, error) {
+	out := &layout.Breakdown{Values: make(map[string]*layout.Item, len(a.Values)+len(b.Values))}
+	for v, it := range a.Values {
+		out.Values[v] = it
+	}
+	for v, it := range b.Values {
+		if cur, ok := a.Values[v]; ok {
+			m := &layout.Item{}
+			if err := m.Merge(cur); err != nil {
+				return nil, err
+			}
+			if err := m.Merge(it); err != nil {
+				return nil, err
+			}
+			it = m
+		}
+		out.Values[v] = it
+	}
+	if err := out.Other.Merge(&a.Other); err != nil {
+		return nil, err
+	}
+	if err := out.Other.Merge(&b.Other); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // mergedBreakdown reads and merges the hourly breakdowns of [from, to).
@@ -172,12 +201,40 @@ func (s *Server) mergedBreakdown(ctx context.Context, merchant string, dim layou
 		return nil, err
 	}
 	b := &layout.Breakdown{Values: map[string]*layout.Item{}}
+	dense := to.Sub(from) > denseAfter
 	for _, h := range hours {
-		if err := b.Merge(h.Breakdown); err != nil {
+		for v, it := range h.Breakdown.Values {
+			acc := b.Values[v]
+			if acc == nil {
+				acc = newItemAcc(dense)
+				b.Values[v] = acc
+			}
+			if err := acc.Merge(it); err != nil {
+				return nil, err
+			}
+		}
+		if dense && b.Other.Visitors == nil {
+			b.Other = *newItemAcc(true)
+		}
+		if err := b.Other.Merge(&h.Breakdown.Other); err != nil {
 			return nil, err
 		}
 	}
 	return b, nil
+}
+
+// newItemAcc returns an empty item, with a dense sketch when many sketches
+// will be merged into it.
+func newItemAcc(dense bool) *layout.Item {
+	it := &layout.Item{}
+	if dense {
+		sk, err := hyperloglog.NewSketch(layout.BreakdownPrecision, false)
+		if err != nil {
+			panic(err)
+		}
+		it.Visitors = sk
+	}
+	return it
 }
 
 // rankBreakdown orders b's values by events (ties by value), keeps the
@@ -195,7 +252,8 @@ func rankBreakdown(b *layout.Breakdown, limit int) (*ranked, error) {
 		return strings.Compare(vals[i], vals[j]) < 0
 	})
 	top := vals[:min(limit, len(vals))]
-	other := &layout.Item{}
+	many := len(vals)-len(top) > 16
+	other := newItemAcc(many)
 	if err := other.Merge(&b.Other); err != nil {
 		return nil, err
 	}
@@ -204,7 +262,7 @@ func rankBreakdown(b *layout.Breakdown, limit int) (*ranked, error) {
 			return nil, err
 		}
 	}
-	total := &layout.Item{}
+	total := newItemAcc(many || len(top) > 16)
 	if err := total.Merge(other); err != nil {
 		return nil, err
 	}

@@ -81,3 +81,37 @@ func TestIntervals(t *testing.T) {
 		})
 	}
 }
+
+// The zones docs/api.md lists as refused are refused, and common whole-hour
+// zones are served, over a year that includes their DST changes.
+func TestWholeHourZones(t *testing.T) {
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	refused := []string{"Asia/Kolkata", "Asia/Tehran", "Asia/Kabul", "Asia/Yangon", "Asia/Kathmandu", "Asia/Colombo",
+		"Australia/Adelaide", "Australia/Darwin", "Australia/Eucla", "Australia/Lord_Howe", "America/St_Johns",
+		"Pacific/Marquesas", "Pacific/Chatham"}
+	served := []string{"UTC", "America/New_York", "America/Los_Angeles", "America/Sao_Paulo", "Europe/London", "Europe/Berlin",
+		"Asia/Tokyo", "Asia/Shanghai", "Asia/Dubai", "Australia/Sydney", "Pacific/Auckland", "Africa/Lagos"}
+	for _, tz := range refused {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			t.Fatalf("%s: %v", tz, err)
+		}
+		if err := checkWholeHours(loc, from, to); err == nil {
+			t.Errorf("%s is served over 2026; docs/api.md says it is refused", tz)
+		}
+	}
+	for _, tz := range served {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			t.Fatalf("%s: %v", tz, err)
+		}
+		if err := checkWholeHours(loc, from, to); err != nil {
+			t.Errorf("%s is refused over 2026: %v", tz, err)
+		}
+	}
+	// Lord Howe is +11:00 in its summer: a range inside it is served.
+	lh, _ := time.LoadLocation("Australia/Lord_Howe")
+	if err := checkWholeHours(lh, time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Errorf("Lord Howe in January (+11:00): %v", err)
+	}
+}
