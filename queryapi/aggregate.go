@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
@@ -55,7 +54,11 @@ func (s *Server) freshState(ctx context.Context) (*state, error) {
 			return cur, nil
 		}
 		if age < 10*ttl {
-			s.flight.DoChan("\x00state", func() (any, error) { return s.readState(context.Background()) })
+			s.flight.DoChan("\x00state", func() (any, error) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				return s.readState(ctx)
+			})
 			return cur, nil
 		}
 	}
@@ -99,9 +102,6 @@ type cacheEntry struct {
 type aggCache struct {
 	lru *lru.Cache[cacheKey, cacheEntry]
 	ttl time.Duration
-
-	mu           sync.Mutex
-	hits, misses int64
 }
 
 func newAggCache(size int, ttl time.Duration) *aggCache {

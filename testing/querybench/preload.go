@@ -41,7 +41,9 @@ func Merchant(i int) string { return fmt.Sprintf("m%04d", i) }
 func ReadKey(i int) string { return fmt.Sprintf("rk-%04d", i) }
 
 // SealedThrough is where the sealed hours end.
-func (l Layout) SealedThrough() time.Time { return l.End.Add(-time.Duration(l.Provisional) * time.Hour) }
+func (l Layout) SealedThrough() time.Time {
+	return l.End.Add(-time.Duration(l.Provisional) * time.Hour)
+}
 
 // Start is the first hour with data.
 func (l Layout) Start() time.Time { return l.End.AddDate(0, 0, -l.Days) }
