@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -114,12 +115,22 @@ func parseZone(s string) (*time.Location, error) {
 	if strings.EqualFold(s, "local") {
 		return nil, badRequest("tz=%s is not a time zone name; use an IANA zone such as Europe/Berlin", s)
 	}
-	loc, err := time.LoadLocation(s)
+	if loc, ok := zones.Load(s); ok {
+		return loc.(*time.Location), nil
+	}
+	name := strings.Clone(s) // the Location keeps its name, and is kept
+	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, badRequest("unknown time zone %q; use an IANA zone name such as America/New_York or UTC", s)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones caches loaded time zones (time.LoadLocation reads the zone
+// database on every call). Only zones that exist are kept, so its size is
+// bounded by the database.
+var zones sync.Map
 
 // parseTime accepts RFC 3339 (2026-11-01T00:00:00Z, any offset) or a date
 // (2026-11-01), which means the local midnight of that date in loc.
@@ -196,7 +207,9 @@ func parseFilter(s string) (*Filter, error) {
 	if !ok {
 		return nil, badRequest("filters %q: unknown dimension %q; use one of %s", s, dim, dimensionList())
 	}
-	return &Filter{Dim: d, Value: val}, nil
+	// A copy: the value outlives the request in cache keys, and Fiber's
+	// strings point into reused request buffers.
+	return &Filter{Dim: d, Value: strings.Clone(val)}, nil
 }
 
 func parseDimension(s string) (layout.Dimension, error) {

@@ -190,7 +190,9 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusUnauthorized, "unknown read key; a read key (not a write key) of your merchant is needed")
 	}
 	c.Locals(localMerchant, m)
-	c.Locals(localKey, tok)
+	// Fiber's strings point into reused request buffers; the limiter keeps
+	// the key beyond this request.
+	c.Locals(localKey, strings.Clone(tok))
 	return c.Next()
 }
 
