@@ -1,6 +1,9 @@
 package queryapi
 
 import (
+	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,5 +120,56 @@ func TestPartlySealedBucket(t *testing.T) {
 	f.sealRecord(t, h0.Add(3*time.Hour), h0.Add(20*time.Hour))
 	if got, _ := get(); got != 22 {
 		t.Errorf("after re-seal: day = %v, want 22", got)
+	}
+}
+
+// spyStore records the spans of totals rows each request reads.
+type spyStore struct {
+	Store
+	mu    sync.Mutex
+	reads []string
+}
+
+func (s *spyStore) Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error) {
+	s.mu.Lock()
+	s.reads = append(s.reads, merchant+" "+from.Format("02T15")+"–"+to.Format("02T15"))
+	s.mu.Unlock()
+	return s.Store.Hours(ctx, merchant, from, to)
+}
+
+func (s *spyStore) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.reads
+	s.reads = nil
+	return r
+}
+
+// A series reads one row range per contiguous span it needs, and once its
+// sealed buckets are cached, only the provisional hours.
+func TestReadsOnlyWhatIsNeeded(t *testing.T) {
+	f := newFixture(t)
+	spy := &spyStore{Store: f.srv.store}
+	f.srv.store = spy
+	f.put(t, "shop-a", h0.Add(3*time.Hour), layout.FamilySealed, &layout.Totals{Events: 1})
+	f.watermarks(t, h0.Add(36*time.Hour), h0.Add(40*time.Hour)) // day 1 sealed, day 2 until 12:00
+	u := "/v1/timeseries?interval=day&from=2026-11-01&to=2026-11-04"
+	f.ok(t, "ra", u)
+	if got, want := spy.take(), []string{"shop-a 01T00–04T00"}; !slices.Equal(got, want) {
+		t.Errorf("first request read %v, want %v", got, want)
+	}
+	f.ok(t, "ra", u)
+	if got, want := spy.take(), []string{"shop-a 02T12–04T00"}; !slices.Equal(got, want) {
+		t.Errorf("second request read %v, want %v (the hours after sealed_through)", got, want)
+	}
+	// A summary of day 1 shares its cached bucket: only the previous day
+	// (for the comparison) is read.
+	f.ok(t, "ra", "/v1/summary?from=2026-11-01&to=2026-11-02")
+	if got, want := spy.take(), []string{"shop-a 31T00–01T00"}; !slices.Equal(got, want) {
+		t.Errorf("summary read %v, want %v", got, want)
+	}
+	f.ok(t, "ra", "/v1/summary?from=2026-11-01&to=2026-11-02")
+	if got := spy.take(); len(got) != 0 {
+		t.Errorf("second summary of sealed days read %v, want nothing", got)
 	}
 }
