@@ -2,6 +2,7 @@ package queryapi
 
 import (
 	"context"
+	"fmt"
 	"encoding/binary"
 	"hash/fnv"
 	"sort"
@@ -253,18 +254,23 @@ func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, precision 
 	liveAcc := make([]*layout.Totals, len(bs))
 	sealedOther := make([]int, len(bs))
 	liveOther := make([]int, len(bs))
+	// The hours' sketches are collected and merged per bucket part once
+	// all are read (mergeAll), when the part's size is known; the
+	// sketches read from the store belong to this request.
+	sealedSk := make([][]*hyperloglog.Sketch, len(bs))
+	liveSk := make([][]*hyperloglog.Sketch, len(bs))
 	var merr error
 	merge := func(h time.Time, t *layout.Totals, inOther bool) {
 		i := bucketOf(bs, h)
 		if i < 0 {
 			return
 		}
-		acc, other := liveAcc, liveOther
+		acc, other, sks := liveAcc, liveOther, liveSk
 		if sp := sealedPart(bs[i]); h.Before(sp.End) {
 			if cached[i] != nil {
 				return // read as part of a span, but already known
 			}
-			acc, other = sealedAcc, sealedOther
+			acc, other, sks = sealedAcc, sealedOther, sealedSk
 		}
 		if inOther {
 			other[i]++
@@ -275,6 +281,12 @@ func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, precision 
 		if acc[i] == nil {
 			acc[i] = newAcc(bs[i].End.Sub(bs[i].Start), precision)
 		}
+		if t.Visitors != nil {
+			sks[i] = append(sks[i], t.Visitors)
+			c := *t
+			c.Visitors = nil
+			t = &c
+		}
 		if err := acc[i].Merge(t); err != nil && merr == nil {
 			merr = err
 		}
@@ -282,6 +294,19 @@ func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, precision 
 	for _, sp := range mergeSpans(toRead) {
 		if err := read(sp, merge); err != nil {
 			return nil, err
+		}
+	}
+	for i := range bs {
+		for _, p := range []struct {
+			acc []*layout.Totals
+			sks [][]*hyperloglog.Sketch
+		}{{sealedAcc, sealedSk}, {liveAcc, liveSk}} {
+			if a := p.acc[i]; a != nil && len(p.sks[i]) > 0 {
+				var err error
+				if a.Visitors, err = mergeAll(a.Visitors, p.sks[i], a.Events >= denseEvents, precision); err != nil && merr == nil {
+					merr = err
+				}
+			}
 		}
 	}
 	if merr != nil {
@@ -313,6 +338,35 @@ func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, precision 
 		}
 	}
 	return out, nil
+}
+
+// denseEvents is the number of events in a bucket from which its visitor
+// sketches are merged into a dense sketch: merging many sparse sketches
+// into one sparse sketch rebuilds its sorted list every ~m/100 new
+// entries, which grows quadratically and made merges half the CPU of an
+// uncached request; a dense sketch takes each entry in constant time but
+// costs 2^precision bytes and a slower estimate, worth it only for big
+// buckets. Events stand in for visitors, which are not known before the
+// merge (docs/benchmarks.md).
+const denseEvents = 10_000
+
+// mergeAll merges sks (which it may modify) into dst (nil: none yet).
+func mergeAll(dst *hyperloglog.Sketch, sks []*hyperloglog.Sketch, dense bool, precision uint8) (*hyperloglog.Sketch, error) {
+	if dst == nil && dense {
+		var err error
+		if dst, err = hyperloglog.NewSketch(precision, false); err != nil {
+			return nil, fmt.Errorf("new sketch: %w", err)
+		}
+	}
+	if dst == nil {
+		dst, sks = sks[0], sks[1:]
+	}
+	for _, sk := range sks {
+		if err := dst.Merge(sk); err != nil {
+			return nil, fmt.Errorf("merge sketches: %w", err)
+		}
+	}
+	return dst, nil
 }
 
 func build(t *layout.Totals, inOther int) *agg {
