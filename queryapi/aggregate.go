@@ -2,8 +2,8 @@ package queryapi
 
 import (
 	"context"
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"sort"
 	"time"
