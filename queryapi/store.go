@@ -3,15 +3,11 @@ package queryapi
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/bigtable"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/footfall/footfall/internal/layout"
 )
@@ -72,22 +68,7 @@ var _ Store = (*Bigtable)(nil)
 
 // NewBigtable opens the metrics tables (honouring BIGTABLE_EMULATOR_HOST).
 func NewBigtable(ctx context.Context, project, instance string) (*Bigtable, error) {
-	var opts []option.ClientOption
-	if addr := os.Getenv("BIGTABLE_EMULATOR_HOST"); addr != "" {
-		// The client's own emulator connection keeps gRPC's 64 KiB initial
-		// flow-control window: a scan of a month of hourly rows then
-		// stalls on window updates (measured: most of a request's time
-		// went to waiting, not work). Dial it with larger windows.
-		conn, err := grpc.NewClient("passthrough:///"+addr,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithInitialWindowSize(8<<20), grpc.WithInitialConnWindowSize(32<<20),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
-		if err != nil {
-			return nil, fmt.Errorf("queryapi.NewBigtable: dial emulator: %w", err)
-		}
-		opts = append(opts, option.WithGRPCConn(conn))
-	}
-	c, err := bigtable.NewClient(ctx, project, instance, opts...)
+	c, err := bigtable.NewClient(ctx, project, instance)
 	if err != nil {
 		return nil, fmt.Errorf("queryapi.NewBigtable: %w", err)
 	}
