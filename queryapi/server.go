@@ -1,13 +1,21 @@
-// Package queryapi is the HTTP service dashboards read metrics from. It reads
-// the Bigtable layout of internal/layout, prefers sealed hours over
-// provisional ones, and says in every answer how complete and fresh the data is.
+// Package queryapi is the HTTP service dashboards read metrics from: time
+// series, breakdowns, summaries with the previous period, and a realtime
+// view, for the merchant a read key belongs to. It reads the Bigtable layout
+// of internal/layout, prefers sealed hours over provisional ones, says in
+// every answer how complete and fresh the data is, and serves its own
+// OpenAPI document at /openapi.json.
 package queryapi
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"net/http"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -16,39 +24,68 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/footfall/footfall/internal/keys"
-	"github.com/footfall/footfall/internal/layout"
+	"golang.org/x/sync/singleflight"
 )
+
+// KeyLookup resolves a read key to its merchant (*keys.Set does).
+type KeyLookup interface {
+	ByReadKey(key string) (merchant string, ok bool)
+}
 
 // Server is the query API.
 type Server struct {
-	cfg   Config
-	keys  *keys.Set
-	store Store
-	log   *slog.Logger
-	reg   *prometheus.Registry
-	reqs  *prometheus.CounterVec
-	lat   *prometheus.HistogramVec
+	cfg      Config
+	keys     KeyLookup
+	store    Store
+	log      *slog.Logger
+	now      func() time.Time
+	cache    *aggCache
+	flight   singleflight.Group
+	limiters *limiters
+
+	stateMu sync.Mutex
+	state   *state
+
+	reg       *prometheus.Registry
+	reqs      *prometheus.CounterVec
+	lat       *prometheus.HistogramVec
+	cacheHits *prometheus.CounterVec
 }
 
 // NewServer checks its dependencies and returns a Server.
-func NewServer(cfg Config, ks *keys.Set, store Store, log *slog.Logger) (*Server, error) {
+func NewServer(cfg Config, ks KeyLookup, store Store, log *slog.Logger) (*Server, error) {
 	if ks == nil || store == nil || log == nil {
 		return nil, errors.New("queryapi.NewServer: keys, store and logger are required")
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("queryapi.NewServer: %w", err)
+	}
 	reg := prometheus.NewRegistry()
-	s := &Server{cfg: cfg, keys: ks, store: store, log: log, reg: reg,
+	s := &Server{cfg: cfg, keys: ks, store: store, log: log, reg: reg, now: time.Now,
+		cache:    newAggCache(cfg.CacheEntries, cfg.SealedTTL),
+		limiters: newLimiters(cfg.RateLimit, cfg.RateBurst, cfg.RateKeys),
 		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "footfall_queryapi_requests_total", Help: "Requests by route and status code.",
 		}, []string{"route", "code"}),
 		lat: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "footfall_queryapi_request_seconds", Help: "Request latency by route.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),
 		}, []string{"route"}),
+		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "footfall_queryapi_cache_buckets_total", Help: "Buckets served from the sealed cache (hit) or read from Bigtable (miss).",
+		}, []string{"result"}),
 	}
-	reg.MustRegister(s.reqs, s.lat, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.reqs, s.lat, s.cacheHits, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return s, nil
+}
+
+func (s *Server) countCache(hits, misses int) {
+	if hits > 0 {
+		s.cacheHits.WithLabelValues("hit").Add(float64(hits))
+	}
+	if misses > 0 {
+		s.cacheHits.WithLabelValues("miss").Add(float64(misses))
+	}
 }
 
 // App returns the Fiber application with every route attached.
@@ -67,8 +104,12 @@ func (s *Server) App() *fiber.App {
 func (s *Server) Routes(app *fiber.App) {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
-	v1 := app.Group("/v1", s.observe, s.authenticate)
+	app.Get("/openapi.json", s.handleOpenAPI())
+	v1 := app.Group("/v1", s.observe, s.authenticate, s.rateLimit)
 	v1.Get("/timeseries", s.handleTimeseries())
+	v1.Get("/breakdown", s.handleBreakdown())
+	v1.Get("/summary", s.handleSummary())
+	v1.Get("/realtime", s.handleRealtime())
 }
 
 // problem is an RFC 9457 problem details body.
@@ -99,27 +140,12 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe):
 		code, detail = fe.Code, fe.Message
 	default:
-		s.log.Error("request failed", "err", err, "path", c.Path())
+		s.log.ErrorContext(c.UserContext(), "request failed", "err", err, "path", c.Path())
 	}
 	c.Set(fiber.HeaderContentType, "application/problem+json")
-	body, _ := json.Marshal(problem{Type: "about:blank", Title: httpStatusText(code), Status: code, Detail: detail})
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	body, _ := json.Marshal(problem{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: detail})
 	return c.Status(code).Send(body)
-}
-
-func httpStatusText(code int) string {
-	switch code {
-	case 400:
-		return "Bad Request"
-	case 401:
-		return "Unauthorized"
-	case 404:
-		return "Not Found"
-	case 429:
-		return "Too Many Requests"
-	case 503:
-		return "Service Unavailable"
-	}
-	return "Internal Server Error"
 }
 
 func (s *Server) observe(c *fiber.Ctx) error {
@@ -144,171 +170,109 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	return err
 }
 
+const (
+	localMerchant = "merchant"
+	localKey      = "read_key"
+)
+
 // authenticate resolves "Authorization: Bearer <read key>" to a merchant.
+// The merchant comes from the key only: no parameter can name another.
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	tok, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	if !ok {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="footfall"`)
 		return fiber.NewError(fiber.StatusUnauthorized, "send your read key as \"Authorization: Bearer <read key>\"")
 	}
-	m, ok := s.keys.ByReadKey(strings.TrimSpace(tok))
+	tok = strings.TrimSpace(tok)
+	m, ok := s.keys.ByReadKey(tok)
 	if !ok {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="footfall", error="invalid_token"`)
-		return fiber.NewError(fiber.StatusUnauthorized, "unknown read key")
+		return fiber.NewError(fiber.StatusUnauthorized, "unknown read key; a read key (not a write key) of your merchant is needed")
 	}
-	c.Locals("merchant", m)
+	c.Locals(localMerchant, m)
+	// Fiber's strings point into reused request buffers; the limiter keeps
+	// the key beyond this request.
+	c.Locals(localKey, strings.Clone(tok))
 	return c.Next()
 }
 
-// Point is one bucket of a time series: its start and one number per metric.
-type Point map[string]any
-
-// TimeseriesResponse is the body of GET /v1/timeseries.
-type TimeseriesResponse struct {
-	Merchant string   `json:"merchant"`
-	Metrics  []string `json:"metrics"`
-	Interval string   `json:"interval"`
-	TimeZone string   `json:"timezone"`
-	From     string   `json:"from"`
-	To       string   `json:"to"`
-	Event    string   `json:"event,omitempty"`
-	Points   []Point  `json:"points"`
-	Freshness
-}
+func merchantOf(c *fiber.Ctx) string { return c.Locals(localMerchant).(string) }
 
 // Freshness says how complete and fresh an answer is.
 type Freshness struct {
 	// SealedThrough: hours ending at or before it are final (recomputed
 	// from the archive); null when nothing is sealed yet.
 	SealedThrough *string `json:"sealed_through"`
-	// ProvisionalAsOf: when the streaming job last updated provisional values.
+	// ProvisionalAsOf: when the streaming job last updated provisional
+	// values; null when it never has.
 	ProvisionalAsOf *string `json:"provisional_as_of"`
 }
 
-var supportedMetrics = map[string]func(t *layout.Totals, event string) any{
-	"events": func(t *layout.Totals, ev string) any {
-		if ev != "" {
-			return t.ByName[ev]
-		}
-		return t.Events
-	},
-	"pageviews": func(t *layout.Totals, _ string) any { return t.PageViews },
-}
-
-func (s *Server) handleTimeseries() fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		merchant := c.Locals("merchant").(string)
-		metrics, err := parseMetrics(c.Query("metrics", "events"))
-		if err != nil {
-			return err
-		}
-		from, to, err := parseRange(c.Query("from"), c.Query("to"))
-		if err != nil {
-			return err
-		}
-		interval := c.Query("interval", "hour")
-		var step time.Duration
-		switch interval {
-		case "hour":
-			step = time.Hour
-		case "day":
-			step = 24 * time.Hour
-		default:
-			return badRequest("interval %q is not supported; use hour or day", interval)
-		}
-		start := from.Truncate(step)
-		n := int(to.Sub(start)/step) + 1
-		if n > s.cfg.MaxPoints {
-			return badRequest("%s to %s by %s is %d points; the limit is %d: use a longer interval or a shorter range", from.Format(time.RFC3339), to.Format(time.RFC3339), interval, n, s.cfg.MaxPoints)
-		}
-		hours, err := s.store.Hours(c.UserContext(), merchant, start, to)
-		if err != nil {
-			return err
-		}
-		buckets := map[time.Time]*layout.Totals{}
-		for _, h := range hours {
-			b := h.Start.Truncate(step)
-			if buckets[b] == nil {
-				buckets[b] = &layout.Totals{}
-			}
-			if err := buckets[b].Merge(h.Totals); err != nil {
-				return err
-			}
-		}
-		ev := c.Query("event")
-		resp := TimeseriesResponse{
-			Merchant: merchant, Metrics: metrics, Interval: interval, TimeZone: "UTC",
-			From: start.Format(time.RFC3339), To: to.Format(time.RFC3339), Event: ev,
-			Points: []Point{},
-		}
-		empty := &layout.Totals{}
-		for b := start; b.Before(to); b = b.Add(step) {
-			t := buckets[b]
-			if t == nil {
-				t = empty
-			}
-			p := Point{"start": b.Format(time.RFC3339)}
-			for _, m := range metrics {
-				p[m] = supportedMetrics[m](t, ev)
-			}
-			resp.Points = append(resp.Points, p)
-		}
-		if resp.Freshness, err = s.freshness(c); err != nil {
-			return err
-		}
-		return c.JSON(resp)
-	}
-}
-
-func (s *Server) freshness(c *fiber.Ctx) (Freshness, error) {
-	w, err := s.store.Watermarks(c.UserContext())
-	if err != nil {
-		return Freshness{}, err
-	}
+func freshnessOf(st *state, loc *time.Location) Freshness {
 	var f Freshness
-	if !w.SealedThrough.IsZero() {
-		v := w.SealedThrough.Format(time.RFC3339)
+	if !st.SealedThrough.IsZero() {
+		v := st.SealedThrough.In(loc).Format(time.RFC3339)
 		f.SealedThrough = &v
 	}
-	if !w.ProvisionalAt.IsZero() {
-		v := w.ProvisionalAt.Format(time.RFC3339)
+	if !st.ProvisionalAt.IsZero() {
+		v := st.ProvisionalAt.In(loc).Format(time.RFC3339)
 		f.ProvisionalAsOf = &v
 	}
-	return f, nil
+	return f
 }
 
-func parseMetrics(q string) ([]string, error) {
-	var out []string
-	for _, m := range strings.Split(q, ",") {
-		m = strings.TrimSpace(m)
-		if m == "" {
-			continue
-		}
-		if _, ok := supportedMetrics[m]; !ok {
-			return nil, badRequest("unknown metric %q; supported: events, pageviews", m)
-		}
-		out = append(out, m)
-	}
-	if len(out) == 0 {
-		return nil, badRequest("metrics is empty; ask for at least one, e.g. metrics=events")
-	}
-	return out, nil
+func formatTime(t time.Time, loc *time.Location) string { return t.In(loc).Format(time.RFC3339) }
+
+// canonicalQuery is the request's parameters sorted, so that equivalent
+// requests share a key.
+func canonicalQuery(c *fiber.Ctx) string {
+	var kv []string
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) { kv = append(kv, string(k)+"="+string(v)) })
+	sort.Strings(kv)
+	return strings.Join(kv, "&")
 }
 
-func parseRange(fromQ, toQ string) (time.Time, time.Time, error) {
-	if fromQ == "" || toQ == "" {
-		return time.Time{}, time.Time{}, badRequest("from and to are required (RFC 3339, e.g. from=2026-11-01T00:00:00Z)")
+// respond answers with the JSON of build(). Identical concurrent requests
+// of one merchant share one build. When sealedSeed is not empty, the answer
+// covers sealed hours only: it gets an ETag derived from the request and
+// the seal state (so If-None-Match can be answered with 304 before reading
+// anything) and may be cached by the client for a minute.
+func (s *Server) respond(c *fiber.Ctx, sealedSeed string, build func() (any, error)) error {
+	key := merchantOf(c) + "\x00" + c.Path() + "?" + canonicalQuery(c)
+	if sealedSeed != "" {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		h.Write([]byte{0})
+		h.Write([]byte(sealedSeed))
+		etag := `"` + hex.EncodeToString(h.Sum(nil)) + `"`
+		c.Set(fiber.HeaderETag, etag)
+		c.Set(fiber.HeaderCacheControl, "private, max-age=60")
+		if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" && etagMatches(inm, etag) {
+			return c.SendStatus(fiber.StatusNotModified)
+		}
+	} else {
+		c.Set(fiber.HeaderCacheControl, "private, no-cache")
 	}
-	from, err := time.Parse(time.RFC3339, fromQ)
+	v, err, _ := s.flight.Do(key, func() (any, error) {
+		resp, err := build()
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(resp)
+	})
 	if err != nil {
-		return time.Time{}, time.Time{}, badRequest("from %q is not an RFC 3339 time such as 2026-11-01T00:00:00Z", fromQ)
+		return err
 	}
-	to, err := time.Parse(time.RFC3339, toQ)
-	if err != nil {
-		return time.Time{}, time.Time{}, badRequest("to %q is not an RFC 3339 time such as 2026-11-02T00:00:00Z", toQ)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(v.([]byte))
+}
+
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
 	}
-	if !from.Before(to) {
-		return time.Time{}, time.Time{}, badRequest("from (%s) must be before to (%s)", fromQ, toQ)
-	}
-	return from.UTC(), to.UTC(), nil
+	return false
 }

@@ -3,6 +3,8 @@ package queryapi
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/bigtable"
@@ -17,17 +19,41 @@ type Hour struct {
 	Totals *layout.Totals
 }
 
+// BreakdownHour is one merchant-hour's breakdown of one dimension.
+type BreakdownHour struct {
+	Start     time.Time
+	Sealed    bool
+	Breakdown *layout.Breakdown
+}
+
+// Minute is one merchant-minute's realtime counts.
+type Minute struct {
+	Start  time.Time
+	Totals *layout.Totals
+}
+
 // Watermarks say how complete and fresh the stored data is.
 type Watermarks struct {
 	SealedThrough time.Time // zero: nothing sealed yet
 	ProvisionalAt time.Time // zero: no provisional write yet
+	// Seals maps the start of each sealed hour (Unix seconds) to when it
+	// was last sealed (Unix µs), from the meta table's seal records.
+	Seals map[int64]int64
 }
 
-// Store is what the query API needs from storage.
+// Store is what the query API needs from storage. Every method reads one
+// merchant's rows only: its row ranges start with the merchant id.
 type Store interface {
 	// Hours returns the merchant's hours in [from, to) that have data, in
 	// order, each sealed where a sealed value exists.
 	Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error)
+	// Breakdowns returns the merchant's breakdowns of dim for the hours in
+	// [from, to) that have data, in order, sealed where sealed. When value
+	// is not empty only that value's item and the "other" item are read.
+	Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, value string) ([]BreakdownHour, error)
+	// Minutes returns the merchant's realtime minutes in [from, to).
+	Minutes(ctx context.Context, merchant string, from, to time.Time) ([]Minute, error)
+	// Watermarks reads the freshness marks and the seal records.
 	Watermarks(ctx context.Context) (Watermarks, error)
 }
 
@@ -52,57 +78,150 @@ func NewBigtable(ctx context.Context, project, instance string) (*Bigtable, erro
 // Close closes the client.
 func (b *Bigtable) Close() error { return b.client.Close() }
 
+// Totals and breakdown rows hold only the families p and s (realtime rows
+// only r, the meta table only m), so reads name no family filter: the
+// filter would cost the server a regular expression per cell (the
+// emulator compiles it per cell) and select nothing less.
+
+// readHourly scans rng and hands each row's preferred family (sealed, else
+// provisional) to fn, checking that every row is the merchant's.
+func (b *Bigtable) readHourly(ctx context.Context, merchant, kind string, rng bigtable.RowRange, fn func(k layout.Key, r bigtable.Row, family string) error, opts ...bigtable.ReadOption) error {
+	var derr error
+	err := b.metrics.ReadRows(ctx, rng, func(r bigtable.Row) bool {
+		k, err := layout.ParseKey(r.Key())
+		if err != nil || k.Merchant != merchant || k.Kind != kind {
+			derr = fmt.Errorf("unexpected row %q in the range of merchant %s", r.Key(), merchant)
+			return false
+		}
+		fam := layout.FamilySealed
+		if len(r[fam]) == 0 {
+			fam = layout.FamilyProvisional
+		}
+		if len(r[fam]) == 0 {
+			return true
+		}
+		if derr = fn(k, r, fam); derr != nil {
+			return false
+		}
+		return true
+	}, opts...)
+	if err != nil {
+		return err
+	}
+	return derr
+}
+
 // Hours scans the merchant's totals rows for [from, to).
 func (b *Bigtable) Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error) {
 	var out []Hour
-	var derr error
-	err := b.metrics.ReadRows(ctx, layout.TotalsRange(merchant, from, to), func(r bigtable.Row) bool {
-		k, err := layout.ParseKey(r.Key())
-		if err != nil || k.Merchant != merchant {
-			derr = fmt.Errorf("unexpected row %q in merchant range", r.Key())
-			return false
-		}
-		h := Hour{Start: k.Time}
-		if h.Totals, err = layout.DecodeTotals(r, layout.FamilySealed); err != nil {
-			derr = err
-			return false
-		}
-		h.Sealed = h.Totals != nil
-		if !h.Sealed {
-			if h.Totals, err = layout.DecodeTotals(r, layout.FamilyProvisional); err != nil {
-				derr = err
-				return false
+	err := b.readHourly(ctx, merchant, layout.KindTotals, layout.TotalsRange(merchant, from, to),
+		func(k layout.Key, r bigtable.Row, fam string) error {
+			t, err := layout.DecodeTotals(r, fam)
+			if err != nil {
+				return err
 			}
-		}
-		if h.Totals != nil {
-			out = append(out, h)
-		}
-		return true
-	}, bigtable.RowFilter(bigtable.FamilyFilter("^["+layout.FamilySealed+layout.FamilyProvisional+"]$")))
+			out = append(out, Hour{Start: k.Time, Sealed: fam == layout.FamilySealed, Totals: t})
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("read totals of %s: %w", merchant, err)
 	}
-	return out, derr
+	return out, nil
 }
 
-// Watermarks reads the meta row.
+// Breakdowns scans the merchant's breakdown rows of dim for [from, to).
+func (b *Bigtable) Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, value string) ([]BreakdownHour, error) {
+	var opts []bigtable.ReadOption
+	if value != "" {
+		// Only the value's item and the "other" item (for in_other_hours).
+		cols := "^(" + regexp.QuoteMeta(layout.ColValuePrefix+value) + "|" + layout.ColOther + "|" + layout.ColUpdatedAt + ")$"
+		opts = append(opts, bigtable.RowFilter(bigtable.ColumnFilter(cols)))
+	}
+	var out []BreakdownHour
+	err := b.readHourly(ctx, merchant, layout.KindBreakdown, layout.BreakdownRange(merchant, dim, from, to),
+		func(k layout.Key, r bigtable.Row, fam string) error {
+			if k.Dim != dim {
+				return fmt.Errorf("unexpected row %q in the %s range", r.Key(), dim)
+			}
+			bd, err := layout.DecodeBreakdown(r, fam)
+			if err != nil {
+				return err
+			}
+			out = append(out, BreakdownHour{Start: k.Time, Sealed: fam == layout.FamilySealed, Breakdown: bd})
+			return nil
+		}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s breakdowns of %s: %w", dim, merchant, err)
+	}
+	return out, nil
+}
+
+// Minutes scans the merchant's realtime rows for [from, to).
+func (b *Bigtable) Minutes(ctx context.Context, merchant string, from, to time.Time) ([]Minute, error) {
+	var out []Minute
+	var derr error
+	err := b.metrics.ReadRows(ctx, layout.RealtimeRange(merchant, from, to), func(r bigtable.Row) bool {
+		k, err := layout.ParseKey(r.Key())
+		if err != nil || k.Merchant != merchant || k.Kind != layout.KindRealtime {
+			derr = fmt.Errorf("unexpected row %q in the realtime range of merchant %s", r.Key(), merchant)
+			return false
+		}
+		t, err := layout.DecodeTotals(r, layout.FamilyRealtime)
+		if err != nil {
+			derr = err
+			return false
+		}
+		if t != nil {
+			out = append(out, Minute{Start: k.Time, Totals: t})
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read realtime rows of %s: %w", merchant, err)
+	}
+	return out, nil
+}
+
+const sealPrefix = "seal#"
+
+// Watermarks reads the watermarks row and every seal record in one scan.
 func (b *Bigtable) Watermarks(ctx context.Context) (Watermarks, error) {
-	r, err := b.meta.ReadRow(ctx, layout.MetaWatermarks)
+	w := Watermarks{Seals: map[int64]int64{}}
+	rows := bigtable.RowRangeList{bigtable.PrefixRange(layout.MetaWatermarks), bigtable.PrefixRange(sealPrefix)}
+	col := func(r bigtable.Row, name string) (int64, bool) {
+		for _, it := range r[layout.FamilyMeta] {
+			if it.Column == layout.FamilyMeta+":"+name {
+				v, err := layout.DecodeInt(it.Value)
+				return v, err == nil
+			}
+		}
+		return 0, false
+	}
+	err := b.meta.ReadRows(ctx, rows, func(r bigtable.Row) bool {
+		switch {
+		case r.Key() == layout.MetaWatermarks:
+			if v, ok := col(r, layout.ColSealedThrough); ok && v > 0 {
+				w.SealedThrough = time.UnixMicro(v).UTC()
+			}
+			if v, ok := col(r, layout.ColProvisionalAt); ok && v > 0 {
+				w.ProvisionalAt = time.UnixMicro(v).UTC()
+			}
+		case strings.HasPrefix(r.Key(), sealPrefix):
+			h, err := time.Parse("2006010215", r.Key()[len(sealPrefix):])
+			if err != nil {
+				return true // not a seal record this version knows
+			}
+			if v, ok := col(r, layout.ColSealedAt); ok {
+				w.Seals[h.Unix()] = v
+			}
+		}
+		return true
+	})
 	if err != nil {
 		return Watermarks{}, fmt.Errorf("read watermarks: %w", err)
-	}
-	var w Watermarks
-	for _, it := range r[layout.FamilyMeta] {
-		v, err := layout.DecodeInt(it.Value)
-		if err != nil {
-			continue
-		}
-		switch it.Column {
-		case layout.FamilyMeta + ":" + layout.ColSealedThrough:
-			w.SealedThrough = time.UnixMicro(v).UTC()
-		case layout.FamilyMeta + ":" + layout.ColProvisionalAt:
-			w.ProvisionalAt = time.UnixMicro(v).UTC()
-		}
 	}
 	return w, nil
 }

@@ -1,0 +1,180 @@
+package queryapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/footfall/footfall/internal/layout"
+)
+
+// SummaryResponse is the body of GET /v1/summary.
+type SummaryResponse struct {
+	Merchant     string   `json:"merchant"`
+	Metrics      []string `json:"metrics"`
+	TimeZone     string   `json:"timezone"`
+	From         string   `json:"from"`
+	To           string   `json:"to"`
+	PreviousFrom string   `json:"previous_from"`
+	PreviousTo   string   `json:"previous_to"`
+	// Current and Previous hold one value per metric; Change one Change
+	// per metric (RevenueChange per currency for revenue).
+	Current  map[string]any `json:"current"`
+	Previous map[string]any `json:"previous"`
+	Change   map[string]any `json:"change"`
+	// Sealed and PreviousSealed: every hour of the period is sealed.
+	Sealed         bool `json:"sealed"`
+	PreviousSealed bool `json:"previous_sealed"`
+	Freshness
+}
+
+// Change compares a metric with the previous period: Absolute is current
+// minus previous; Percent is that relative to previous, null when the
+// previous value is 0 or null.
+type Change struct {
+	Absolute any      `json:"absolute"`
+	Percent  *float64 `json:"percent"`
+}
+
+// RevenueChange is Change for one currency.
+type RevenueChange struct {
+	Absolute Money    `json:"absolute"`
+	Percent  *float64 `json:"percent"`
+}
+
+// previousPeriod is the period of the same length just before [from, to):
+// the same number of calendar days when both ends are local midnights in
+// loc (so a DST change does not shift it by an hour), else the same duration.
+func previousPeriod(from, to time.Time, loc *time.Location) (time.Time, time.Time) {
+	lf, lt := from.In(loc), to.In(loc)
+	if lf.Equal(floor(from, IntervalDay, loc)) && lt.Equal(floor(to, IntervalDay, loc)) {
+		days := int(time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, time.UTC).Sub(time.Date(lf.Year(), lf.Month(), lf.Day(), 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
+		return localMidnight(lf.Year(), lf.Month(), lf.Day()-days, loc), from
+	}
+	return from.Add(-to.Sub(from)), from
+}
+
+// hourRange rounds [from, to) out to whole UTC hours.
+func hourRange(from, to time.Time) (time.Time, time.Time) {
+	f := from.Truncate(time.Hour)
+	t := to.Truncate(time.Hour)
+	if t.Before(to) {
+		t = t.Add(time.Hour)
+	}
+	return f, t
+}
+
+// dayPieces splits [from, to) into local days of loc, the first and last
+// clipped to the range, so that whole days come from the day cache.
+func dayPieces(from, to time.Time, loc *time.Location) []Bucket {
+	var out []Bucket
+	for s := from; s.Before(to); {
+		e := next(floor(s, IntervalDay, loc), IntervalDay, loc)
+		if !e.After(s) { // cannot happen with a sane zone; never loop forever
+			e = s.Add(time.Hour)
+		}
+		if e.After(to) {
+			e = to
+		}
+		out = append(out, Bucket{s, e})
+		s = e
+	}
+	return out
+}
+
+// periodTotals merges the totals of [from, to).
+func (s *Server) periodTotals(ctx context.Context, merchant string, from, to time.Time, loc *time.Location, st *state) (*agg, error) {
+	parts, err := s.totals(ctx, merchant, dayPieces(from, to, loc), st)
+	if err != nil {
+		return nil, err
+	}
+	return mergeAggs(parts, to.Sub(from), layout.VisitorPrecision)
+}
+
+func (s *Server) handleSummary() fiber.Handler {
+	const route = "/v1/summary"
+	return func(c *fiber.Ctx) error {
+		q, err := newQuery(c, route)
+		if err != nil {
+			return err
+		}
+		merchant := merchantOf(c)
+		metrics, err := parseMetrics(q.get("metrics"), allMetrics, "")
+		if err != nil {
+			return err
+		}
+		rng, err := parseRange(q, s.cfg.MaxRangeDays)
+		if err != nil {
+			return err
+		}
+		from, to := hourRange(rng.From, rng.To)
+		pfrom, pto := previousPeriod(from, to, rng.Loc)
+		if err := checkWholeHours(rng.Loc, pfrom, to); err != nil {
+			return err
+		}
+		st, err := s.freshState(c.UserContext())
+		if err != nil {
+			return err
+		}
+		return s.respond(c, s.sealedSeed(st, pfrom, to), func() (any, error) {
+			cur, err := s.periodTotals(c.UserContext(), merchant, from, to, rng.Loc, st)
+			if err != nil {
+				return nil, err
+			}
+			prev, err := s.periodTotals(c.UserContext(), merchant, pfrom, pto, rng.Loc, st)
+			if err != nil {
+				return nil, err
+			}
+			resp := SummaryResponse{
+				Merchant: merchant, Metrics: metrics, TimeZone: rng.Loc.String(),
+				From: formatTime(from, rng.Loc), To: formatTime(to, rng.Loc),
+				PreviousFrom: formatTime(pfrom, rng.Loc), PreviousTo: formatTime(pto, rng.Loc),
+				Current: map[string]any{}, Previous: map[string]any{}, Change: map[string]any{},
+				Sealed: st.sealed(to), PreviousSealed: st.sealed(pto),
+				Freshness: freshnessOf(st, rng.Loc),
+			}
+			for _, m := range metrics {
+				cv, pv := value(m, cur, ""), value(m, prev, "")
+				resp.Current[m], resp.Previous[m] = cv, pv
+				resp.Change[m] = change(cv, pv)
+			}
+			return resp, nil
+		})
+	}
+}
+
+func change(cur, prev any) any {
+	pct := func(c, p float64) *float64 {
+		if p == 0 {
+			return nil
+		}
+		v := round((c-p)/p*100, 2)
+		return &v
+	}
+	switch c := cur.(type) {
+	case int64:
+		p := prev.(int64)
+		return Change{Absolute: c - p, Percent: pct(float64(c), float64(p))}
+	case float64:
+		p, ok := prev.(float64)
+		if !ok {
+			return Change{}
+		}
+		return Change{Absolute: round(c-p, 4), Percent: pct(c, p)}
+	case Revenue:
+		p := prev.(Revenue)
+		out := map[string]RevenueChange{}
+		for code, cm := range c {
+			d := cm.Minor - p[code].Minor
+			out[code] = RevenueChange{Absolute: money(d, code), Percent: pct(float64(cm.Minor), float64(p[code].Minor))}
+		}
+		for code, pm := range p {
+			if _, ok := c[code]; !ok {
+				out[code] = RevenueChange{Absolute: money(-pm.Minor, code), Percent: pct(0, float64(pm.Minor))}
+			}
+		}
+		return out
+	}
+	return Change{} // cur is null (no sessions): no change can be stated
+}

@@ -1,0 +1,117 @@
+package queryapi
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFormatMinor(t *testing.T) {
+	tests := []struct {
+		minor int64
+		code  string
+		want  string
+	}{
+		{12345, "USD", "123.45"},
+		{5, "USD", "0.05"},
+		{-5, "EUR", "-0.05"},
+		{500, "JPY", "500"},
+		{1234, "BHD", "1.234"},
+		{0, "USD", "0.00"},
+		{199, "ZZZ", "1.99"}, // unknown code: cents
+	}
+	for _, tc := range tests {
+		if got := formatMinor(tc.minor, tc.code); got != tc.want {
+			t.Errorf("formatMinor(%d, %s) = %q, want %q", tc.minor, tc.code, got, tc.want)
+		}
+	}
+}
+
+// Day buckets tile time without gaps or overlaps, start at local
+// midnight (or the first instant of the date where midnight is skipped)
+// and last 23, 24 or 25 hours.
+func TestDayBucketsTile(t *testing.T) {
+	for _, tz := range []string{"UTC", "America/New_York", "Europe/London", "Asia/Tokyo", "America/Santiago", "America/Havana", "Australia/Sydney", "Pacific/Apia"} {
+		t.Run(tz, func(t *testing.T) {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				t.Skipf("zone data: %v", err)
+			}
+			from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			bs, err := buckets(from, from.AddDate(1, 0, 0), IntervalDay, loc, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, b := range bs {
+				if i > 0 && !b.Start.Equal(bs[i-1].End) {
+					t.Fatalf("gap or overlap before %s", b.Start)
+				}
+				if h := b.hours(); h < 23 || h > 25 || b.End.Sub(b.Start)%time.Hour != 0 {
+					t.Errorf("day %s lasts %s", b.Start.In(loc), b.End.Sub(b.Start))
+				}
+				if l := b.Start.In(loc); l.Minute() != 0 || l.Hour() > 1 {
+					t.Errorf("day starts at %s local", l)
+				}
+			}
+		})
+	}
+}
+
+func TestIntervals(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	tests := []struct {
+		interval    Interval
+		from, to    time.Time
+		wantN       int
+		wantFirst   string
+		wantLastEnd string
+	}{
+		{IntervalWeek, time.Date(2026, 3, 4, 12, 0, 0, 0, ny), time.Date(2026, 3, 10, 0, 0, 0, 0, ny), 2, "2026-03-02T00:00:00-05:00", "2026-03-16T00:00:00-04:00"},
+		{IntervalMonth, time.Date(2026, 2, 15, 0, 0, 0, 0, ny), time.Date(2026, 4, 1, 0, 0, 0, 0, ny), 2, "2026-02-01T00:00:00-05:00", "2026-04-01T00:00:00-04:00"},
+		{IntervalHour, time.Date(2026, 3, 8, 0, 30, 0, 0, ny), time.Date(2026, 3, 8, 4, 0, 0, 0, ny), 3, "2026-03-08T00:00:00-05:00", "2026-03-08T04:00:00-04:00"},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.interval), func(t *testing.T) {
+			bs, err := buckets(tc.from.UTC(), tc.to.UTC(), tc.interval, ny, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bs) != tc.wantN || bs[0].Start.In(ny).Format(time.RFC3339) != tc.wantFirst || bs[len(bs)-1].End.In(ny).Format(time.RFC3339) != tc.wantLastEnd {
+				t.Errorf("%d buckets from %s to %s; want %d from %s to %s", len(bs), bs[0].Start.In(ny).Format(time.RFC3339), bs[len(bs)-1].End.In(ny).Format(time.RFC3339), tc.wantN, tc.wantFirst, tc.wantLastEnd)
+			}
+		})
+	}
+}
+
+// The zones docs/api.md lists as refused are refused, and common whole-hour
+// zones are served, over a year that includes their DST changes.
+func TestWholeHourZones(t *testing.T) {
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	refused := []string{"Asia/Kolkata", "Asia/Tehran", "Asia/Kabul", "Asia/Yangon", "Asia/Kathmandu", "Asia/Colombo",
+		"Australia/Adelaide", "Australia/Darwin", "Australia/Eucla", "Australia/Lord_Howe", "America/St_Johns",
+		"Pacific/Marquesas", "Pacific/Chatham"}
+	served := []string{"UTC", "America/New_York", "America/Los_Angeles", "America/Sao_Paulo", "Europe/London", "Europe/Berlin",
+		"Asia/Tokyo", "Asia/Shanghai", "Asia/Dubai", "Australia/Sydney", "Pacific/Auckland", "Africa/Lagos"}
+	for _, tz := range refused {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			t.Fatalf("%s: %v", tz, err)
+		}
+		if err := checkWholeHours(loc, from, to); err == nil {
+			t.Errorf("%s is served over 2026; docs/api.md says it is refused", tz)
+		}
+	}
+	for _, tz := range served {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			t.Fatalf("%s: %v", tz, err)
+		}
+		if err := checkWholeHours(loc, from, to); err != nil {
+			t.Errorf("%s is refused over 2026: %v", tz, err)
+		}
+	}
+	// Lord Howe is +11:00 in its summer: a range inside it is served.
+	lh, _ := time.LoadLocation("Australia/Lord_Howe")
+	if err := checkWholeHours(lh, time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Errorf("Lord Howe in January (+11:00): %v", err)
+	}
+}
