@@ -19,6 +19,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"github.com/footfall/footfall/internal/event"
+	"github.com/footfall/footfall/pipelines/io/bqarchive"
 	"github.com/footfall/footfall/pipelines/io/btsink"
 	"github.com/footfall/footfall/pipelines/io/pubsubpull"
 	"github.com/footfall/footfall/pipelines/transforms"
@@ -47,6 +48,12 @@ type Config struct {
 	TopK     int
 	// ReaderShards is the number of parallel Pub/Sub readers on Prism.
 	ReaderShards int
+	// ArchiveDir (Prism) is the local Parquet archive every pulled batch
+	// is written to before it is processed (pubsubpull.Options.ArchiveDir).
+	ArchiveDir string
+	// ArchiveTable (Dataflow) is the BigQuery archive table every decoded
+	// event is appended to, as PROJECT.DATASET.TABLE.
+	ArchiveTable string
 	// InjectBug is TEST ONLY (transforms.Options.InjectBug).
 	InjectBug string
 }
@@ -73,6 +80,15 @@ func (c Config) Validate() error {
 		return errors.New("streaming: the Bigtable project and instance are required")
 	case c.EarlyFiring <= 0:
 		return fmt.Errorf("streaming: early firing interval must be positive, got %s", c.EarlyFiring)
+	case c.ArchiveDir != "" && c.Dataflow:
+		return errors.New("streaming: a local archive directory cannot be used on Dataflow; archive to BigQuery with the archive table")
+	case c.ArchiveTable != "" && !c.Dataflow:
+		return errors.New("streaming: the BigQuery archive table is written on Dataflow only; on Prism archive to a local directory")
+	}
+	if c.ArchiveTable != "" {
+		if _, err := bqarchive.ParseTable(c.ArchiveTable); err != nil {
+			return fmt.Errorf("streaming: %w", err)
+		}
 	}
 	if err := c.options().Validate(); err != nil {
 		return fmt.Errorf("streaming: %w", err)
@@ -86,7 +102,12 @@ func Build(c Config) (*beam.Pipeline, error) {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	out := transforms.Metrics(s, read(s, c), c.options())
+	events := transforms.Decode(s, read(s, c))
+	if c.ArchiveTable != "" {
+		bq, _ := bqarchive.ParseTable(c.ArchiveTable) // checked by Validate
+		bqarchive.Write(s, bq, events)
+	}
+	out := transforms.MetricsFromEvents(s, events, c.options())
 	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, MaxNames: c.MaxNames, TopK: c.TopK}
 	btsink.WriteProvisional(s, bt, out.Totals, out.Breakdowns)
 	btsink.WriteRealtime(s, bt, out.Realtime)
@@ -104,6 +125,7 @@ func read(s beam.Scope, c Config) beam.PCollection {
 		Subscription:  c.Subscription,
 		Shards:        c.ReaderShards,
 		TimeAttribute: event.AttrEventTime,
+		ArchiveDir:    c.ArchiveDir,
 	})
 }
 

@@ -1,6 +1,7 @@
 package streaming
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +13,14 @@ import (
 )
 
 func config(dataflow bool) Config {
-	return Config{Dataflow: dataflow, Project: "proj", Subscription: "sub", BigtableProject: "proj", BigtableInstance: "inst",
+	c := Config{Dataflow: dataflow, Project: "proj", Subscription: "sub", BigtableProject: "proj", BigtableInstance: "inst",
 		EarlyFiring: 10 * time.Second, AllowedLateness: 72 * time.Hour, DedupLateness: 6 * time.Hour}
+	if dataflow {
+		c.ArchiveTable = "proj-1.footfall.events"
+	} else {
+		c.ArchiveDir = "/tmp/archive"
+	}
+	return c
 }
 
 // The Dataflow graph builds and translates to the portable pipeline proto
@@ -38,7 +45,11 @@ func TestBuildTranslates(t *testing.T) {
 				t.Fatalf("translating to the pipeline proto: %v", err)
 			}
 			var reads []*pipepb.PubSubReadPayload
+			bqWrites := 0
 			for _, tr := range model.GetComponents().GetTransforms() {
+				if strings.HasSuffix(tr.GetUniqueName(), "bqarchive.Write") {
+					bqWrites++
+				}
 				if tr.GetSpec().GetUrn() != pubsubReadURN {
 					continue
 				}
@@ -49,10 +60,13 @@ func TestBuildTranslates(t *testing.T) {
 				reads = append(reads, &pl)
 			}
 			if !tc.dataflow {
-				if len(reads) != 0 {
-					t.Errorf("the Prism graph has %d Dataflow Pub/Sub reads", len(reads))
+				if len(reads) != 0 || bqWrites != 0 {
+					t.Errorf("the Prism graph has %d Dataflow Pub/Sub reads and %d BigQuery archive writes", len(reads), bqWrites)
 				}
 				return
+			}
+			if bqWrites != 1 {
+				t.Errorf("found %d BigQuery archive writes in the Dataflow graph, want 1", bqWrites)
 			}
 			if len(reads) != 1 {
 				t.Fatalf("found %d Pub/Sub read transforms, want 1", len(reads))
@@ -67,12 +81,13 @@ func TestBuildTranslates(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	bad := map[string]func(*Config){
-		"no subscription":          func(c *Config) { c.Subscription = "" },
-		"no bigtable":              func(c *Config) { c.BigtableInstance = "" },
-		"no early firing":          func(c *Config) { c.EarlyFiring = 0 },
-		"dedup beyond lateness":    func(c *Config) { c.DedupLateness = 73 * time.Hour },
-		"unknown injected bug":     func(c *Config) { c.InjectBug = "typo" },
-		"negative allowed latness": func(c *Config) { c.AllowedLateness = -time.Hour },
+		"no subscription":           func(c *Config) { c.Subscription = "" },
+		"no bigtable":               func(c *Config) { c.BigtableInstance = "" },
+		"no early firing":           func(c *Config) { c.EarlyFiring = 0 },
+		"dedup beyond lateness":     func(c *Config) { c.DedupLateness = 73 * time.Hour },
+		"unknown injected bug":      func(c *Config) { c.InjectBug = "typo" },
+		"negative allowed latness":  func(c *Config) { c.AllowedLateness = -time.Hour },
+		"bigquery archive on prism": func(c *Config) { c.ArchiveTable = "proj-1.footfall.events" },
 	}
 	for name, mutate := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -83,7 +98,19 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
-	if err := config(false).Validate(); err != nil {
-		t.Errorf("Validate rejected a good config: %v", err)
+	for _, dataflow := range []bool{false, true} {
+		if err := config(dataflow).Validate(); err != nil {
+			t.Errorf("Validate rejected a good config: %v", err)
+		}
+	}
+	c := config(true)
+	c.ArchiveDir = "/tmp/archive"
+	if err := c.Validate(); err == nil {
+		t.Error("Validate accepted a local archive directory on Dataflow")
+	}
+	c = config(true)
+	c.ArchiveTable = "footfall.events"
+	if err := c.Validate(); err == nil {
+		t.Error("Validate accepted an archive table without a project")
 	}
 }

@@ -65,8 +65,9 @@ func startStack(t *testing.T, pipelineArgs ...string) *localstack.Stack {
 	st, err := localstack.Start(context.Background(), localstack.Options{
 		BinDir: binDir, DataDir: data,
 		PubSubAddr: addr(), BigtableAddr: addr(), IngestAddr: addr(), QueryAddr: addr(),
-		PipelineArgs: append([]string{"--metrics-addr=" + addr()}, pipelineArgs...),
-		Echo:         io.Discard,
+		PipelineMetricsAddr: addr(),
+		PipelineArgs:        pipelineArgs,
+		Echo:                io.Discard,
 	})
 	if err != nil {
 		t.Fatal(err)

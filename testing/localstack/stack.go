@@ -36,13 +36,17 @@ const (
 type Options struct {
 	// BinDir holds the built binaries (see Build).
 	BinDir string
-	// DataDir holds logs and, later, the raw archive.
+	// DataDir holds logs (DataDir/logs) and the raw archive
+	// (DataDir/archive, the streaming job's --archive-dir).
 	DataDir string
 
 	PubSubAddr   string // default 127.0.0.1:8085
 	BigtableAddr string // default 127.0.0.1:8086
 	IngestAddr   string // default 127.0.0.1:8080
 	QueryAddr    string // default 127.0.0.1:8081
+	// PipelineMetricsAddr is where the streaming job serves /metrics
+	// (default 127.0.0.1:8082).
+	PipelineMetricsAddr string
 
 	// PipelineArgs are extra flags for the streaming job.
 	PipelineArgs []string
@@ -83,6 +87,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	def(&o.BigtableAddr, "127.0.0.1:8086")
 	def(&o.IngestAddr, "127.0.0.1:8080")
 	def(&o.QueryAddr, "127.0.0.1:8081")
+	def(&o.PipelineMetricsAddr, "127.0.0.1:8082")
 	if o.Echo == nil {
 		o.Echo = os.Stderr
 	}
@@ -129,6 +134,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"--subscription=" + s.res.Subscription,
 		"--bigtable-project=" + s.res.BigtableProject,
 		"--bigtable-instance=" + s.res.BigtableInstance,
+		"--archive-dir=" + s.ArchiveDir(),
+		"--metrics-addr=" + o.PipelineMetricsAddr,
 	}, o.PipelineArgs...)
 	if err := s.startProc(Pipeline, pipeArgs, env, true); err != nil {
 		return fail(err)
@@ -153,6 +160,9 @@ func (s *Stack) IngestURL() string { return "http://" + s.opts.IngestAddr }
 
 // QueryURL is the base URL of the query API.
 func (s *Stack) QueryURL() string { return "http://" + s.opts.QueryAddr }
+
+// ArchiveDir is the raw archive the streaming job writes.
+func (s *Stack) ArchiveDir() string { return filepath.Join(s.opts.DataDir, "archive") }
 
 // Resources are the emulator resource names.
 func (s *Stack) Resources() Resources { return s.res }

@@ -44,6 +44,8 @@ var (
 	dedupLateness    = flag.Duration("dedup-lateness", 0, "how long after an hour ends a duplicate event is still recognised (0: --allowed-lateness)")
 	maxNames         = flag.Int("max-names", 0, "distinct event names kept per merchant-hour, the rest summed as (other) (0: 500)")
 	topK             = flag.Int("top-k", 0, "values kept per breakdown row, the rest summed as other (0: 100)")
+	archiveDir       = flag.String("archive-dir", "", "Prism: local Parquet archive directory every pulled batch is written to before it is processed (\"\" disables)")
+	archiveTable     = flag.String("archive-table", "", "Dataflow: BigQuery archive table PROJECT.DATASET.TABLE every event is appended to (\"\" disables)")
 	readerShards     = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
 	metricsAddr      = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
 	summaryEvery     = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
@@ -94,6 +96,8 @@ func realMain(ctx context.Context) error {
 		MaxNames:         *maxNames,
 		TopK:             *topK,
 		ReaderShards:     *readerShards,
+		ArchiveDir:       *archiveDir,
+		ArchiveTable:     *archiveTable,
 		InjectBug:        *injectBug,
 	})
 	if err != nil {
@@ -113,7 +117,8 @@ func realMain(ctx context.Context) error {
 		go logSummaries(ctx, *summaryEvery)
 	}
 	slog.Info("streaming job starting", "runner", runner, "subscription", *subscription,
-		"early_firing", earlyFiring.String(), "allowed_lateness", allowedLateness.String(), "dedup_lateness", dedupLateness.String())
+		"early_firing", earlyFiring.String(), "allowed_lateness", allowedLateness.String(), "dedup_lateness", dedupLateness.String(),
+		"archive_dir", *archiveDir, "archive_table", *archiveTable)
 	_, err = beamx.RunWithMetrics(ctx, p)
 	if ctx.Err() != nil {
 		slog.Info("streaming job stopped by signal")

@@ -326,3 +326,19 @@ func buildQuery(o Options, from, to time.Time, merchants []string) (string, []bi
 	}
 	return b.String(), params
 }
+
+// ParseTable reads a table reference as PROJECT.DATASET.TABLE or
+// PROJECT:DATASET.TABLE (the form Terraform's table_spec output gives) into
+// Options with the names set and validated.
+func ParseTable(spec string) (Options, error) {
+	project, rest, ok := strings.Cut(spec, ":")
+	if !ok {
+		project, rest, ok = strings.Cut(spec, ".")
+	}
+	dataset, table, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 {
+		return Options{}, fmt.Errorf("bqarchive: table %q: want PROJECT.DATASET.TABLE", spec)
+	}
+	o := Options{Project: project, Dataset: dataset, Table: table}
+	return o, o.Validate()
+}

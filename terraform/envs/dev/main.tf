@@ -82,6 +82,7 @@ module "dataflow" {
   subscription          = module.pubsub.subscription_name
   bigtable_instance     = module.bigtable.instance_name
   allowed_lateness      = local.max_event_age
+  archive_table         = module.bigquery.table_spec
   extra_parameters      = var.streaming_extra_parameters
   machine_type          = "n2-standard-2"
   num_workers           = 1

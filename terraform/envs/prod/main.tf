@@ -89,6 +89,7 @@ module "dataflow" {
   subscription          = module.pubsub.subscription_name
   bigtable_instance     = module.bigtable.instance_name
   allowed_lateness      = local.max_event_age
+  archive_table         = module.bigquery.table_spec
   extra_parameters      = var.streaming_extra_parameters
   machine_type          = "n2-standard-4"
   num_workers           = 3

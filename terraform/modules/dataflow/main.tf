@@ -21,6 +21,7 @@ locals {
     "bigtable-instance" = var.bigtable_instance
     "early-firing"      = var.early_firing
     "allowed-lateness"  = var.allowed_lateness
+    "archive-table"     = var.archive_table
   }, var.extra_parameters)
 }
 

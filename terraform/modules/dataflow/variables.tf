@@ -95,6 +95,16 @@ variable "allowed_lateness" {
   default     = "72h"
 }
 
+variable "archive_table" {
+  type        = string
+  description = "--archive-table: the BigQuery raw-event archive every event is appended to, as PROJECT:DATASET.TABLE or PROJECT.DATASET.TABLE (the bigquery module's table_spec output)."
+
+  validation {
+    condition     = can(regex("^[a-z][-a-z0-9.:]*[a-z0-9][:.][A-Za-z0-9_]+[.][A-Za-z0-9_]+$", var.archive_table))
+    error_message = "archive_table must be PROJECT:DATASET.TABLE or PROJECT.DATASET.TABLE."
+  }
+}
+
 variable "extra_parameters" {
   type        = map(string)
   description = "More template parameters (flag name => value) for flags added to the streaming job later; each must also be declared in pipelines/templates/streaming-metadata.json."
