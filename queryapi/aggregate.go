@@ -27,17 +27,51 @@ func (st *state) sealed(end time.Time) bool {
 }
 
 // fingerprint identifies the seal state of the hours in [start, end): it
-// changes when any of them is re-sealed (its seal record's sealed_at moves).
+// changes when any of them is re-sealed (its seal record's changed_at or
+// sealed_at moves).
 func (st *state) fingerprint(start, end time.Time) uint64 {
 	h := fnv.New64a()
 	var b [8]byte
 	for t := start.Unix(); t < end.Unix(); t += 3600 {
-		binary.LittleEndian.PutUint64(b[:], uint64(st.Seals[t]))
+		binary.LittleEndian.PutUint64(b[:], uint64(st.Changed[t]))
 		h.Write(b[:])
 	}
 	binary.LittleEndian.PutUint64(b[:], uint64(end.Unix()))
 	h.Write(b[:])
 	return h.Sum64()
+}
+
+// current reports whether a row read for the hour starting at hour (sealed
+// or provisional, written at at) is to be served: a seal of the hour
+// supersedes every row it did not write (layout.Current).
+func (st *state) current(hour time.Time, sealed bool, at int64) bool {
+	fam := layout.FamilyProvisional
+	if sealed {
+		fam = layout.FamilySealed
+	}
+	return layout.Current(st.Seals[hour.Unix()], fam, at)
+}
+
+// currentHours keeps the hours whose values are to be served (in place).
+func (st *state) currentHours(hs []Hour) []Hour {
+	out := hs[:0]
+	for _, h := range hs {
+		if st.current(h.Start, h.Sealed, h.Totals.UpdatedAt) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// currentBreakdowns keeps the breakdown hours to be served (in place).
+func (st *state) currentBreakdowns(hs []BreakdownHour) []BreakdownHour {
+	out := hs[:0]
+	for _, h := range hs {
+		if st.current(h.Start, h.Sealed, h.Breakdown.UpdatedAt) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // freshState returns the current snapshot. It is read from the meta
@@ -164,7 +198,7 @@ func (s *Server) totals(ctx context.Context, merchant string, bs []Bucket, st *s
 		return cacheKey{merchant: merchant, kind: 't', start: b.Start.Unix(), end: b.End.Unix()}
 	}, func(span Bucket, merge func(time.Time, *layout.Totals, bool)) error {
 		hours, err := s.store.Hours(ctx, merchant, span.Start, span.End)
-		for _, h := range hours {
+		for _, h := range st.currentHours(hours) {
 			merge(h.Start, h.Totals, false)
 		}
 		return err
@@ -178,7 +212,7 @@ func (s *Server) filtered(ctx context.Context, merchant string, f *Filter, bs []
 		return cacheKey{merchant: merchant, kind: 'f', dim: f.Dim, value: f.Value, start: b.Start.Unix(), end: b.End.Unix()}
 	}, func(span Bucket, merge func(time.Time, *layout.Totals, bool)) error {
 		hours, err := s.store.Breakdowns(ctx, merchant, f.Dim, span.Start, span.End, f.Value)
-		for _, h := range hours {
+		for _, h := range st.currentBreakdowns(hours) {
 			it, ok := h.Breakdown.Values[f.Value]
 			if !ok {
 				merge(h.Start, nil, h.Breakdown.Other.Events > 0)

@@ -121,7 +121,7 @@ func (s *Server) rank(ctx context.Context, merchant string, dim layout.Dimension
 			return v.(*ranked), nil
 		}
 		s.countCache(0, 1)
-		b, err := s.mergedBreakdown(ctx, merchant, dim, from, to)
+		b, err := s.mergedBreakdown(ctx, merchant, dim, from, to, st)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +145,7 @@ func (s *Server) rank(ctx context.Context, merchant string, dim layout.Dimension
 			sealed = v.(*layout.Breakdown)
 		} else {
 			s.countCache(0, 1)
-			b, err := s.mergedBreakdown(ctx, merchant, dim, from, edge)
+			b, err := s.mergedBreakdown(ctx, merchant, dim, from, edge, st)
 			if err != nil {
 				return nil, err
 			}
@@ -153,7 +153,7 @@ func (s *Server) rank(ctx context.Context, merchant string, dim layout.Dimension
 			sealed = b
 		}
 	}
-	tail, err := s.mergedBreakdown(ctx, merchant, dim, edge, to)
+	tail, err := s.mergedBreakdown(ctx, merchant, dim, edge, to, st)
 	if err != nil {
 		return nil, err
 	}
@@ -194,12 +194,14 @@ func overlay(a, b *layout.Breakdown) (*layout.Breakdown, error) {
 	return out, nil
 }
 
-// mergedBreakdown reads and merges the hourly breakdowns of [from, to).
-func (s *Server) mergedBreakdown(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time) (*layout.Breakdown, error) {
+// mergedBreakdown reads and merges the hourly breakdowns of [from, to)
+// that are to be served.
+func (s *Server) mergedBreakdown(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, st *state) (*layout.Breakdown, error) {
 	hours, err := s.store.Breakdowns(ctx, merchant, dim, from, to, "")
 	if err != nil {
 		return nil, err
 	}
+	hours = st.currentBreakdowns(hours)
 	b := &layout.Breakdown{Values: map[string]*layout.Item{}}
 	dense := to.Sub(from) > denseAfter
 	for _, h := range hours {

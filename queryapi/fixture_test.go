@@ -64,8 +64,13 @@ func (f *fixture) apply(t testing.TB, tbl *bigtable.Table, key string, m *bigtab
 	}
 }
 
+// put writes a totals row. A sealed row without UpdatedAt is stamped
+// f.now, as a seal running now would stamp it (layout.Current).
 func (f *fixture) put(t testing.TB, merchant string, hour time.Time, family string, tot *layout.Totals) {
 	t.Helper()
+	if family == layout.FamilySealed && tot.UpdatedAt == 0 {
+		tot.UpdatedAt = f.now.UnixMicro()
+	}
 	cells, err := tot.Cells()
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +80,9 @@ func (f *fixture) put(t testing.TB, merchant string, hour time.Time, family stri
 
 func (f *fixture) putBreakdown(t testing.TB, merchant string, dim layout.Dimension, hour time.Time, family string, b *layout.Breakdown) {
 	t.Helper()
+	if family == layout.FamilySealed && b.UpdatedAt == 0 {
+		b.UpdatedAt = f.now.UnixMicro()
+	}
 	cells, err := b.Cells()
 	if err != nil {
 		t.Fatal(err)

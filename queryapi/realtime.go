@@ -60,6 +60,7 @@ func (s *Server) handleRealtime() fiber.Handler {
 			if err != nil {
 				return nil, err
 			}
+			hours = st.currentHours(hours)
 			mins, err := s.store.Minutes(ctx, merchant, first, cur.Add(time.Minute))
 			if err != nil {
 				return nil, err

@@ -36,9 +36,12 @@ type Minute struct {
 type Watermarks struct {
 	SealedThrough time.Time // zero: nothing sealed yet
 	ProvisionalAt time.Time // zero: no provisional write yet
-	// Seals maps the start of each sealed hour (Unix seconds) to when it
-	// was last sealed (Unix µs), from the meta table's seal records.
-	Seals map[int64]int64
+	// Seals maps the start of each sealed hour (Unix seconds) to the
+	// generation of its last full seal (Unix µs; layout.Current), and
+	// Changed to when any of its sealed rows last changed, from the meta
+	// table's seal records.
+	Seals   map[int64]int64
+	Changed map[int64]int64
 }
 
 // Store is what the query API needs from storage. Every method reads one
@@ -185,12 +188,10 @@ func (b *Bigtable) Minutes(ctx context.Context, merchant string, from, to time.T
 	return out, nil
 }
 
-const sealPrefix = "seal#"
-
 // Watermarks reads the watermarks row and every seal record in one scan.
 func (b *Bigtable) Watermarks(ctx context.Context) (Watermarks, error) {
-	w := Watermarks{Seals: map[int64]int64{}}
-	rows := bigtable.RowRangeList{bigtable.PrefixRange(layout.MetaWatermarks), bigtable.PrefixRange(sealPrefix)}
+	w := Watermarks{Seals: map[int64]int64{}, Changed: map[int64]int64{}}
+	rows := bigtable.RowRangeList{bigtable.PrefixRange(layout.MetaWatermarks), bigtable.PrefixRange(layout.SealPrefix)}
 	col := func(r bigtable.Row, name string) (int64, bool) {
 		for _, it := range r[layout.FamilyMeta] {
 			if it.Column == layout.FamilyMeta+":"+name {
@@ -209,13 +210,16 @@ func (b *Bigtable) Watermarks(ctx context.Context) (Watermarks, error) {
 			if v, ok := col(r, layout.ColProvisionalAt); ok && v > 0 {
 				w.ProvisionalAt = time.UnixMicro(v).UTC()
 			}
-		case strings.HasPrefix(r.Key(), sealPrefix):
-			h, err := time.Parse("2006010215", r.Key()[len(sealPrefix):])
+		case strings.HasPrefix(r.Key(), layout.SealPrefix):
+			rec, err := layout.DecodeSeal(r)
 			if err != nil {
 				return true // not a seal record this version knows
 			}
-			if v, ok := col(r, layout.ColSealedAt); ok {
-				w.Seals[h.Unix()] = v
+			if rec.SealedAt > 0 {
+				w.Seals[rec.Hour.Unix()] = rec.SealedAt
+			}
+			if c := max(rec.SealedAt, rec.ChangedAt); c > 0 {
+				w.Changed[rec.Hour.Unix()] = c
 			}
 		}
 		return true
