@@ -36,8 +36,8 @@ import (
 func init() {
 	register.DoFn3x1[context.Context, string, layout.Totals, error](&totalsFn{})
 	register.DoFn3x1[context.Context, string, layout.Breakdown, error](&breakdownFn{})
-	register.Function3x1(totalsCells)
-	register.Function3x1(breakdownCells)
+	register.DoFn3x1[string, layout.Totals, func(string, []byte), error](&totalsCellsFn{})
+	register.DoFn3x1[string, layout.Breakdown, func(string, []byte), error](&breakdownCellsFn{})
 	register.DoFn3x1[context.Context, string, []byte, error](&sealedFn{})
 }
 
@@ -52,6 +52,9 @@ type Options struct {
 	MaxNames int
 	// TopK bounds values per breakdown row (default limits.DefaultTopK).
 	TopK int
+	// SealedAt is the generation (Unix µs) WriteSealed stamps on every row
+	// it writes; 0 stamps the time of writing.
+	SealedAt int64
 }
 
 func (o Options) withDefaults() Options {

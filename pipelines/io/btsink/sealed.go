@@ -1,15 +1,18 @@
 package btsink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"cloud.google.com/go/bigtable"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/footfall/footfall/internal/layout"
+	"github.com/footfall/footfall/pipelines/internal/counters"
 )
 
 // sealedBatch is how many rows one ApplyBulk call replaces (each row is
@@ -26,18 +29,40 @@ const sealedBatch = 100
 // transforms guarantee it); a zero Totals or an empty Breakdown writes an
 // explicit empty sealed row, which is how a re-seal clears an hour that no
 // longer has events (transforms.WithEmptyHours produces them).
+//
+// Every row's _at column is opts.SealedAt, the seal's generation (the
+// current time when zero): the generation the caller then records as the
+// hour's sealed_at (layout.Current). Rows whose sealed values (apart from
+// _at) were already what is written are still written, so that they carry
+// the new generation, and are counted as sealed_rows_unchanged;
+// the others as sealed_rows_changed.
 func WriteSealed(s beam.Scope, opts Options, totals, breakdowns beam.PCollection) {
 	s = s.Scope("btsink.WriteSealed")
 	rows := beam.Flatten(s,
-		beam.ParDo(s, totalsCells, totals),
-		beam.ParDo(s, breakdownCells, breakdowns))
+		beam.ParDo(s, &totalsCellsFn{SealedAt: opts.SealedAt}, totals),
+		beam.ParDo(s, &breakdownCellsFn{SealedAt: opts.SealedAt}, breakdowns))
 	beam.ParDo0(s, &sealedFn{Project: opts.Project, Instance: opts.Instance}, rows)
 }
 
-// totalsCells and breakdownCells encode a row's family, stamped with when
-// it is being sealed, as packed cells (layout.MarshalCells).
-func totalsCells(key string, t layout.Totals, emit func(string, []byte)) error {
-	t.UpdatedAt, t.Generation = time.Now().UnixMicro(), 0
+var (
+	sealedChanged   = counters.New("sealed_rows_changed", "Sealed rows whose values a seal or backfill changed.")
+	sealedUnchanged = counters.New("sealed_rows_unchanged", "Sealed rows a seal or backfill rewrote with the values they had.")
+)
+
+// stamp is the _at of a sealed row.
+func stamp(sealedAt int64) int64 {
+	if sealedAt != 0 {
+		return sealedAt
+	}
+	return time.Now().UnixMicro()
+}
+
+// totalsCellsFn and breakdownCellsFn encode a row's family, stamped with
+// the seal's generation, as packed cells (layout.MarshalCells).
+type totalsCellsFn struct{ SealedAt int64 }
+
+func (fn *totalsCellsFn) ProcessElement(key string, t layout.Totals, emit func(string, []byte)) error {
+	t.UpdatedAt, t.Generation = stamp(fn.SealedAt), 0
 	cells, err := t.Cells()
 	if err != nil {
 		return fmt.Errorf("btsink: encode %s: %w", key, err)
@@ -46,8 +71,10 @@ func totalsCells(key string, t layout.Totals, emit func(string, []byte)) error {
 	return nil
 }
 
-func breakdownCells(key string, b layout.Breakdown, emit func(string, []byte)) error {
-	b.UpdatedAt, b.Generation = time.Now().UnixMicro(), 0
+type breakdownCellsFn struct{ SealedAt int64 }
+
+func (fn *breakdownCellsFn) ProcessElement(key string, b layout.Breakdown, emit func(string, []byte)) error {
+	b.UpdatedAt, b.Generation = stamp(fn.SealedAt), 0
 	cells, err := b.Cells()
 	if err != nil {
 		return fmt.Errorf("btsink: encode %s: %w", key, err)
@@ -60,9 +87,10 @@ type sealedFn struct {
 	Project  string
 	Instance string
 
-	c    conn
-	keys []string
-	muts []*bigtable.Mutation
+	c     conn
+	keys  []string
+	muts  []*bigtable.Mutation
+	cells []map[string][]byte // the new values, for counting changes
 }
 
 func (fn *sealedFn) Setup(ctx context.Context) error {
@@ -78,6 +106,7 @@ func (fn *sealedFn) ProcessElement(ctx context.Context, key string, packed []byt
 	}
 	fn.keys = append(fn.keys, key)
 	fn.muts = append(fn.muts, layout.ReplaceFamily(layout.FamilySealed, cells, bigtable.Now()))
+	fn.cells = append(fn.cells, valueMap(cells))
 	if len(fn.keys) >= sealedBatch {
 		return fn.flush(ctx)
 	}
@@ -88,10 +117,13 @@ func (fn *sealedFn) FinishBundle(ctx context.Context) error { return fn.flush(ct
 
 // flush applies the buffered row mutations, retrying the rows that failed.
 func (fn *sealedFn) flush(ctx context.Context) error {
-	keys, muts := fn.keys, fn.muts
-	fn.keys, fn.muts = nil, nil
+	keys, muts, cells := fn.keys, fn.muts, fn.cells
+	fn.keys, fn.muts, fn.cells = nil, nil, nil
 	if len(keys) == 0 {
 		return nil
+	}
+	if err := fn.countChanges(ctx, keys, cells); err != nil {
+		return err
 	}
 	return retry(ctx, fmt.Sprintf("seal %d rows from %s", len(keys), keys[0]), func() error {
 		errs, err := fn.c.metrics.ApplyBulk(ctx, keys, muts)
@@ -111,4 +143,38 @@ func (fn *sealedFn) flush(ctx context.Context) error {
 		keys, muts = failedKeys, failedMuts // the next attempt retries only those
 		return failed
 	})
+}
+
+// valueMap indexes cells by column, without the write stamp.
+func valueMap(cells []layout.Cell) map[string][]byte {
+	m := make(map[string][]byte, len(cells))
+	for _, c := range cells {
+		if c.Qualifier != layout.ColUpdatedAt && c.Qualifier != layout.ColGeneration {
+			m[c.Qualifier] = c.Value
+		}
+	}
+	return m
+}
+
+// countChanges reads the sealed family of the rows about to be replaced and
+// counts which of them change.
+func (fn *sealedFn) countChanges(ctx context.Context, keys []string, cells []map[string][]byte) error {
+	old := make(map[string]map[string][]byte, len(keys))
+	err := retry(ctx, fmt.Sprintf("read %d sealed rows from %s", len(keys), keys[0]), func() error {
+		return fn.c.metrics.ReadRows(ctx, bigtable.RowList(keys), func(r bigtable.Row) bool {
+			old[r.Key()] = valueMap(layout.RowCells(r, layout.FamilySealed))
+			return true
+		}, bigtable.RowFilter(bigtable.ChainFilters(bigtable.FamilyFilter(layout.FamilySealed), bigtable.LatestNFilter(1))))
+	})
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if o, ok := old[k]; ok && maps.EqualFunc(o, cells[i], bytes.Equal) {
+			sealedUnchanged.Inc(ctx, 1)
+		} else {
+			sealedChanged.Inc(ctx, 1)
+		}
+	}
+	return nil
 }

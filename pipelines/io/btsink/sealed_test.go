@@ -52,13 +52,21 @@ func TestWriteSealed(t *testing.T) {
 
 	sealed := layout.Totals{Events: 3, ByName: map[string]int64{"signup": 3}}
 	de := layout.Breakdown{Values: map[string]*layout.Item{"DE": {Events: 3}}}
-	p, s := beam.NewPipelineWithRoot()
 	totals := map[string][]byte{tKey: must(beamcoder.EncodeTotals(sealed)), emptyT: must(beamcoder.EncodeTotals(layout.Totals{}))}
 	breakdowns := map[string][]byte{bKey: must(beamcoder.EncodeBreakdown(de)), emptyB: must(beamcoder.EncodeBreakdown(layout.Breakdown{}))}
-	WriteSealed(s, Options{Project: testenv.Project, Instance: testenv.Instance},
-		beam.ParDo(s, &totalsRowsFn{Rows: totals}, beam.Create(s, tKey, emptyT)),
-		beam.ParDo(s, &breakdownRowsFn{Rows: breakdowns}, beam.Create(s, bKey, emptyB)))
-	ptest.RunAndValidate(t, p)
+	const gen = 1_700_000_000_000_000
+	seal := func(gen int64) {
+		p, s := beam.NewPipelineWithRoot()
+		WriteSealed(s, Options{Project: testenv.Project, Instance: testenv.Instance, SealedAt: gen},
+			beam.ParDo(s, &totalsRowsFn{Rows: totals}, beam.Create(s, tKey, emptyT)),
+			beam.ParDo(s, &breakdownRowsFn{Rows: breakdowns}, beam.Create(s, bKey, emptyB)))
+		ptest.RunAndValidate(t, p)
+	}
+	changed0, unchanged0 := sealedChanged.Value(), sealedUnchanged.Value()
+	seal(gen)
+	if c, u := sealedChanged.Value()-changed0, sealedUnchanged.Value()-unchanged0; c != 4 || u != 0 {
+		t.Errorf("first seal: %d rows changed, %d unchanged; want 4 and 0", c, u)
+	}
 
 	row, err := tbl.ReadRow(ctx, tKey)
 	if err != nil {
@@ -66,8 +74,8 @@ func TestWriteSealed(t *testing.T) {
 	}
 	gotS, _ := layout.DecodeTotals(row, layout.FamilySealed)
 	gotP, _ := layout.DecodeTotals(row, layout.FamilyProvisional)
-	if gotS == nil || gotS.Events != 3 || len(gotS.ByName) != 1 || gotS.ByName["signup"] != 3 || gotS.UpdatedAt == 0 {
-		t.Errorf("sealed totals = %+v, want exactly 3 signups (stale columns gone)", gotS)
+	if gotS == nil || gotS.Events != 3 || len(gotS.ByName) != 1 || gotS.ByName["signup"] != 3 || gotS.UpdatedAt != gen {
+		t.Errorf("sealed totals = %+v, want exactly 3 signups (stale columns gone) stamped %d", gotS, gen)
 	}
 	if gotP == nil || gotP.Events != 7 {
 		t.Errorf("provisional totals = %+v, want 7 events untouched", gotP)
@@ -83,6 +91,20 @@ func TestWriteSealed(t *testing.T) {
 	row, _ = tbl.ReadRow(ctx, emptyB)
 	if z, _ := layout.DecodeBreakdown(row, layout.FamilySealed); z == nil || len(z.Values) != 0 || z.Other.Events != 0 {
 		t.Errorf("re-sealed empty breakdown = %+v, want an explicit empty row", z)
+	}
+
+	// A rerun with the same values changes no row but stamps the new
+	// generation on every one.
+	changed0, unchanged0 = sealedChanged.Value(), sealedUnchanged.Value()
+	seal(gen + 1)
+	if c, u := sealedChanged.Value()-changed0, sealedUnchanged.Value()-unchanged0; c != 0 || u != 4 {
+		t.Errorf("rerun: %d rows changed, %d unchanged; want 0 and 4", c, u)
+	}
+	for _, k := range []string{tKey, emptyT} {
+		row, _ := tbl.ReadRow(ctx, k)
+		if got, _ := layout.DecodeTotals(row, layout.FamilySealed); got == nil || got.UpdatedAt != gen+1 {
+			t.Errorf("%s after the rerun = %+v, want stamped %d", k, got, gen+1)
+		}
 	}
 }
 
