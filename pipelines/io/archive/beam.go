@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/footfall/footfall/internal/event"
+	"github.com/footfall/footfall/pipelines/internal/counters"
 	// The Beam coder of event.Event (event.Encode/event.Decode) is
 	// registered there; the archive's PCollections use the same one.
 	_ "github.com/footfall/footfall/pipelines/transforms"
@@ -21,10 +22,11 @@ func init() {
 	register.Emitter2[beam.EventTime, event.Event]()
 }
 
-// Counters visible in the batch job's metrics (namespace "footfall").
+// Counters of the batch job (pipelines/internal/counters: Beam metrics
+// and live process counters).
 var (
-	archiveFiles  = beam.NewCounter("footfall", "archive_files_read")
-	archiveEvents = beam.NewCounter("footfall", "archive_events_read")
+	archiveFiles  = counters.New("archive_files_read", "Archive data files read by batch jobs.")
+	archiveEvents = counters.New("archive_events_read", "Archived events read by batch jobs (in range, duplicates included).")
 )
 
 // Read is a batch source of the archived events with event time in

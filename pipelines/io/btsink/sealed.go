@@ -1,11 +1,9 @@
 package btsink
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"cloud.google.com/go/bigtable"
@@ -90,7 +88,7 @@ type sealedFn struct {
 	c     conn
 	keys  []string
 	muts  []*bigtable.Mutation
-	cells []map[string][]byte // the new values, for counting changes
+	shown []string // what readers will see of each row, for counting changes
 }
 
 func (fn *sealedFn) Setup(ctx context.Context) error {
@@ -106,7 +104,7 @@ func (fn *sealedFn) ProcessElement(ctx context.Context, key string, packed []byt
 	}
 	fn.keys = append(fn.keys, key)
 	fn.muts = append(fn.muts, layout.ReplaceFamily(layout.FamilySealed, cells, bigtable.Now()))
-	fn.cells = append(fn.cells, valueMap(cells))
+	fn.shown = append(fn.shown, visible(key, cells))
 	if len(fn.keys) >= sealedBatch {
 		return fn.flush(ctx)
 	}
@@ -117,12 +115,12 @@ func (fn *sealedFn) FinishBundle(ctx context.Context) error { return fn.flush(ct
 
 // flush applies the buffered row mutations, retrying the rows that failed.
 func (fn *sealedFn) flush(ctx context.Context) error {
-	keys, muts, cells := fn.keys, fn.muts, fn.cells
-	fn.keys, fn.muts, fn.cells = nil, nil, nil
+	keys, muts, shown := fn.keys, fn.muts, fn.shown
+	fn.keys, fn.muts, fn.shown = nil, nil, nil
 	if len(keys) == 0 {
 		return nil
 	}
-	if err := fn.countChanges(ctx, keys, cells); err != nil {
+	if err := fn.countChanges(ctx, keys, shown); err != nil {
 		return err
 	}
 	return retry(ctx, fmt.Sprintf("seal %d rows from %s", len(keys), keys[0]), func() error {
@@ -145,24 +143,45 @@ func (fn *sealedFn) flush(ctx context.Context) error {
 	})
 }
 
-// valueMap indexes cells by column, without the write stamp.
-func valueMap(cells []layout.Cell) map[string][]byte {
-	m := make(map[string][]byte, len(cells))
-	for _, c := range cells {
-		if c.Qualifier != layout.ColUpdatedAt && c.Qualifier != layout.ColGeneration {
-			m[c.Qualifier] = c.Value
-		}
+// visible renders what a reader of a sealed row sees: every count, and
+// each sketch's estimate rather than its bytes (the encoding of equal
+// sketches depends on the order they were merged in). Two renderings are
+// equal when the row's values did not change.
+func visible(key string, cells []layout.Cell) string {
+	k, err := layout.ParseKey(key)
+	if err != nil {
+		return "?"
 	}
-	return m
+	item := func(it *layout.Item) string {
+		return fmt.Sprint(it.Events, it.PageViews, it.Revenue, it.VisitorCount())
+	}
+	if k.Kind == layout.KindBreakdown {
+		b, err := layout.BreakdownFromCells(cells)
+		if err != nil {
+			return "?"
+		}
+		vals := make(map[string]string, len(b.Values))
+		for v, it := range b.Values {
+			vals[v] = item(it)
+		}
+		return fmt.Sprint(vals, item(&b.Other))
+	}
+	t, err := layout.TotalsFromCells(cells)
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprint(t.Events, t.PageViews, t.BotEvents, t.Sessions, t.Bounces, t.SessionMillis, t.ByName, t.Revenue, t.VisitorCount())
 }
 
 // countChanges reads the sealed family of the rows about to be replaced and
 // counts which of them change.
-func (fn *sealedFn) countChanges(ctx context.Context, keys []string, cells []map[string][]byte) error {
-	old := make(map[string]map[string][]byte, len(keys))
+func (fn *sealedFn) countChanges(ctx context.Context, keys []string, cells []string) error {
+	old := make(map[string]string, len(keys))
 	err := retry(ctx, fmt.Sprintf("read %d sealed rows from %s", len(keys), keys[0]), func() error {
 		return fn.c.metrics.ReadRows(ctx, bigtable.RowList(keys), func(r bigtable.Row) bool {
-			old[r.Key()] = valueMap(layout.RowCells(r, layout.FamilySealed))
+			if c := layout.RowCells(r, layout.FamilySealed); len(c) > 0 {
+				old[r.Key()] = visible(r.Key(), c)
+			}
 			return true
 		}, bigtable.RowFilter(bigtable.ChainFilters(bigtable.FamilyFilter(layout.FamilySealed), bigtable.LatestNFilter(1))))
 	})
@@ -170,7 +189,7 @@ func (fn *sealedFn) countChanges(ctx context.Context, keys []string, cells []map
 		return err
 	}
 	for i, k := range keys {
-		if o, ok := old[k]; ok && maps.EqualFunc(o, cells[i], bytes.Equal) {
+		if o, ok := old[k]; ok && o == cells[i] {
 			sealedUnchanged.Inc(ctx, 1)
 		} else {
 			sealedChanged.Inc(ctx, 1)

@@ -1,0 +1,262 @@
+package seal
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/footfall/footfall/internal/layout"
+	"github.com/footfall/footfall/pipelines/internal/counters"
+	"github.com/footfall/footfall/pipelines/io/archive"
+	"github.com/footfall/footfall/pipelines/io/btsink"
+)
+
+// Runner runs jobs chunk by chunk and keeps the seal records.
+type Runner struct {
+	// Runner is the Beam runner ("prism" locally, "dataflow").
+	Runner   string
+	Source   Source
+	Bigtable btsink.Options
+	Records  *Records
+	// ChunkHours is how many hours one batch job recomputes (its memory
+	// on Prism grows with the events of ChunkHours + 2 hours).
+	ChunkHours int
+	// InjectBug is TEST ONLY (transforms.Options.InjectBug).
+	InjectBug string
+	Log       *slog.Logger
+	// OnChunk, when set, is called after each chunk (progress).
+	OnChunk func(Chunk)
+	// Clock gives a run's generation (default time.Now); tests that
+	// simulate time set it.
+	Clock func() time.Time
+}
+
+// Chunk is what one batch job did.
+type Chunk struct {
+	From, To     time.Time
+	Hours        int
+	EventsRead   int64 // archived events read (the range plus the session margins)
+	RowsChanged  int64
+	RowsSame     int64
+	Duration     time.Duration
+	Generation   int64
+	DryRunDiffs  []Diff
+	Reason       string // why the sealer sealed it
+	MerchantRuns bool
+}
+
+// Summary adds up chunks.
+type Summary struct {
+	Chunks, Hours         int
+	EventsRead            int64
+	RowsChanged, RowsSame int64
+	Duration              time.Duration
+}
+
+func (s *Summary) add(c Chunk) {
+	s.Chunks++
+	s.Hours += c.Hours
+	s.EventsRead += c.EventsRead
+	s.RowsChanged += c.RowsChanged
+	s.RowsSame += c.RowsSame
+}
+
+// Diff is one merchant-hour's main metrics before and after (dry run).
+type Diff struct {
+	Merchant string
+	Hour     time.Time
+	Old, New Metrics
+}
+
+// Metrics are the headline numbers a dry run compares.
+type Metrics struct {
+	Present                      bool
+	Events, PageViews, Visitors  int64
+	Sessions, Bounces, BotEvents int64
+	Revenue                      map[string]int64
+}
+
+func metricsOf(t *layout.Totals) Metrics {
+	if t == nil {
+		return Metrics{}
+	}
+	return Metrics{Present: true, Events: t.Events, PageViews: t.PageViews, Visitors: t.VisitorCount(),
+		Sessions: t.Sessions, Bounces: t.Bounces, BotEvents: t.BotEvents, Revenue: t.Revenue}
+}
+
+// Backfill recomputes [from, to) for the merchants (every merchant when
+// empty), chunk by chunk. With dryRun nothing is written and each chunk's
+// Diffs say what would change.
+func (r *Runner) Backfill(ctx context.Context, from, to time.Time, merchants []string, dryRun bool) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	probe := Job{From: from, To: to, Merchants: merchants, Source: r.Source, Bigtable: r.Bigtable}
+	if err := probe.Validate(); err != nil {
+		return sum, err
+	}
+	if err := r.Source.Check(ctx); err != nil {
+		return sum, err
+	}
+	for _, c := range chunks(probe.Hours(), r.chunkHours()) {
+		ch, err := r.runChunk(ctx, c[0], c[len(c)-1].Add(time.Hour), merchants, dryRun, "backfill")
+		sum.add(ch)
+		if err != nil {
+			sum.Duration = time.Since(start)
+			return sum, err
+		}
+	}
+	sum.Duration = time.Since(start)
+	return sum, nil
+}
+
+func (r *Runner) chunkHours() int {
+	if r.ChunkHours > 0 {
+		return r.ChunkHours
+	}
+	return 3
+}
+
+// chunks splits hours (sorted) into runs of consecutive hours of at most n.
+func chunks(hours []time.Time, n int) [][]time.Time {
+	var out [][]time.Time
+	for _, h := range hours {
+		last := len(out) - 1
+		if last >= 0 && len(out[last]) < n && out[last][len(out[last])-1].Add(time.Hour).Equal(h) {
+			out[last] = append(out[last], h)
+			continue
+		}
+		out = append(out, []time.Time{h})
+	}
+	return out
+}
+
+// runChunk runs one batch job over [from, to) and records it.
+func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []string, dryRun bool, reason string) (Chunk, error) {
+	start := time.Now()
+	gen := start.UnixMicro()
+	if r.Clock != nil {
+		gen = r.Clock().UnixMicro()
+	}
+	full := len(merchants) == 0
+	job := Job{From: from, To: to, Merchants: merchants, Source: r.Source, Bigtable: r.Bigtable, DryRun: dryRun, InjectBug: r.InjectBug}
+	job.Bigtable.SealedAt = gen
+	ch := Chunk{From: from, To: to, Hours: len(job.Hours()), Generation: gen, Reason: reason, MerchantRuns: !full}
+
+	// What the archive holds, read before the job reads it: an event
+	// archived meanwhile makes the recorded count differ, so the sealer
+	// seals the hour again.
+	type stat struct {
+		st archive.HourStat
+		ok bool
+	}
+	stats := map[time.Time]stat{}
+	if full && !dryRun {
+		for _, h := range job.Hours() {
+			st, ok, err := r.Source.Stat(ctx, h)
+			if err != nil {
+				return ch, err
+			}
+			stats[h] = stat{st, ok}
+		}
+	}
+	var col *Collector
+	if dryRun {
+		col = NewCollector()
+		defer col.Close()
+	}
+	p, err := job.Pipeline(col)
+	if err != nil {
+		return ch, err
+	}
+	read0, changed0, same0 := eventsRead.Value(), rowsChanged.Value(), rowsSame.Value()
+	if _, err := beam.Run(ctx, r.Runner, p); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return ch, fmt.Errorf("seal: the batch job for [%s, %s) failed; nothing is lost, run the same command again: %w",
+			from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	ch.EventsRead = eventsRead.Value() - read0
+	ch.RowsChanged, ch.RowsSame = rowsChanged.Value()-changed0, rowsSame.Value()-same0
+	if dryRun {
+		diffs, err := r.diffs(ctx, job, col.Totals())
+		if err != nil {
+			return ch, err
+		}
+		ch.DryRunDiffs = diffs
+	} else {
+		for _, h := range job.Hours() {
+			if err := r.Records.Record(ctx, h, gen, full, stats[h].st, stats[h].ok); err != nil {
+				return ch, err
+			}
+		}
+	}
+	ch.Duration = time.Since(start)
+	if r.Log != nil {
+		r.Log.InfoContext(ctx, "chunk sealed", "from", from, "to", to, "hours", ch.Hours, "merchants", len(merchants),
+			"dry_run", dryRun, "reason", reason, "events_read", ch.EventsRead, "rows_changed", ch.RowsChanged,
+			"rows_unchanged", ch.RowsSame, "generation", gen, "seconds", ch.Duration.Seconds())
+	}
+	if r.OnChunk != nil {
+		r.OnChunk(ch)
+	}
+	return ch, nil
+}
+
+// Process counters this package reads (defined where they are counted).
+var (
+	eventsRead  = counterNamed("archive_events_read")
+	rowsChanged = counterNamed("sealed_rows_changed")
+	rowsSame    = counterNamed("sealed_rows_unchanged")
+)
+
+type namedCounter string
+
+func counterNamed(name string) namedCounter { return namedCounter(name) }
+
+// Value is the process-level count (0 for a counter not defined in this
+// binary).
+func (c namedCounter) Value() int64 { return counters.Snapshot()[string(c)] }
+
+// diffs pairs the dry run's new totals with what is served now.
+func (r *Runner) diffs(ctx context.Context, job Job, totals map[string]layout.Totals) ([]Diff, error) {
+	keys := make([]string, 0, len(totals))
+	for k := range totals {
+		keys = append(keys, k)
+	}
+	for _, m := range job.Merchants {
+		for _, h := range job.Hours() {
+			if k := layout.TotalsKey(m, h); !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	seals, err := r.Records.Seals(ctx, job.From, job.To)
+	if err != nil {
+		return nil, err
+	}
+	old, err := r.Records.ServedTotals(ctx, keys, seals)
+	if err != nil {
+		return nil, err
+	}
+	var out []Diff
+	for _, k := range keys {
+		pk, err := layout.ParseKey(k)
+		if err != nil {
+			return nil, err
+		}
+		d := Diff{Merchant: pk.Merchant, Hour: pk.Time, Old: metricsOf(old[k])}
+		if t, ok := totals[k]; ok {
+			d.New = metricsOf(&t)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
