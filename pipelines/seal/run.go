@@ -259,4 +259,3 @@ func (r *Runner) diffs(ctx context.Context, job Job, totals map[string]layout.To
 	}
 	return out, nil
 }
-

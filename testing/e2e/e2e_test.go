@@ -54,6 +54,13 @@ func TestMain(m *testing.M) {
 // startStack runs a stack on free loopback ports.
 func startStack(t *testing.T, pipelineArgs ...string) *localstack.Stack {
 	t.Helper()
+	return startStackWith(t, func(o *localstack.Options) { o.PipelineArgs = pipelineArgs })
+}
+
+// startStackWith runs a stack on free loopback ports with options changed
+// by mod.
+func startStackWith(t *testing.T, mod func(*localstack.Options)) *localstack.Stack {
+	t.Helper()
 	addr := func() string {
 		a, err := localstack.FreeAddr()
 		if err != nil {
@@ -62,20 +69,21 @@ func startStack(t *testing.T, pipelineArgs ...string) *localstack.Stack {
 		return a
 	}
 	data := t.TempDir()
-	st, err := localstack.Start(context.Background(), localstack.Options{
+	opts := localstack.Options{
 		BinDir: binDir, DataDir: data,
 		PubSubAddr: addr(), BigtableAddr: addr(), IngestAddr: addr(), QueryAddr: addr(),
 		PipelineMetricsAddr: addr(),
-		PipelineArgs:        pipelineArgs,
 		Echo:                io.Discard,
-	})
+	}
+	mod(&opts)
+	st, err := localstack.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		st.Stop()
 		if t.Failed() {
-			for _, name := range []string{localstack.Pipeline, localstack.Ingest} {
+			for _, name := range []string{localstack.Pipeline, localstack.Sealer, localstack.Ingest} {
 				b, _ := os.ReadFile(filepath.Join(data, "logs", name+".log"))
 				if len(b) > 4000 {
 					b = b[len(b)-4000:]

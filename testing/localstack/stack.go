@@ -1,6 +1,8 @@
 // Package localstack runs the whole footfall stack on one machine, each part
 // as its own process: the Pub/Sub and Bigtable emulators, the streaming
-// pipeline on Prism, ingest and the query API. `make run` and the end-to-end
+// pipeline on Prism (archiving every event to DataDir/archive), the sealer
+// (the backfill command sealing closed hours from that archive), ingest and
+// the query API. `make run` and the end-to-end
 // and fault tests use it. It restarts a crashed pipeline or service (never an
 // emulator, whose state would be gone) and stops everything on Stop.
 package localstack
@@ -28,6 +30,7 @@ const (
 	PubSub   = "pubsub-emulator"
 	Bigtable = "bigtable-emulator"
 	Pipeline = "streaming"
+	Sealer   = "backfill" // the backfill command in its --seal-closed-hours loop
 	Ingest   = "ingest"
 	QueryAPI = "queryapi"
 )
@@ -50,6 +53,12 @@ type Options struct {
 
 	// PipelineArgs are extra flags for the streaming job.
 	PipelineArgs []string
+	// SealEvery is how often the sealer looks for hours to seal (default
+	// 30s); SealGrace how long after an hour closes it is sealed (default
+	// 2m). SealerArgs are extra flags for it.
+	SealEvery  time.Duration
+	SealGrace  time.Duration
+	SealerArgs []string
 	// Env is added to every process's environment ("K=V").
 	Env []string
 	// Echo receives warnings and errors from the processes' logs (all
@@ -88,6 +97,12 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	def(&o.IngestAddr, "127.0.0.1:8080")
 	def(&o.QueryAddr, "127.0.0.1:8081")
 	def(&o.PipelineMetricsAddr, "127.0.0.1:8082")
+	if o.SealEvery <= 0 {
+		o.SealEvery = 30 * time.Second
+	}
+	if o.SealGrace <= 0 {
+		o.SealGrace = 2 * time.Minute
+	}
 	if o.Echo == nil {
 		o.Echo = os.Stderr
 	}
@@ -95,6 +110,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
 	if err := os.MkdirAll(filepath.Join(o.DataDir, "logs"), 0o755); err != nil {
+		return nil, fmt.Errorf("localstack.Start: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(o.DataDir, "archive"), 0o755); err != nil {
 		return nil, fmt.Errorf("localstack.Start: %w", err)
 	}
 	s := &Stack{opts: o, log: o.Log, procs: map[string]*proc{}, res: DefaultResources}
@@ -138,6 +156,17 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"--metrics-addr=" + o.PipelineMetricsAddr,
 	}, o.PipelineArgs...)
 	if err := s.startProc(Pipeline, pipeArgs, env, true); err != nil {
+		return fail(err)
+	}
+	sealArgs := append([]string{
+		"--seal-closed-hours",
+		"--every=" + o.SealEvery.String(),
+		"--grace=" + o.SealGrace.String(),
+		"--source=" + s.ArchiveDir(),
+		"--bigtable-project=" + s.res.BigtableProject,
+		"--bigtable-instance=" + s.res.BigtableInstance,
+	}, o.SealerArgs...)
+	if err := s.startProc(Sealer, sealArgs, env, true); err != nil {
 		return fail(err)
 	}
 	if err := s.startProc(Ingest, nil, append(env, "INGEST_ADDR="+o.IngestAddr), true); err != nil {
@@ -415,6 +444,7 @@ var Binaries = map[string]string{
 	PubSub:   "./testing/cmd/pubsub-emulator",
 	Bigtable: "./testing/cmd/bigtable-emulator",
 	Pipeline: "./pipelines/cmd/streaming",
+	Sealer:   "./pipelines/cmd/backfill",
 	Ingest:   "./ingest/cmd/ingest",
 	QueryAPI: "./queryapi/cmd/queryapi",
 }
