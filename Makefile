@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-CMDS := ./ingest/cmd/ingest ./queryapi/cmd/queryapi ./pipelines/cmd/streaming \
+CMDS := ./ingest/cmd/ingest ./queryapi/cmd/queryapi ./pipelines/cmd/streaming ./pipelines/cmd/backfill \
 	./testing/cmd/localstack ./testing/cmd/pubsub-emulator ./testing/cmd/bigtable-emulator
 
 .DEFAULT_GOAL := help

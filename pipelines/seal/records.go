@@ -99,14 +99,15 @@ func (r *Records) SealedThrough(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("seal: read sealed_through: %w", err)
 	}
-	for _, it := range row[layout.FamilyMeta] {
-		v, err := layout.DecodeInt(it.Value)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("seal: sealed_through: %w", err)
-		}
-		return time.UnixMicro(v).UTC(), nil
+	items := row[layout.FamilyMeta]
+	if len(items) == 0 {
+		return time.Time{}, nil
 	}
-	return time.Time{}, nil
+	v, err := layout.DecodeInt(items[0].Value) // the newest version
+	if err != nil {
+		return time.Time{}, fmt.Errorf("seal: sealed_through: %w", err)
+	}
+	return time.UnixMicro(v).UTC(), nil
 }
 
 // SetSealedThrough records that every hour ending by t is sealed.

@@ -82,8 +82,8 @@ variable "seal_schedule_enabled" {
 
 variable "seal_parameters" {
   type        = map(string)
-  description = "Flags of the hourly backfill (seal) launch, declared in pipelines/templates/backfill-metadata.json."
-  default     = { "seal-closed-hours" = "true" }
+  description = "More flags of the hourly backfill (seal) launch, e.g. { grace = \"5m\" }, each declared in pipelines/templates/backfill-metadata.json; seal-closed-hours, source and the Bigtable names are set already."
+  default     = {}
 }
 
 variable "dataflow_subnetwork" {

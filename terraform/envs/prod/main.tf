@@ -158,12 +158,17 @@ module "queryapi" {
 }
 
 module "scheduler" {
-  source                       = "../../modules/scheduler"
-  project_id                   = var.project_id
-  region                       = var.region
-  service_account_email        = module.iam.scheduler_email
-  template_gcs_path            = "${module.dataflow.templates_prefix}/backfill-${var.image_tag}.json"
-  parameters                   = var.seal_parameters
+  source                = "../../modules/scheduler"
+  project_id            = var.project_id
+  region                = var.region
+  service_account_email = module.iam.scheduler_email
+  template_gcs_path     = "${module.dataflow.templates_prefix}/backfill-${var.image_tag}.json"
+  parameters = merge({
+    "seal-closed-hours" = "true"
+    "source"            = "bq:${module.bigquery.table_spec}"
+    "bigtable-project"  = var.project_id
+    "bigtable-instance" = module.bigtable.instance_name
+  }, var.seal_parameters)
   worker_service_account_email = module.iam.dataflow_worker_email
   temp_location                = module.dataflow.temp_location
   staging_location             = module.dataflow.staging_location
