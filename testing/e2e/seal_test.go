@@ -3,141 +3,32 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"math"
-	"math/rand/v2"
-	"net/http"
-	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	json "github.com/goccy/go-json"
-
 	"github.com/footfall/footfall/internal/keys"
 	"github.com/footfall/footfall/testing/localstack"
+	"github.com/footfall/footfall/testing/truth"
 )
 
-// ev is one event a scenario sends, with what the ground truth needs.
-type ev struct {
-	id      string
-	at      time.Time
-	visitor string
-	name    string
-	cents   int64
-	bot     bool
-}
-
-const crawlerUA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-
-// genEvs makes n events spread over [from, to): about one in ten from a
-// crawler, a quarter of them purchases.
-func genEvs(seed uint64, n int, from, to time.Time) []ev {
-	rng := rand.New(rand.NewPCG(seed, 5))
-	out := make([]ev, n)
-	for i := range out {
-		e := ev{id: fmt.Sprintf("seal-%d-%d", seed, i), at: from.Add(time.Duration(rng.Int64N(int64(to.Sub(from))))).Truncate(time.Millisecond),
-			visitor: fmt.Sprintf("visitor-%d", rng.IntN(80)), name: "signup", bot: rng.IntN(10) == 0}
-		if rng.IntN(4) == 0 {
-			e.name, e.cents = "purchase", int64(100+rng.IntN(9000))
-		}
-		out[i] = e
-	}
-	return out
-}
-
 // send posts events in batches of 50 and fails on anything but a 200.
-func send(t *testing.T, base string, evs []ev) {
+func send(t *testing.T, base string, evs []truth.Event) {
 	t.Helper()
 	for off := 0; off < len(evs); off += 50 {
-		var batch []map[string]any
-		for _, e := range evs[off:min(off+50, len(evs))] {
-			m := map[string]any{"type": "track", "event": e.name, "anonymousId": e.visitor, "messageId": e.id,
-				"timestamp": e.at.Format(time.RFC3339Nano)}
-			if e.cents > 0 {
-				m["properties"] = map[string]any{"revenue": fmt.Sprintf("%d.%02d", e.cents/100, e.cents%100), "currency": Currency}
-			}
-			if e.bot {
-				m["context"] = map[string]any{"userAgent": crawlerUA}
-			}
-			batch = append(batch, m)
+		code, body, err := truth.Post(context.Background(), base, keys.DemoWriteKey, evs[off:min(off+50, len(evs))])
+		if err != nil || code != 200 {
+			t.Fatalf("POST /v1/batch: %d %s %v", code, body, err)
 		}
-		postBatch(t, base, map[string]any{"batch": batch})
 	}
 }
 
-// hourWant is the ground truth of one hour.
-type hourWant struct {
-	events, revenue int64
-	visitors        map[string]bool
-}
-
-// truthOf computes each hour's expected metrics from the events sent
-// (each id once; crawlers excluded).
-func truthOf(evs []ev) map[string]*hourWant {
-	seen := map[string]bool{}
-	out := map[string]*hourWant{}
-	for _, e := range evs {
-		if seen[e.id] || e.bot {
-			continue
-		}
-		seen[e.id] = true
-		h := e.at.Truncate(time.Hour).Format(time.RFC3339)
-		if out[h] == nil {
-			out[h] = &hourWant{visitors: map[string]bool{}}
-		}
-		out[h].events++
-		out[h].revenue += e.cents
-		out[h].visitors[e.visitor] = true
-	}
-	return out
-}
-
-// served compares the query API's hourly series over [from, to) with want;
-// sealed requires every hour to be served sealed. It returns "" on a match.
-func served(t *testing.T, base string, from, to time.Time, want map[string]*hourWant, sealed bool) string {
+// served compares the query API with want ("" on a match).
+func served(t *testing.T, base string, from, to time.Time, want map[string]*truth.Hour, sealed bool) string {
 	t.Helper()
-	q := url.Values{"metrics": {"events,visitors,revenue"}, "interval": {"hour"}, "from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
-	req, _ := http.NewRequest(http.MethodGet, base+"/v1/timeseries?"+q.Encode(), nil)
-	req.Header.Set("Authorization", "Bearer "+keys.DemoReadKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Points []struct {
-			Start    string  `json:"start"`
-			Sealed   bool    `json:"sealed"`
-			Events   float64 `json:"events"`
-			Visitors float64 `json:"visitors"`
-			Revenue  map[string]struct {
-				Minor int64 `json:"minor"`
-			} `json:"revenue"`
-		} `json:"points"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
-		return fmt.Sprintf("status %d, %v", resp.StatusCode, err)
-	}
-	for _, p := range out.Points {
-		w := want[p.Start]
-		if w == nil {
-			w = &hourWant{}
-		}
-		switch {
-		case sealed && !p.Sealed:
-			return fmt.Sprintf("hour %s not sealed yet", p.Start)
-		case int64(p.Events) != w.events:
-			return fmt.Sprintf("hour %s: %v events, want %d", p.Start, p.Events, w.events)
-		case p.Revenue[Currency].Minor != w.revenue:
-			return fmt.Sprintf("hour %s: revenue %d, want %d", p.Start, p.Revenue[Currency].Minor, w.revenue)
-		case math.Abs(p.Visitors-float64(len(w.visitors))) > 0.02*float64(len(w.visitors)):
-			return fmt.Sprintf("hour %s: %v visitors, want %d", p.Start, p.Visitors, len(w.visitors))
-		}
-	}
-	return ""
+	return truth.Served(context.Background(), base, keys.DemoReadKey, from, to, want, sealed)
 }
 
 // eventually retries check until it returns "" or limit passes.
@@ -168,14 +59,14 @@ func TestSealAfterCrashIsExact(t *testing.T) {
 	// Two closed hours, so that the sealer seals them while they receive
 	// events and again once they stop.
 	h := time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
-	evs := genEvs(11, 1200, h, h.Add(2*time.Hour))
+	evs := truth.Gen("crash", 11, 1200, h, h.Add(2*time.Hour))
 	// kill waits until the job has counted some of what was sent, then
 	// kills it mid-stream and waits for the stack to restart it.
 	kill := func() {
 		t.Helper()
 		restarts := st.Restarts(localstack.Pipeline)
 		eventually(t, time.Minute, "the streaming job counting events", func() string {
-			if served(t, st.QueryURL(), h, h.Add(2*time.Hour), truthOf(nil), false) == "" {
+			if served(t, st.QueryURL(), h, h.Add(2*time.Hour), nil, false) == "" {
 				return "nothing counted yet"
 			}
 			return ""
@@ -197,7 +88,7 @@ func TestSealAfterCrashIsExact(t *testing.T) {
 	send(t, st.IngestURL(), evs[550:650])
 	kill()
 	send(t, st.IngestURL(), evs[900:])
-	want := truthOf(evs)
+	want := truth.Truth(evs, false)
 	eventually(t, 4*time.Minute, "sealed hours equal to the ground truth", func() string {
 		return served(t, st.QueryURL(), h, h.Add(2*time.Hour), want, true)
 	})
@@ -216,19 +107,10 @@ func TestBackfillFixesABug(t *testing.T) {
 		o.SealGrace = 12 * time.Hour // the sealer leaves these hours to the backfill
 	})
 	h := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
-	evs := genEvs(12, 600, h, h.Add(2*time.Hour))
+	evs := truth.Gen("bug", 12, 600, h, h.Add(2*time.Hour))
 	send(t, st.IngestURL(), evs)
-	want := truthOf(evs)
-	wrong := truthOf(nil)
-	for _, e := range evs { // what the bug counts: crawlers too
-		k := e.at.Truncate(time.Hour).Format(time.RFC3339)
-		if wrong[k] == nil {
-			wrong[k] = &hourWant{visitors: map[string]bool{}}
-		}
-		wrong[k].events++
-		wrong[k].revenue += e.cents
-		wrong[k].visitors[e.visitor] = true
-	}
+	want := truth.Truth(evs, false)
+	wrong := truth.Truth(evs, true) // what the bug counts: crawlers too
 	eventually(t, 2*time.Minute, "the buggy streaming counts", func() string {
 		return served(t, st.QueryURL(), h, h.Add(2*time.Hour), wrong, false)
 	})
