@@ -133,6 +133,7 @@ func TestBackfillFixesABug(t *testing.T) {
 		return out.String()
 	}
 	out := backfill("--dry-run")
+	t.Logf("backfill --dry-run:\n%s", out)
 	if !strings.Contains(out, "would change") || !strings.Contains(out, "→") {
 		t.Errorf("dry run output does not show old → new values:\n%s", out)
 	}
@@ -140,6 +141,7 @@ func TestBackfillFixesABug(t *testing.T) {
 		t.Errorf("after the dry run the served numbers changed: %s", diff)
 	}
 	out = backfill()
+	t.Logf("backfill:\n%s", out)
 	if !strings.Contains(out, "2 of 2 hours sealed") {
 		t.Errorf("backfill summary:\n%s", out)
 	}
