@@ -7,6 +7,7 @@ variables {
   service_account_email = "footfall-dataflow@footfall-test.iam.gserviceaccount.com"
   subscription          = "events-pipeline"
   bigtable_instance     = "footfall"
+  archive_table         = "footfall-test:footfall.events"
 }
 
 run "streaming_job_runs_on_streaming_engine_as_its_worker" {
@@ -54,6 +55,7 @@ run "parameters_are_the_streaming_flags" {
       "bigtable-instance" = "footfall"
       "early-firing"      = "10s"
       "allowed-lateness"  = "72h"
+      "archive-table"     = "footfall-test:footfall.events"
     })
     error_message = "parameters must be exactly pipelines/cmd/streaming's flags."
   }
@@ -63,13 +65,23 @@ run "extra_parameters_are_added" {
   command = plan
 
   variables {
-    extra_parameters = { "archive-table" = "footfall-test:footfall.events" }
+    extra_parameters = { "dedup-lateness" = "6h" }
   }
 
   assert {
-    condition     = google_dataflow_flex_template_job.streaming[0].parameters["archive-table"] == "footfall-test:footfall.events" && length(google_dataflow_flex_template_job.streaming[0].parameters) == 7
+    condition     = google_dataflow_flex_template_job.streaming[0].parameters["dedup-lateness"] == "6h" && length(google_dataflow_flex_template_job.streaming[0].parameters) == 8
     error_message = "extra parameters are merged into the flags."
   }
+}
+
+run "archive_table_must_name_a_table" {
+  command = plan
+
+  variables {
+    archive_table = "footfall.events"
+  }
+
+  expect_failures = [var.archive_table]
 }
 
 run "bucket_is_private_and_expires_temp" {
