@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -199,5 +200,33 @@ func TestScriptUsesThePublicAPI(t *testing.T) {
 		if !seen[r] {
 			t.Errorf("the script never calls %s", r)
 		}
+	}
+}
+
+// The vendored chart library is the version package-lock.json pins
+// (`make dashboard-assets` copies it from there).
+func TestVendoredUPlotMatchesLockfile(t *testing.T) {
+	b, err := os.ReadFile("package-lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lock struct {
+		Packages map[string]struct {
+			Version string `json:"version"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(b, &lock); err != nil {
+		t.Fatal(err)
+	}
+	version := lock.Packages["node_modules/uplot"].Version
+	if version == "" {
+		t.Fatal("package-lock.json pins no uplot")
+	}
+	js, err := os.ReadFile("static/vendor/uPlot.iife.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "/*! https://github.com/leeoniya/uPlot (v" + version + ") */"; !strings.HasPrefix(string(js), want) {
+		t.Errorf("static/vendor/uPlot.iife.min.js starts %.60q, want %q: run make dashboard-assets", js, want)
 	}
 }

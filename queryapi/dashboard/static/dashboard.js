@@ -44,6 +44,7 @@
   let controller = null; // aborts the requests of the previous load
   let freshness = null; // sealed_through and provisional_as_of of the newest answer
   let chart = null;
+  let loads = 0; // loads finished (shown or failed), in body[data-loads] for tests
 
   // ---- the API ----
 
@@ -429,6 +430,7 @@
       noteFreshness(summary);
       renderFreshness();
       setState('ready');
+      document.body.dataset.loads = String(++loads);
       loadRealtime();
     } catch (e) {
       if (gen !== generation || (e && e.name === 'AbortError')) return;
@@ -437,6 +439,7 @@
       showError(e);
       if (e.status === 401) forgetKey(false);
       setState('error');
+      document.body.dataset.loads = String(++loads);
     }
   }
 
