@@ -7,8 +7,10 @@
 // time-zone changes, shows the API's errors in its words, and works with
 // the keyboard and on a narrow screen. It saves a screenshot.
 //
-// Chromium, node and npm are needed; without them the test is skipped, or
-// fails when FOOTFALL_REQUIRE_BROWSER=1 (CI). FOOTFALL_DASHBOARD_SCREENSHOT
+// Chromium, node and npm are needed (found on PATH or /usr/bin/chromium, or
+// named by FOOTFALL_CHROMIUM, FOOTFALL_NODE, FOOTFALL_NPM); without them the
+// test is skipped, or fails when FOOTFALL_REQUIRE_BROWSER=1 (CI). The first
+// run installs playwright-core with npm ci (package-lock.json). FOOTFALL_DASHBOARD_SCREENSHOT
 // names where the screenshot goes (`make dashboard-screenshot` points it at
 // docs/dashboard.png); otherwise it goes to a temporary directory.
 package browser
@@ -55,6 +57,9 @@ func need(t *testing.T, why string) {
 // on PATH, else the fallback paths.
 func tool(env, name string, fallback ...string) string {
 	if p := os.Getenv(env); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
 		return p
 	}
 	if p, err := exec.LookPath(name); err == nil {
@@ -168,8 +173,8 @@ func startStack(t *testing.T, bin string) *localstack.Stack {
 		// compare: more than a read key's default allowance (burst 40,
 		// 20/s) in a few seconds. Ingest reads RATE_LIMIT_BURST too, as
 		// events: 100,000 is above its default.
-		Env: []string{"RATE_LIMIT_PER_SECOND=1000", "RATE_LIMIT_BURST=100000"},
-		Echo:                io.Discard,
+		Env:  []string{"RATE_LIMIT_PER_SECOND=1000", "RATE_LIMIT_BURST=100000"},
+		Echo: io.Discard,
 	})
 	if err != nil {
 		t.Fatal(err)

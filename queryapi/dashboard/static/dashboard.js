@@ -214,7 +214,9 @@
   function card(metric, currency, label, value, change, previousText, previousEmpty) {
     const pct = change ? change.percent : null;
     let words;
-    if (pct === null || pct === undefined) {
+    if (change === null) {
+      words = ['none in this or the previous period'];
+    } else if (pct === null || pct === undefined) {
       words = [previousEmpty ? 'nothing in the previous period' : 'no change can be stated'];
     } else if (pct === 0) {
       words = ['no change from the previous period (' + previousText + ')'];
