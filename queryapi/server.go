@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/footfall/footfall/queryapi/dashboard"
 )
 
 // KeyLookup resolves a read key to its merchant (*keys.Set does).
@@ -105,6 +107,7 @@ func (s *Server) Routes(app *fiber.App) {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	app.Get("/openapi.json", s.handleOpenAPI())
+	dashboard.Register(app) // GET / and /dashboard/: the page is public, its data needs a read key
 	v1 := app.Group("/v1", s.observe, s.authenticate, s.rateLimit)
 	v1.Get("/timeseries", s.handleTimeseries())
 	v1.Get("/breakdown", s.handleBreakdown())
