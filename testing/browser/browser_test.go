@@ -156,19 +156,10 @@ func installPlaywright(t *testing.T, npm string) {
 
 func startStack(t *testing.T, bin string) *localstack.Stack {
 	t.Helper()
-	addr := func() string {
-		a, err := localstack.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
 	data := t.TempDir()
-	st, err := localstack.Start(context.Background(), localstack.Options{
+	st, err := localstack.StartOnFreePorts(context.Background(), localstack.Options{
 		BinDir: bin, DataDir: data,
-		PubSubAddr: addr(), BigtableAddr: addr(), IngestAddr: addr(), QueryAddr: addr(),
-		PipelineMetricsAddr: addr(),
-		PipelineArgs:        []string{"--early-firing=2s"},
+		PipelineArgs: []string{"--early-firing=2s"},
 		// The page makes 7 requests per load and the test repeats each to
 		// compare: more than a read key's default allowance (burst 40,
 		// 20/s) in a few seconds. Ingest reads RATE_LIMIT_BURST too, as

@@ -61,22 +61,10 @@ func startStack(t *testing.T, pipelineArgs ...string) *localstack.Stack {
 // by mod.
 func startStackWith(t *testing.T, mod func(*localstack.Options)) *localstack.Stack {
 	t.Helper()
-	addr := func() string {
-		a, err := localstack.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
 	data := t.TempDir()
-	opts := localstack.Options{
-		BinDir: binDir, DataDir: data,
-		PubSubAddr: addr(), BigtableAddr: addr(), IngestAddr: addr(), QueryAddr: addr(),
-		PipelineMetricsAddr: addr(),
-		Echo:                io.Discard,
-	}
+	opts := localstack.Options{BinDir: binDir, DataDir: data, Echo: io.Discard}
 	mod(&opts)
-	st, err := localstack.Start(context.Background(), opts)
+	st, err := localstack.StartOnFreePorts(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

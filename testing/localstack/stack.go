@@ -439,6 +439,32 @@ func FreeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
+// StartOnFreePorts starts a stack with every address that o leaves empty
+// on a free loopback port. A port found free can be taken by another
+// process before the stack binds it (tests start stacks in parallel), so a
+// start that fails is retried on new ports, up to three times.
+func StartOnFreePorts(ctx context.Context, o Options) (*Stack, error) {
+	var err error
+	for range 3 {
+		try := o
+		for _, p := range []*string{&try.PubSubAddr, &try.BigtableAddr, &try.IngestAddr, &try.QueryAddr, &try.PipelineMetricsAddr} {
+			if *p == "" {
+				if *p, err = FreeAddr(); err != nil {
+					return nil, err
+				}
+			}
+		}
+		var st *Stack
+		if st, err = Start(ctx, try); err == nil {
+			return st, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
+}
+
 // Binaries lists the packages Build compiles, by binary name.
 var Binaries = map[string]string{
 	PubSub:   "./testing/cmd/pubsub-emulator",
