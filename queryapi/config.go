@@ -21,6 +21,9 @@ type Config struct {
 
 	// KeysFile is the merchant key file (docs/keys.md); empty means the demo merchant only.
 	KeysFile string `env:"KEYS_FILE"`
+	// KeysPollInterval is how often the key file's mtime and size are
+	// checked for changes (it is also reloaded on SIGHUP).
+	KeysPollInterval time.Duration `env:"KEYS_POLL_INTERVAL, default=5s"`
 
 	// MaxPoints bounds the buckets of one time series.
 	MaxPoints int `env:"MAX_POINTS, default=2000"`
@@ -84,6 +87,8 @@ func (c Config) Validate() error {
 		return errors.New("queryapi: RATE_LIMIT_PER_SECOND and RATE_LIMIT_BURST must be positive")
 	case c.RateKeys <= 0:
 		return errors.New("queryapi: RATE_LIMIT_KEYS must be positive")
+	case c.KeysFile != "" && c.KeysPollInterval <= 0:
+		return errors.New("queryapi: KEYS_POLL_INTERVAL must be positive when KEYS_FILE is set")
 	case c.CacheEntries < 0:
 		return errors.New("queryapi: CACHE_ENTRIES must be 0 (off) or positive")
 	case c.FreshnessTTL < 0 || c.SealedTTL < 0:

@@ -32,11 +32,20 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ks := keys.Demo()
+	var ks queryapi.KeyLookup = keys.Demo()
 	if cfg.KeysFile != "" {
-		if ks, err = keys.Load(cfg.KeysFile); err != nil {
+		// The same file store as ingest: reloaded when the file changes
+		// or on SIGHUP, so a new or revoked read key takes effect without
+		// a restart (docs/keys.md).
+		fs, err := keys.OpenFile(cfg.KeysFile, log)
+		if err != nil {
 			return err
 		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go fs.Watch(ctx, cfg.KeysPollInterval, hup)
+		ks = fs
 	}
 	store, err := queryapi.NewBigtable(ctx, cfg.BigtableProject, cfg.BigtableInstance)
 	if err != nil {
