@@ -18,6 +18,9 @@ type Config struct {
 
 	BigtableProject  string `env:"BIGTABLE_PROJECT, default=footfall-local"`
 	BigtableInstance string `env:"BIGTABLE_INSTANCE, default=footfall"`
+	// BigtableAppProfile is the app profile reads go through ("": the
+	// instance's default; production routes through a multi-cluster one).
+	BigtableAppProfile string `env:"BIGTABLE_APP_PROFILE"`
 
 	// KeysFile is the merchant key file (docs/keys.md); empty means the demo merchant only.
 	KeysFile string `env:"KEYS_FILE"`

@@ -29,7 +29,7 @@ type fixture struct {
 func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 	t.Helper()
 	c := testenv.Bigtable(t)
-	store, err := NewBigtable(context.Background(), testenv.Project, testenv.Instance)
+	store, err := NewBigtable(context.Background(), testenv.Project, testenv.Instance, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,9 +69,10 @@ type Bigtable struct {
 
 var _ Store = (*Bigtable)(nil)
 
-// NewBigtable opens the metrics tables (honouring BIGTABLE_EMULATOR_HOST).
-func NewBigtable(ctx context.Context, project, instance string) (*Bigtable, error) {
-	c, err := bigtable.NewClient(ctx, project, instance)
+// NewBigtable opens the metrics tables through appProfile ("" for the
+// instance's default), honouring BIGTABLE_EMULATOR_HOST.
+func NewBigtable(ctx context.Context, project, instance, appProfile string) (*Bigtable, error) {
+	c, err := bigtable.NewClientWithConfig(ctx, project, instance, bigtable.ClientConfig{AppProfile: appProfile})
 	if err != nil {
 		return nil, fmt.Errorf("queryapi.NewBigtable: %w", err)
 	}

@@ -20,10 +20,10 @@ type Records struct {
 	metrics *bigtable.Table
 }
 
-// OpenRecords connects to the instance and checks, within timeout, that
-// its tables answer.
-func OpenRecords(ctx context.Context, project, instance string, timeout time.Duration) (*Records, error) {
-	c, err := bigtable.NewClient(ctx, project, instance)
+// OpenRecords connects to the instance (through appProfile, "" for the
+// default) and checks, within timeout, that its tables answer.
+func OpenRecords(ctx context.Context, project, instance, appProfile string, timeout time.Duration) (*Records, error) {
+	c, err := bigtable.NewClientWithConfig(ctx, project, instance, bigtable.ClientConfig{AppProfile: appProfile})
 	if err != nil {
 		return nil, fmt.Errorf("seal: connect to Bigtable %s/%s: %w", project, instance, err)
 	}

@@ -97,7 +97,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := OpenRecords(context.Background(), testenv.Project, testenv.Instance, 10*time.Second)
+	rec, err := OpenRecords(context.Background(), testenv.Project, testenv.Instance, "", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,8 @@ type Config struct {
 	// BigtableProject and BigtableInstance name the metrics instance.
 	BigtableProject  string
 	BigtableInstance string
+	// BigtableAppProfile is the app profile ("": the default one).
+	BigtableAppProfile string
 	// EarlyFiring is how often an open hour's provisional values are
 	// updated; AllowedLateness how long after an hour ends its events
 	// still update them; DedupLateness how long duplicates are recognised
@@ -108,7 +110,7 @@ func Build(c Config) (*beam.Pipeline, error) {
 		bqarchive.Write(s, bq, events)
 	}
 	out := transforms.MetricsFromEvents(s, events, c.options())
-	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, MaxNames: c.MaxNames, TopK: c.TopK}
+	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, AppProfile: c.BigtableAppProfile, MaxNames: c.MaxNames, TopK: c.TopK}
 	btsink.WriteProvisional(s, bt, out.Totals, out.Breakdowns)
 	btsink.WriteRealtime(s, bt, out.Realtime)
 	return p, nil

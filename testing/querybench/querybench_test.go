@@ -42,7 +42,7 @@ func TestScenariosRunAgainstTheServer(t *testing.T) {
 	if want := int64(l.Merchants * l.Days * 24 * 2); st.Rows != want {
 		t.Errorf("preloaded %d rows, want %d", st.Rows, want)
 	}
-	store, err := queryapi.NewBigtable(ctx, testenv.Project, testenv.Instance)
+	store, err := queryapi.NewBigtable(ctx, testenv.Project, testenv.Instance, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,7 @@ var (
 	chunkHours       = flag.Int("chunk-hours", 0, "hours per batch job (0: 3 on Prism, the whole range on Dataflow); Prism holds a job's events in memory")
 	bigtableProject  = flag.String("bigtable-project", "footfall-local", "Bigtable project")
 	bigtableInstance = flag.String("bigtable-instance", "footfall", "Bigtable instance")
+	bigtableProfile  = flag.String("bigtable-app-profile", "", "Bigtable app profile (\"\": the instance's default)")
 	maxNames         = flag.Int("max-names", 0, "distinct event names kept per merchant-hour, as the streaming job (0: 500)")
 	topK             = flag.Int("top-k", 0, "values kept per breakdown row, as the streaming job (0: 100)")
 	sealClosed       = flag.Bool("seal-closed-hours", false, "instead of --from/--to: seal every closed hour that is due (first after --grace, again on new archived events, after the session horizon and after --final)")
@@ -79,7 +80,7 @@ func init() {
 // ownFlags are this command's flags; -help shows only these (Beam's
 // runner flags still work).
 var ownFlags = map[string]bool{"from": true, "to": true, "merchant": true, "source": true, "dry-run": true, "chunk-hours": true,
-	"bigtable-project": true, "bigtable-instance": true, "max-names": true, "top-k": true, "seal-closed-hours": true,
+	"bigtable-project": true, "bigtable-instance": true, "bigtable-app-profile": true, "max-names": true, "top-k": true, "seal-closed-hours": true,
 	"every": true, "grace": true, "final": true, "lookback": true, "progress": true, "metrics-addr": true, "runner": true}
 
 func usage() {
@@ -144,7 +145,7 @@ func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 		defer stopMetrics()
 	}
 	r := &seal.Runner{Runner: runner, Source: src, ChunkHours: *chunkHours, InjectBug: *injectBug, Log: log,
-		Bigtable: btsink.Options{Project: *bigtableProject, Instance: *bigtableInstance, MaxNames: *maxNames, TopK: *topK}}
+		Bigtable: btsink.Options{Project: *bigtableProject, Instance: *bigtableInstance, AppProfile: *bigtableProfile, MaxNames: *maxNames, TopK: *topK}}
 	if *injectBug != "" {
 		log.Warn("TEST ONLY: running with a deliberately injected bug", "inject_bug", *injectBug)
 	}
@@ -169,7 +170,7 @@ func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 	if runner == "dataflow" && r.ChunkHours == 0 {
 		r.ChunkHours = len(probe.Hours())
 	}
-	if r.Records, err = seal.OpenRecords(ctx, *bigtableProject, *bigtableInstance, 15*time.Second); err != nil {
+	if r.Records, err = seal.OpenRecords(ctx, *bigtableProject, *bigtableInstance, *bigtableProfile, 15*time.Second); err != nil {
 		return err
 	}
 	defer r.Records.Close()
@@ -275,7 +276,7 @@ func sealLoop(ctx context.Context, log *slog.Logger, r *seal.Runner) error {
 	var err error
 	for {
 		if r.Records == nil {
-			r.Records, err = seal.OpenRecords(ctx, *bigtableProject, *bigtableInstance, 15*time.Second)
+			r.Records, err = seal.OpenRecords(ctx, *bigtableProject, *bigtableInstance, *bigtableProfile, 15*time.Second)
 		}
 		if err == nil {
 			var pass seal.Pass

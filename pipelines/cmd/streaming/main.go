@@ -39,6 +39,7 @@ var (
 	subscription     = flag.String("subscription", "events-pipeline", "Pub/Sub subscription to read")
 	bigtableProject  = flag.String("bigtable-project", "footfall-local", "Bigtable project")
 	bigtableInstance = flag.String("bigtable-instance", "footfall", "Bigtable instance")
+	bigtableProfile  = flag.String("bigtable-app-profile", "", "Bigtable app profile (\"\": the instance's default)")
 	earlyFiring      = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
 	allowedLateness  = flag.Duration("allowed-lateness", 72*time.Hour, "how long after an hour ends its events still update it")
 	dedupLateness    = flag.Duration("dedup-lateness", 0, "how long after an hour ends a duplicate event is still recognised (0: --allowed-lateness)")
@@ -85,20 +86,21 @@ func main() {
 func realMain(ctx context.Context) error {
 	runner := flag.Lookup("runner").Value.String()
 	p, err := streaming.Build(streaming.Config{
-		Dataflow:         runner == "dataflow",
-		Project:          *project,
-		Subscription:     *subscription,
-		BigtableProject:  *bigtableProject,
-		BigtableInstance: *bigtableInstance,
-		EarlyFiring:      *earlyFiring,
-		AllowedLateness:  *allowedLateness,
-		DedupLateness:    *dedupLateness,
-		MaxNames:         *maxNames,
-		TopK:             *topK,
-		ReaderShards:     *readerShards,
-		ArchiveDir:       *archiveDir,
-		ArchiveTable:     *archiveTable,
-		InjectBug:        *injectBug,
+		Dataflow:           runner == "dataflow",
+		Project:            *project,
+		Subscription:       *subscription,
+		BigtableProject:    *bigtableProject,
+		BigtableInstance:   *bigtableInstance,
+		BigtableAppProfile: *bigtableProfile,
+		EarlyFiring:        *earlyFiring,
+		AllowedLateness:    *allowedLateness,
+		DedupLateness:      *dedupLateness,
+		MaxNames:           *maxNames,
+		TopK:               *topK,
+		ReaderShards:       *readerShards,
+		ArchiveDir:         *archiveDir,
+		ArchiveTable:       *archiveTable,
+		InjectBug:          *injectBug,
 	})
 	if err != nil {
 		return err

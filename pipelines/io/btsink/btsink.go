@@ -48,6 +48,9 @@ func init() {
 type Options struct {
 	Project  string
 	Instance string
+	// AppProfile is the Bigtable app profile to use ("" : the instance's
+	// default profile); production routes through a multi-cluster one.
+	AppProfile string
 	// MaxNames bounds event names per totals row (default limits.DefaultMaxNames).
 	MaxNames int
 	// TopK bounds values per breakdown row (default limits.DefaultTopK).
@@ -82,8 +85,8 @@ var _ = beamcoder.EncodeTotals // the coders of layout.Totals and layout.Breakdo
 func WriteProvisional(s beam.Scope, opts Options, totals, breakdowns beam.PCollection) {
 	s = s.Scope("btsink.WriteProvisional")
 	opts = opts.withDefaults()
-	beam.ParDo0(s, &totalsFn{Project: opts.Project, Instance: opts.Instance, Family: layout.FamilyProvisional, MaxNames: opts.MaxNames}, totals)
-	beam.ParDo0(s, &breakdownFn{Project: opts.Project, Instance: opts.Instance, TopK: opts.TopK}, breakdowns)
+	beam.ParDo0(s, &totalsFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, Family: layout.FamilyProvisional, MaxNames: opts.MaxNames}, totals)
+	beam.ParDo0(s, &breakdownFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, TopK: opts.TopK}, breakdowns)
 }
 
 // WriteRealtime merges each pane of per-minute totals
@@ -92,7 +95,7 @@ func WriteProvisional(s beam.Scope, opts Options, totals, breakdowns beam.PColle
 func WriteRealtime(s beam.Scope, opts Options, realtime beam.PCollection) {
 	s = s.Scope("btsink.WriteRealtime")
 	opts = opts.withDefaults()
-	beam.ParDo0(s, &totalsFn{Project: opts.Project, Instance: opts.Instance, Family: layout.FamilyRealtime, MaxNames: opts.MaxNames}, realtime)
+	beam.ParDo0(s, &totalsFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, Family: layout.FamilyRealtime, MaxNames: opts.MaxNames}, realtime)
 }
 
 // conn is a DoFn's Bigtable connection.
@@ -103,8 +106,8 @@ type conn struct {
 	lastBeat time.Time
 }
 
-func (c *conn) open(ctx context.Context, project, instance string) error {
-	cl, err := bigtable.NewClient(ctx, project, instance)
+func (c *conn) open(ctx context.Context, project, instance, appProfile string) error {
+	cl, err := bigtable.NewClientWithConfig(ctx, project, instance, bigtable.ClientConfig{AppProfile: appProfile})
 	if err != nil {
 		return fmt.Errorf("btsink: bigtable.NewClient: %w", err)
 	}
@@ -134,16 +137,17 @@ func (c *conn) heartbeat(ctx context.Context) {
 }
 
 type totalsFn struct {
-	Project  string
-	Instance string
-	Family   string
-	MaxNames int
+	Project    string
+	Instance   string
+	AppProfile string
+	Family     string
+	MaxNames   int
 
 	c conn
 }
 
 func (fn *totalsFn) Setup(ctx context.Context) error {
-	return fn.c.open(ctx, fn.Project, fn.Instance)
+	return fn.c.open(ctx, fn.Project, fn.Instance, fn.AppProfile)
 }
 
 func (fn *totalsFn) Teardown() error { return fn.c.close() }
@@ -163,15 +167,16 @@ func (fn *totalsFn) ProcessElement(ctx context.Context, key string, pane layout.
 }
 
 type breakdownFn struct {
-	Project  string
-	Instance string
-	TopK     int
+	Project    string
+	Instance   string
+	AppProfile string
+	TopK       int
 
 	c conn
 }
 
 func (fn *breakdownFn) Setup(ctx context.Context) error {
-	return fn.c.open(ctx, fn.Project, fn.Instance)
+	return fn.c.open(ctx, fn.Project, fn.Instance, fn.AppProfile)
 }
 
 func (fn *breakdownFn) Teardown() error { return fn.c.close() }

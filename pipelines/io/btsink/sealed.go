@@ -39,7 +39,7 @@ func WriteSealed(s beam.Scope, opts Options, totals, breakdowns beam.PCollection
 	rows := beam.Flatten(s,
 		beam.ParDo(s, &totalsCellsFn{SealedAt: opts.SealedAt}, totals),
 		beam.ParDo(s, &breakdownCellsFn{SealedAt: opts.SealedAt}, breakdowns))
-	beam.ParDo0(s, &sealedFn{Project: opts.Project, Instance: opts.Instance}, rows)
+	beam.ParDo0(s, &sealedFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile}, rows)
 }
 
 var (
@@ -82,8 +82,9 @@ func (fn *breakdownCellsFn) ProcessElement(key string, b layout.Breakdown, emit 
 }
 
 type sealedFn struct {
-	Project  string
-	Instance string
+	Project    string
+	Instance   string
+	AppProfile string
 
 	c     conn
 	keys  []string
@@ -92,7 +93,7 @@ type sealedFn struct {
 }
 
 func (fn *sealedFn) Setup(ctx context.Context) error {
-	return fn.c.open(ctx, fn.Project, fn.Instance)
+	return fn.c.open(ctx, fn.Project, fn.Instance, fn.AppProfile)
 }
 
 func (fn *sealedFn) Teardown() error { return fn.c.close() }

@@ -47,7 +47,7 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 		go fs.Watch(ctx, cfg.KeysPollInterval, hup)
 		ks = fs
 	}
-	store, err := queryapi.NewBigtable(ctx, cfg.BigtableProject, cfg.BigtableInstance)
+	store, err := queryapi.NewBigtable(ctx, cfg.BigtableProject, cfg.BigtableInstance, cfg.BigtableAppProfile)
 	if err != nil {
 		return err
 	}

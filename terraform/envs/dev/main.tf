@@ -83,6 +83,7 @@ module "dataflow" {
   bigtable_instance     = module.bigtable.instance_name
   allowed_lateness      = local.max_event_age
   archive_table         = module.bigquery.table_spec
+  bigtable_app_profile  = module.bigtable.app_profile_id
   extra_parameters      = var.streaming_extra_parameters
   machine_type          = "n2-standard-2"
   num_workers           = 1
@@ -130,10 +131,11 @@ module "queryapi" {
 
   # Names: queryapi/config.go. QUERYAPI_ADDR is not set: Cloud Run sets PORT.
   env = merge({
-    BIGTABLE_PROJECT  = var.project_id
-    BIGTABLE_INSTANCE = module.bigtable.instance_name
-    KEYS_FILE         = local.keys_file
-    MAX_POINTS        = "2000"
+    BIGTABLE_PROJECT     = var.project_id
+    BIGTABLE_INSTANCE    = module.bigtable.instance_name
+    BIGTABLE_APP_PROFILE = module.bigtable.app_profile_id
+    KEYS_FILE            = local.keys_file
+    MAX_POINTS           = "2000"
   }, var.queryapi_extra_env)
   secret_files = [{ secret = module.secrets.secret_id, version = var.keys_secret_version, path = local.keys_file }]
 
@@ -153,10 +155,11 @@ module "scheduler" {
   service_account_email = module.iam.scheduler_email
   template_gcs_path     = "${module.dataflow.templates_prefix}/backfill-${var.image_tag}.json"
   parameters = merge({
-    "seal-closed-hours" = "true"
-    "source"            = "bq:${module.bigquery.table_spec}"
-    "bigtable-project"  = var.project_id
-    "bigtable-instance" = module.bigtable.instance_name
+    "seal-closed-hours"    = "true"
+    "source"               = "bq:${module.bigquery.table_spec}"
+    "bigtable-project"     = var.project_id
+    "bigtable-instance"    = module.bigtable.instance_name
+    "bigtable-app-profile" = module.bigtable.app_profile_id
   }, var.seal_parameters)
   worker_service_account_email = module.iam.dataflow_worker_email
   temp_location                = module.dataflow.temp_location

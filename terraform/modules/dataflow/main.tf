@@ -22,7 +22,7 @@ locals {
     "early-firing"      = var.early_firing
     "allowed-lateness"  = var.allowed_lateness
     "archive-table"     = var.archive_table
-  }, var.extra_parameters)
+  }, var.bigtable_app_profile == null ? {} : { "bigtable-app-profile" = var.bigtable_app_profile }, var.extra_parameters)
 }
 
 resource "google_storage_bucket" "dataflow" {

@@ -95,6 +95,12 @@ variable "allowed_lateness" {
   default     = "72h"
 }
 
+variable "bigtable_app_profile" {
+  type        = string
+  description = "--bigtable-app-profile: the Bigtable app profile the job writes through (the bigtable module's app_profile_id); null uses the instance's default profile."
+  default     = null
+}
+
 variable "archive_table" {
   type        = string
   description = "--archive-table: the BigQuery raw-event archive every event is appended to, as PROJECT:DATASET.TABLE or PROJECT.DATASET.TABLE (the bigquery module's table_spec output)."

@@ -119,7 +119,7 @@ func realMain(ctx context.Context) error {
 	cfg.BigtableProject, cfg.BigtableInstance = res.BigtableProject, res.BigtableInstance
 	cfg.CacheEntries = *cache
 	cfg.RateLimit, cfg.RateBurst = 1000, 1000 // measure the server, not the limiter
-	store, err := queryapi.NewBigtable(ctx, cfg.BigtableProject, cfg.BigtableInstance)
+	store, err := queryapi.NewBigtable(ctx, cfg.BigtableProject, cfg.BigtableInstance, cfg.BigtableAppProfile)
 	if err != nil {
 		return err
 	}

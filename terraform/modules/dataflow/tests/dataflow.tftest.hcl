@@ -74,6 +74,19 @@ run "extra_parameters_are_added" {
   }
 }
 
+run "app_profile_is_passed_when_set" {
+  command = plan
+
+  variables {
+    bigtable_app_profile = "footfall"
+  }
+
+  assert {
+    condition     = google_dataflow_flex_template_job.streaming[0].parameters["bigtable-app-profile"] == "footfall"
+    error_message = "the app profile reaches the job as --bigtable-app-profile."
+  }
+}
+
 run "archive_table_must_name_a_table" {
   command = plan
 
