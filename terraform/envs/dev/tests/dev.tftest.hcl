@@ -22,7 +22,7 @@ run "services_use_the_config_contract" {
   }
 
   assert {
-    condition     = module.queryapi.env_names == tolist(["BIGTABLE_INSTANCE", "BIGTABLE_PROJECT", "KEYS_FILE", "MAX_POINTS"])
+    condition     = module.queryapi.env_names == tolist(["BIGTABLE_APP_PROFILE", "BIGTABLE_INSTANCE", "BIGTABLE_PROJECT", "KEYS_FILE", "MAX_POINTS"])
     error_message = "queryapi's environment must use the names in queryapi/config.go."
   }
 
