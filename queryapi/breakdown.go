@@ -81,7 +81,7 @@ func (s *Server) handleBreakdown() fiber.Handler {
 			return err
 		}
 		return s.respond(c, s.sealedSeed(st, from, to), func() (any, error) {
-			r, err := s.rank(c.UserContext(), merchant, dim, from, to, limit, st)
+			r, err := s.rank(c.UserContext(), merchant, dim, from, to, limit, rankBy(metrics), st)
 			if err != nil {
 				return nil, err
 			}
@@ -111,10 +111,10 @@ func (s *Server) handleBreakdown() fiber.Handler {
 // rank merges the hourly breakdowns of [from, to) and ranks the values.
 // A fully sealed range's ranking is cached; otherwise the sealed part's
 // merged breakdown is cached and the rest read on every request.
-func (s *Server) rank(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, limit int, st *state) (*ranked, error) {
+func (s *Server) rank(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, limit int, by string, st *state) (*ranked, error) {
 	now := s.now()
 	if st.sealed(to) {
-		k := cacheKey{merchant: merchant, kind: 'B', dim: dim, value: fmt.Sprint(limit), start: from.Unix(), end: to.Unix()}
+		k := cacheKey{merchant: merchant, kind: 'B', dim: dim, value: fmt.Sprint(limit, by), start: from.Unix(), end: to.Unix()}
 		fp := st.fingerprint(from, to)
 		if v, ok := s.cache.get(k, fp, now); ok {
 			s.countCache(1, 0)
@@ -125,7 +125,7 @@ func (s *Server) rank(ctx context.Context, merchant string, dim layout.Dimension
 		if err != nil {
 			return nil, err
 		}
-		r, err := rankBreakdown(b, limit)
+		r, err := rankBreakdown(b, limit, by)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +161,7 @@ func (s *Server) rank(ctx context.Context, merchant string, dim layout.Dimension
 	if err != nil {
 		return nil, err
 	}
-	return rankBreakdown(merged, limit)
+	return rankBreakdown(merged, limit, by)
 }
 
 // overlay returns the sum of a (cached, shared) and b without copying a:
@@ -239,15 +239,38 @@ func newItemAcc(dense bool) *layout.Item {
 	return it
 }
 
-// rankBreakdown orders b's values by events (ties by value), keeps the
-// first limit, and folds the rest into other. It does not modify b.
-func rankBreakdown(b *layout.Breakdown, limit int) (*ranked, error) {
+// rankBy is the metric a breakdown is ranked by: the first of the
+// requested metrics if it is events, pageviews or visitors, else events
+// (revenue has one amount per currency).
+func rankBy(metrics []string) string {
+	if len(metrics) > 0 && (metrics[0] == "pageviews" || metrics[0] == "visitors") {
+		return metrics[0]
+	}
+	return "events"
+}
+
+// rankBreakdown orders b's values by the metric by (ties by events, then
+// by value), keeps the first limit, and folds the rest into other. It does
+// not modify b.
+func rankBreakdown(b *layout.Breakdown, limit int, by string) (*ranked, error) {
 	vals := make([]string, 0, len(b.Values))
-	for v := range b.Values {
+	score := make(map[string]int64, len(b.Values))
+	for v, it := range b.Values {
 		vals = append(vals, v)
+		switch by {
+		case "pageviews":
+			score[v] = it.PageViews
+		case "visitors":
+			score[v] = it.VisitorCount()
+		default:
+			score[v] = it.Events
+		}
 	}
 	sort.Slice(vals, func(i, j int) bool {
 		a, c := b.Values[vals[i]], b.Values[vals[j]]
+		if si, sj := score[vals[i]], score[vals[j]]; si != sj {
+			return si > sj
+		}
 		if a.Events != c.Events {
 			return a.Events > c.Events
 		}

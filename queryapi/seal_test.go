@@ -1,6 +1,7 @@
 package queryapi
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -56,5 +57,32 @@ func TestSealSupersedesRowsItDidNotWrite(t *testing.T) {
 	f.put(t, "shop-b", h, layout.FamilySealed, &layout.Totals{Events: 4, UpdatedAt: g + 10})
 	if b := events("rb", u); b != 4 {
 		t.Errorf("after a merchant-scoped backfill: b=%v, want 4", b)
+	}
+}
+
+// A breakdown is ranked by the first requested metric (page views or
+// visitors), else by events.
+func TestBreakdownRankedByFirstMetric(t *testing.T) {
+	f := newFixture(t)
+	h := h0.Add(3 * time.Hour)
+	f.putBreakdown(t, "shop-a", layout.DimPage, h, layout.FamilyProvisional, &layout.Breakdown{Values: map[string]*layout.Item{
+		"(none)": {Events: 50},
+		"/a":     {Events: 10, PageViews: 10},
+		"/b":     {Events: 20, PageViews: 20},
+	}})
+	order := func(metrics string) []string {
+		t.Helper()
+		body := f.ok(t, "ra", "/v1/breakdown?dimension=page&metrics="+metrics+"&from=2026-11-01T03:00:00Z&to=2026-11-01T04:00:00Z")
+		var out []string
+		for _, r := range body["rows"].([]any) {
+			out = append(out, r.(map[string]any)["value"].(string))
+		}
+		return out
+	}
+	if got := order("pageviews"); fmt.Sprint(got) != "[/b /a (none)]" {
+		t.Errorf("ranked by page views: %v", got)
+	}
+	if got := order("events,pageviews"); fmt.Sprint(got) != "[(none) /b /a]" {
+		t.Errorf("ranked by events: %v", got)
 	}
 }
