@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,15 @@ func TestRunAgainstIngest(t *testing.T) {
 	}
 	if r.Events != 0 || r.Failed != 10 || r.ByStatus[401] != 10 {
 		t.Errorf("wrong key: %d events, %d failed, statuses %v; want 0, 10, 401×10", r.Events, r.Failed, r.ByStatus)
+	}
+}
+
+func TestReadProcOfThisProcess(t *testing.T) {
+	ps, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps.RSS <= 0 || ps.PeakRSS < ps.RSS {
+		t.Errorf("RSS %d, peak %d: want 0 < RSS <= peak", ps.RSS, ps.PeakRSS)
 	}
 }

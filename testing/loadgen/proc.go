@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// ProcStat is a process's CPU time and peak resident memory, from /proc.
+// ProcStat is a process's CPU time and resident memory, from /proc.
 type ProcStat struct {
 	CPU     time.Duration // user + system
 	PeakRSS int64         // bytes (VmHWM)
+	RSS     int64         // bytes now (VmRSS)
 }
 
 // ReadProc reads /proc/<pid>/stat and /proc/<pid>/status (Linux).
@@ -40,9 +41,17 @@ func ReadProc(pid int) (ProcStat, error) {
 	}
 	for _, line := range strings.Split(string(s), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			ps.PeakRSS = kb << 10
+			ps.PeakRSS = kiB(v)
+		}
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			ps.RSS = kiB(v)
 		}
 	}
 	return ps, nil
+}
+
+// kiB parses a /proc/<pid>/status value such as "  1234 kB" into bytes.
+func kiB(v string) int64 {
+	kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+	return kb << 10
 }

@@ -224,6 +224,27 @@ func (s *Stack) Pause(name string) error { return s.signal(name, syscall.SIGSTOP
 // Resume continues a paused process.
 func (s *Stack) Resume(name string) error { return s.signal(name, syscall.SIGCONT) }
 
+// Terminate sends SIGTERM to a process (a graceful stop, as Cloud Run or
+// Kubernetes would); a supervised process is restarted once it exits.
+func (s *Stack) Terminate(name string) error { return s.signal(name, syscall.SIGTERM) }
+
+// PID returns the process id of a process's current incarnation (0 if it
+// is not running).
+func (s *Stack) PID(name string) int {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 func (s *Stack) signal(name string, sig syscall.Signal) error {
 	s.mu.Lock()
 	p, ok := s.procs[name]

@@ -97,22 +97,9 @@ type Hour struct {
 // With countBots, crawlers count as normal events (what the test-only
 // count-bots bug does).
 func Truth(evs []Event, countBots bool) map[string]*Hour {
-	seen := map[string]bool{}
-	out := map[string]*Hour{}
-	for _, e := range evs {
-		if seen[e.ID] || (e.Bot && !countBots) {
-			continue
-		}
-		seen[e.ID] = true
-		h := e.At.UTC().Truncate(time.Hour).Format(time.RFC3339)
-		if out[h] == nil {
-			out[h] = &Hour{Visitors: map[string]bool{}}
-		}
-		out[h].Events++
-		out[h].Revenue += e.Cents
-		out[h].Visitors[e.Visitor] = true
-	}
-	return out
+	t := NewTally(countBots)
+	t.Add(evs...)
+	return t.Hours()
 }
 
 // Served compares the query API's hourly series of [from, to) with want:
@@ -121,15 +108,50 @@ func Truth(evs []Event, countBots bool) map[string]*Hour {
 // With sealed, every hour must also be served sealed. It returns "" on a
 // match, else the first difference.
 func Served(ctx context.Context, queryURL, readKey string, from, to time.Time, want map[string]*Hour, sealed bool) string {
+	points, err := Fetch(ctx, queryURL, readKey, from, to)
+	if err != nil {
+		return err.Error()
+	}
+	for _, p := range points {
+		w := want[p.Start]
+		if w == nil {
+			w = &Hour{}
+		}
+		switch {
+		case sealed && !p.Sealed:
+			return fmt.Sprintf("hour %s not sealed yet", p.Start)
+		case p.Events != w.Events:
+			return fmt.Sprintf("hour %s: %d events, want %d", p.Start, p.Events, w.Events)
+		case p.Revenue != w.Revenue:
+			return fmt.Sprintf("hour %s: revenue %d, want %d", p.Start, p.Revenue, w.Revenue)
+		case math.Abs(p.Visitors-float64(len(w.Visitors))) > 0.02*float64(len(w.Visitors)):
+			return fmt.Sprintf("hour %s: %v visitors, want %d", p.Start, p.Visitors, len(w.Visitors))
+		}
+	}
+	return ""
+}
+
+// Point is one hour as the query API serves it.
+type Point struct {
+	Start    string // RFC 3339, UTC
+	Sealed   bool
+	Events   int64
+	Visitors float64
+	Revenue  int64 // minor units of Currency
+}
+
+// Fetch reads the query API's hourly series of [from, to): events,
+// visitors and revenue in Currency.
+func Fetch(ctx context.Context, queryURL, readKey string, from, to time.Time) ([]Point, error) {
 	q := url.Values{"metrics": {"events,visitors,revenue"}, "interval": {"hour"}, "from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, queryURL+"/v1/timeseries?"+q.Encode(), nil)
 	if err != nil {
-		return err.Error()
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+readKey)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err.Error()
+		return nil, err
 	}
 	defer resp.Body.Close()
 	var out struct {
@@ -144,26 +166,77 @@ func Served(ctx context.Context, queryURL, readKey string, from, to time.Time, w
 		} `json:"points"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
-		return fmt.Sprintf("query API: status %d, %v", resp.StatusCode, err)
+		return nil, fmt.Errorf("query API: status %d, %v", resp.StatusCode, err)
 	}
-	for _, p := range out.Points {
-		w := want[p.Start]
-		if w == nil {
-			w = &Hour{}
-		}
-		switch {
-		case sealed && !p.Sealed:
-			return fmt.Sprintf("hour %s not sealed yet", p.Start)
-		case int64(p.Events) != w.Events:
-			return fmt.Sprintf("hour %s: %v events, want %d", p.Start, p.Events, w.Events)
-		case p.Revenue[Currency].Minor != w.Revenue:
-			return fmt.Sprintf("hour %s: revenue %d, want %d", p.Start, p.Revenue[Currency].Minor, w.Revenue)
-		case math.Abs(p.Visitors-float64(len(w.Visitors))) > 0.02*float64(len(w.Visitors)):
-			return fmt.Sprintf("hour %s: %v visitors, want %d", p.Start, p.Visitors, len(w.Visitors))
-		}
+	points := make([]Point, len(out.Points))
+	for i, p := range out.Points {
+		points[i] = Point{Start: p.Start, Sealed: p.Sealed, Events: int64(p.Events), Visitors: p.Visitors, Revenue: p.Revenue[Currency].Minor}
 	}
-	return ""
+	return points, nil
 }
+
+// Diff sums what the served points count against want, hour by hour:
+// counted is every served event, lost the events an hour lacks, duplicated
+// the events an hour has too many. Counts are per hour, so a loss and a
+// duplicate in the same hour would cancel out; the revenue, compared
+// exactly by Served, makes that unlikely to go unnoticed.
+func Diff(points []Point, want map[string]*Hour) (counted, lost, duplicated int64) {
+	served := map[string]bool{}
+	for _, p := range points {
+		served[p.Start] = true
+		var w int64
+		if h := want[p.Start]; h != nil {
+			w = h.Events
+		}
+		counted += p.Events
+		if p.Events < w {
+			lost += w - p.Events
+		} else {
+			duplicated += p.Events - w
+		}
+	}
+	for start, h := range want {
+		if !served[start] {
+			lost += h.Events // an hour outside the points fetched
+		}
+	}
+	return counted, lost, duplicated
+}
+
+// Tally accumulates a ground truth event by event (for runs too long to
+// keep every event): the same rules as Truth. The zero value is not
+// usable; use NewTally.
+type Tally struct {
+	countBots bool
+	seen      map[string]bool
+	hours     map[string]*Hour
+}
+
+// NewTally returns an empty Tally.
+func NewTally(countBots bool) *Tally {
+	return &Tally{countBots: countBots, seen: map[string]bool{}, hours: map[string]*Hour{}}
+}
+
+// Add counts events: each id once, crawlers only with countBots.
+func (t *Tally) Add(evs ...Event) {
+	for _, e := range evs {
+		if t.seen[e.ID] || (e.Bot && !t.countBots) {
+			continue
+		}
+		t.seen[e.ID] = true
+		h := e.At.UTC().Truncate(time.Hour).Format(time.RFC3339)
+		if t.hours[h] == nil {
+			t.hours[h] = &Hour{Visitors: map[string]bool{}}
+		}
+		t.hours[h].Events++
+		t.hours[h].Revenue += e.Cents
+		t.hours[h].Visitors[e.Visitor] = true
+	}
+}
+
+// Hours is the ground truth so far, keyed by the hour's start (RFC 3339,
+// UTC). It is the Tally's own map: do not change it.
+func (t *Tally) Hours() map[string]*Hour { return t.hours }
 
 // Totals sums a ground truth's events.
 func Totals(want map[string]*Hour) (events, revenue int64) {

@@ -158,7 +158,6 @@ func backfillBench() error {
 		return setupErr
 	}
 
-	var results []map[string]any
 	for _, c := range strings.Split(*chunkHours, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil {
@@ -180,7 +179,6 @@ func backfillBench() error {
 		res := map[string]any{"events": *events, "hours": *hours, "chunk_hours": n, "seconds": round(el.Seconds()),
 			"events_per_s": round(float64(*events) / el.Seconds()), "cpu_seconds": round(cpu.Seconds()),
 			"peak_rss_mib": ru.Maxrss / 1024, "summary": strings.TrimSpace(out.String())}
-		results = append(results, res)
 		b, _ := json.Marshal(res)
 		fmt.Println(string(b))
 	}
