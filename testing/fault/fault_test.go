@@ -87,24 +87,15 @@ const (
 // Pub/Sub acknowledgement (env overrides by mod).
 func startStack(t *testing.T, env ...string) *localstack.Stack {
 	t.Helper()
-	addr := func() string {
-		a, err := localstack.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
 	data := t.TempDir()
 	opts := localstack.Options{
 		BinDir: binDir, DataDir: data,
-		PubSubAddr: addr(), BigtableAddr: addr(), IngestAddr: addr(), QueryAddr: addr(),
-		PipelineMetricsAddr: addr(),
-		PipelineArgs:        []string{"--early-firing=2s"},
-		SealEvery:           sealEvery, SealGrace: sealGrace,
+		PipelineArgs: []string{"--early-firing=2s"},
+		SealEvery:    sealEvery, SealGrace: sealGrace,
 		Env:  append([]string{"PUBLISH_TIMEOUT=2s", "RATE_LIMIT_EVENTS_PER_SECOND=1000000", "RATE_LIMIT_BURST=1000000"}, env...),
 		Echo: io.Discard,
 	}
-	st, err := localstack.Start(context.Background(), opts)
+	st, err := localstack.StartOnFreePorts(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
