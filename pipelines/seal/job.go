@@ -14,6 +14,7 @@ package seal
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -28,6 +29,8 @@ import (
 
 func init() {
 	register.DoFn2x0[string, layout.Totals](&collectFn{})
+	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, event.Event)](&shardFn{})
+	register.Emitter2[beam.EventTime, event.Event]()
 }
 
 // Job is one batch run over a chunk of hours.
@@ -42,8 +45,28 @@ type Job struct {
 	Bigtable btsink.Options
 	// DryRun computes without writing; the totals go to a Collector.
 	DryRun bool
+	// Shard and Shards, when Shards > 1, keep only the merchants whose id
+	// hashes to Shard (MerchantShard): a chunk is then recomputed by
+	// Shards jobs, each holding a part of its merchants in memory.
+	Shard, Shards int
 	// InjectBug is TEST ONLY (transforms.Options.InjectBug).
 	InjectBug string
+}
+
+// MerchantShard is the shard of n a merchant belongs to (FNV-1a of its id).
+func MerchantShard(merchant string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(merchant))
+	return int(h.Sum32() % uint32(n))
+}
+
+// shardFn keeps the events of one merchant shard.
+type shardFn struct{ Shard, Shards int }
+
+func (fn *shardFn) ProcessElement(t beam.EventTime, e event.Event, emit func(beam.EventTime, event.Event)) {
+	if MerchantShard(e.MerchantID, fn.Shards) == fn.Shard {
+		emit(t, e)
+	}
 }
 
 // Validate reports the first problem with j.
@@ -59,6 +82,8 @@ func (j Job) Validate() error {
 		return errors.New("seal: no source")
 	case j.Bigtable.Project == "" || j.Bigtable.Instance == "":
 		return errors.New("seal: the Bigtable project and instance are required")
+	case j.Shards > 1 && (j.Shard < 0 || j.Shard >= j.Shards):
+		return fmt.Errorf("seal: shard %d of %d does not exist", j.Shard, j.Shards)
 	}
 	for _, m := range j.Merchants {
 		if !event.ValidMerchantID(m) {
@@ -88,6 +113,9 @@ func (j Job) Pipeline(collector *Collector) (*beam.Pipeline, error) {
 	p, s := beam.NewPipelineWithRoot()
 	inFrom, inTo := transforms.SessionInputRange(j.From, j.To)
 	events := j.Source.Read(s, inFrom, inTo, j.Merchants)
+	if j.Shards > 1 {
+		events = beam.ParDo(s.Scope("MerchantShard"), &shardFn{Shard: j.Shard, Shards: j.Shards}, events)
+	}
 	out := transforms.MetricsFromEvents(s, events, transforms.Options{
 		MaxNames: j.Bigtable.MaxNames, TopK: j.Bigtable.TopK,
 		From: j.From, To: j.To, InjectBug: j.InjectBug,
@@ -98,11 +126,16 @@ func (j Job) Pipeline(collector *Collector) (*beam.Pipeline, error) {
 		// scope, zero where the archive has nothing.
 		var keys []string
 		for _, m := range j.Merchants {
+			if j.Shards > 1 && MerchantShard(m, j.Shards) != j.Shard {
+				continue // another shard's job writes this merchant
+			}
 			for _, h := range j.Hours() {
 				keys = append(keys, layout.TotalsKey(m, h))
 			}
 		}
-		out = transforms.WithEmptyHours(s, out, beam.CreateList(s, keys))
+		if len(keys) > 0 {
+			out = transforms.WithEmptyHours(s, out, beam.CreateList(s, keys))
+		}
 	}
 	if j.DryRun {
 		if collector == nil {

@@ -26,6 +26,10 @@ type Runner struct {
 	// ChunkHours is how many hours one batch job recomputes (its memory
 	// on Prism grows with the events of ChunkHours + 2 hours).
 	ChunkHours int
+	// MerchantShards (> 1) splits each chunk into that many jobs by
+	// merchant (Job.Shards): memory / MerchantShards, archive reads ×
+	// MerchantShards. For hours too big for one job's memory.
+	MerchantShards int
 	// InjectBug is TEST ONLY (transforms.Options.InjectBug).
 	InjectBug string
 	Log       *slog.Logger
@@ -169,17 +173,23 @@ func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []s
 		col = NewCollector()
 		defer col.Close()
 	}
-	p, err := job.Pipeline(col)
-	if err != nil {
-		return ch, err
-	}
 	read0, changed0, same0 := eventsRead.Value(), rowsChanged.Value(), rowsSame.Value()
-	if _, err := beam.Run(ctx, r.Runner, p); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
+	// Every shard writes with the same generation; the seal records follow
+	// only once all of them succeeded.
+	shards := max(r.MerchantShards, 1)
+	for shard := range shards {
+		job.Shard, job.Shards = shard, shards
+		p, err := job.Pipeline(col)
+		if err != nil {
+			return ch, err
 		}
-		return ch, fmt.Errorf("seal: the batch job for [%s, %s) failed; nothing is lost, run the same command again: %w",
-			from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+		if _, err := beam.Run(ctx, r.Runner, p); err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			return ch, fmt.Errorf("seal: the batch job for [%s, %s) (merchant shard %d of %d) failed; nothing is lost, run the same command again: %w",
+				from.Format(time.RFC3339), to.Format(time.RFC3339), shard+1, shards, err)
+		}
 	}
 	ch.EventsRead = eventsRead.Value() - read0
 	ch.RowsChanged, ch.RowsSame = rowsChanged.Value()-changed0, rowsSame.Value()-same0

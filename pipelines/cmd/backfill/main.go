@@ -57,6 +57,7 @@ var (
 	source           = flag.String("source", "data/archive", "archive to read: a local Parquet archive directory, or bq:PROJECT.DATASET.TABLE")
 	dryRun           = flag.Bool("dry-run", false, "compute and print old and new values per merchant and hour; write nothing")
 	chunkHours       = flag.Int("chunk-hours", 0, "hours per batch job (0: 3 on Prism, the whole range on Dataflow); Prism holds a job's events in memory")
+	merchantShards   = flag.Int("merchant-shards", 1, "split each chunk into this many jobs by merchant (hash of the id): memory / N, archive reads × N; for hours too big for one job")
 	bigtableProject  = flag.String("bigtable-project", "footfall-local", "Bigtable project")
 	bigtableInstance = flag.String("bigtable-instance", "footfall", "Bigtable instance")
 	bigtableProfile  = flag.String("bigtable-app-profile", "", "Bigtable app profile (\"\": the instance's default)")
@@ -79,7 +80,7 @@ func init() {
 
 // ownFlags are this command's flags; -help shows only these (Beam's
 // runner flags still work).
-var ownFlags = map[string]bool{"from": true, "to": true, "merchant": true, "source": true, "dry-run": true, "chunk-hours": true,
+var ownFlags = map[string]bool{"from": true, "to": true, "merchant": true, "source": true, "dry-run": true, "chunk-hours": true, "merchant-shards": true,
 	"bigtable-project": true, "bigtable-instance": true, "bigtable-app-profile": true, "max-names": true, "top-k": true, "seal-closed-hours": true,
 	"every": true, "grace": true, "final": true, "lookback": true, "progress": true, "metrics-addr": true, "runner": true}
 
@@ -144,7 +145,10 @@ func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 		}
 		defer stopMetrics()
 	}
-	r := &seal.Runner{Runner: runner, Source: src, ChunkHours: *chunkHours, InjectBug: *injectBug, Log: log,
+	if *merchantShards < 1 {
+		return errUsage{fmt.Errorf("--merchant-shards must be at least 1, got %d", *merchantShards)}
+	}
+	r := &seal.Runner{Runner: runner, Source: src, ChunkHours: *chunkHours, MerchantShards: *merchantShards, InjectBug: *injectBug, Log: log,
 		Bigtable: btsink.Options{Project: *bigtableProject, Instance: *bigtableInstance, AppProfile: *bigtableProfile, MaxNames: *maxNames, TopK: *topK}}
 	if *injectBug != "" {
 		log.Warn("TEST ONLY: running with a deliberately injected bug", "inject_bug", *injectBug)

@@ -50,6 +50,7 @@ var (
 	merchants  = flag.Int("merchants", 100, "merchants (backfill)")
 	visitors   = flag.Int("visitors", 200_000, "distinct visitors (backfill)")
 	chunkHours = flag.String("chunk-hours", "1,3,12", "comma-separated --chunk-hours values to run (backfill)")
+	shards     = flag.Int("merchant-shards", 1, "--merchant-shards of every run (backfill)")
 	keep       = flag.String("dir", "", "scratch directory (default: a new temporary one, removed at the end)")
 )
 
@@ -166,7 +167,7 @@ func backfillBench() error {
 		cmd := exec.Command(filepath.Join(*bin, localstack.Sealer), "--source="+arch,
 			"--bigtable-project="+res.BigtableProject, "--bigtable-instance="+res.BigtableInstance,
 			"--from="+from.Format(time.RFC3339), "--to="+to.Format(time.RFC3339),
-			fmt.Sprintf("--chunk-hours=%d", n), "--progress=log")
+			fmt.Sprintf("--chunk-hours=%d", n), fmt.Sprintf("--merchant-shards=%d", *shards), "--progress=log")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, os.Stderr
 		t0 := time.Now()
@@ -176,7 +177,7 @@ func backfillBench() error {
 		el := time.Since(t0)
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		res := map[string]any{"events": *events, "hours": *hours, "chunk_hours": n, "seconds": round(el.Seconds()),
+		res := map[string]any{"events": *events, "hours": *hours, "chunk_hours": n, "merchant_shards": *shards, "seconds": round(el.Seconds()),
 			"events_per_s": round(float64(*events) / el.Seconds()), "cpu_seconds": round(cpu.Seconds()),
 			"peak_rss_mib": ru.Maxrss / 1024, "summary": strings.TrimSpace(out.String())}
 		b, _ := json.Marshal(res)
