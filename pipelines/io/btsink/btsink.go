@@ -71,9 +71,10 @@ func (o Options) withDefaults() Options {
 }
 
 var (
-	rowsWritten = counters.New("bigtable_rows_written", "Bigtable rows written (provisional merges, realtime merges and sealed replacements).")
-	casRetries  = counters.New("bigtable_cas_conflicts", "Provisional merges that lost a compare-and-set race and were retried.")
-	writeErrors = counters.New("bigtable_write_errors", "Bigtable reads or writes that failed and were retried.")
+	rowsWritten      = counters.New("bigtable_rows_written", "Bigtable rows written (provisional merges, realtime merges and sealed replacements).")
+	casRetries       = counters.New("bigtable_cas_conflicts", "Provisional merges that lost a compare-and-set race and were retried.")
+	writeErrors      = counters.New("bigtable_write_errors", "Bigtable reads or writes that failed and were retried.")
+	ambiguousApplied = counters.New("bigtable_ambiguous_writes_applied", "Provisional merges reported as failed that had been applied (found at the retry, not merged again).")
 )
 
 var _ = beamcoder.EncodeTotals // the coders of layout.Totals and layout.Breakdown
@@ -153,8 +154,9 @@ func (fn *totalsFn) Setup(ctx context.Context) error {
 func (fn *totalsFn) Teardown() error { return fn.c.close() }
 
 func (fn *totalsFn) ProcessElement(ctx context.Context, key string, pane layout.Totals) error {
+	var w Write // carries an ambiguous attempt over to the next one
 	err := retry(ctx, "merge "+key, func() error {
-		return MergeTotals(ctx, fn.c.metrics, key, fn.Family, &pane, fn.MaxNames, time.Now())
+		return w.MergeTotals(ctx, fn.c.metrics, key, fn.Family, &pane, fn.MaxNames, time.Now())
 	})
 	if err != nil {
 		return err
@@ -182,8 +184,9 @@ func (fn *breakdownFn) Setup(ctx context.Context) error {
 func (fn *breakdownFn) Teardown() error { return fn.c.close() }
 
 func (fn *breakdownFn) ProcessElement(ctx context.Context, key string, pane layout.Breakdown) error {
+	var w Write
 	err := retry(ctx, "merge "+key, func() error {
-		return MergeBreakdown(ctx, fn.c.metrics, key, &pane, fn.TopK, time.Now())
+		return w.MergeBreakdown(ctx, fn.c.metrics, key, &pane, fn.TopK, time.Now())
 	})
 	if err != nil {
 		return err
@@ -197,7 +200,22 @@ func (fn *breakdownFn) ProcessElement(ctx context.Context, key string, pane layo
 // maxNames (limits.CapNames; 0: no cap). It returns errConflict when it
 // lost a race with another writer (see casMerge).
 func MergeTotals(ctx context.Context, tbl *bigtable.Table, key, family string, pane *layout.Totals, maxNames int, now time.Time) error {
-	return casMerge(ctx, tbl, key, family, func(stored []layout.Cell) ([]layout.Cell, int64, error) {
+	return new(Write).MergeTotals(ctx, tbl, key, family, pane, maxNames, now)
+}
+
+// Write is one pane's merge into one row, across the attempts of a retry
+// loop. A write whose answer was lost (a timeout, a dropped connection)
+// may still have been applied; retrying it blindly would merge the pane
+// twice. Each attempt stamps the row with the generation and the time it
+// writes; the next attempt first checks whether the row already holds
+// exactly that stamp, and if so the pane is in and it stops.
+type Write struct {
+	gen, at int64 // the stamp of the last attempt whose outcome is unknown
+}
+
+// MergeTotals is the package-level MergeTotals for one attempt of w.
+func (w *Write) MergeTotals(ctx context.Context, tbl *bigtable.Table, key, family string, pane *layout.Totals, maxNames int, now time.Time) error {
+	return w.casMerge(ctx, tbl, key, family, func(stored []layout.Cell) ([]layout.Cell, int64, error) {
 		cur := &layout.Totals{}
 		if len(stored) > 0 {
 			var err error
@@ -221,7 +239,12 @@ func MergeTotals(ctx context.Context, tbl *bigtable.Table, key, family string, p
 // Other, so values + Other still add up to the totals). It returns
 // errConflict when it lost a race with another writer.
 func MergeBreakdown(ctx context.Context, tbl *bigtable.Table, key string, pane *layout.Breakdown, topK int, now time.Time) error {
-	return casMerge(ctx, tbl, key, layout.FamilyProvisional, func(stored []layout.Cell) ([]layout.Cell, int64, error) {
+	return new(Write).MergeBreakdown(ctx, tbl, key, pane, topK, now)
+}
+
+// MergeBreakdown is the package-level MergeBreakdown for one attempt of w.
+func (w *Write) MergeBreakdown(ctx context.Context, tbl *bigtable.Table, key string, pane *layout.Breakdown, topK int, now time.Time) error {
+	return w.casMerge(ctx, tbl, key, layout.FamilyProvisional, func(stored []layout.Cell) ([]layout.Cell, int64, error) {
 		cur := &layout.Breakdown{}
 		if len(stored) > 0 {
 			var err error
@@ -247,16 +270,42 @@ func MergeBreakdown(ctx context.Context, tbl *bigtable.Table, key string, pane *
 // generation it read, and writes them back with CheckAndMutateRow only if
 // the generation column still holds that generation, so concurrent writers
 // never lose each other's updates. It returns errConflict when it lost.
-func casMerge(ctx context.Context, tbl *bigtable.Table, key, family string, merge func(stored []layout.Cell) ([]layout.Cell, int64, error)) error {
+func (w *Write) casMerge(ctx context.Context, tbl *bigtable.Table, key, family string, merge func(stored []layout.Cell) ([]layout.Cell, int64, error)) error {
 	row, err := tbl.ReadRow(ctx, key, bigtable.RowFilter(bigtable.FamilyFilter("^"+family+"$")))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", key, err)
 	}
-	cells, gen, err := merge(layout.RowCells(row, family))
+	stored := layout.RowCells(row, family)
+	if w.at != 0 {
+		if g, at := writeStamp(stored); g == w.gen && at == w.at {
+			ambiguousApplied.Inc(ctx, 1)
+			w.gen, w.at = 0, 0
+			return nil // the previous attempt was applied after all
+		}
+	}
+	cells, gen, err := merge(stored)
 	if err != nil {
 		return &permanentError{err}
 	}
-	return casReplace(ctx, tbl, key, family, gen, cells)
+	w.gen, w.at = 0, 0
+	err = casReplace(ctx, tbl, key, family, gen, cells)
+	if err != nil && !errors.Is(err, errConflict) {
+		w.gen, w.at = writeStamp(cells) // unknown outcome: check at the next attempt
+	}
+	return err
+}
+
+// writeStamp returns the generation and write time held in a family's cells.
+func writeStamp(cells []layout.Cell) (gen, at int64) {
+	for _, c := range cells {
+		switch c.Qualifier {
+		case layout.ColGeneration:
+			gen, _ = layout.DecodeInt(c.Value)
+		case layout.ColUpdatedAt:
+			at, _ = layout.DecodeInt(c.Value)
+		}
+	}
+	return gen, at
 }
 
 // permanentError is a failure retrying cannot fix (a row that does not

@@ -136,3 +136,44 @@ func init() {
 	register.DoFn2x1[string, func(string, layout.Totals), error](&totalsRowsFn{})
 	register.DoFn2x1[string, func(string, layout.Breakdown), error](&breakdownRowsFn{})
 }
+
+// A merge whose answer was lost may have been applied; the retry finds the
+// row stamped by that attempt and does not merge the pane again. A row
+// stamped by anyone else is merged into as usual.
+func TestRetryAfterAnAmbiguousWriteDoesNotMergeTwice(t *testing.T) {
+	c := testenv.Bigtable(t)
+	tbl := c.Open(layout.TableMetrics)
+	ctx := context.Background()
+	key := layout.TotalsKey("shop", time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
+	t1 := time.Date(2026, 11, 1, 10, 5, 0, 0, time.UTC)
+	events := func() int64 {
+		t.Helper()
+		row, err := tbl.ReadRow(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := layout.DecodeTotals(row, layout.FamilyProvisional)
+		return got.Events
+	}
+	// The first attempt is applied (generation 1 at t1) but, say, its
+	// answer is lost: the retry loop's Write remembers that stamp.
+	if err := new(Write).MergeTotals(ctx, tbl, key, layout.FamilyProvisional, &layout.Totals{Events: 5}, 0, t1); err != nil {
+		t.Fatal(err)
+	}
+	w := &Write{gen: 1, at: t1.UnixMicro()}
+	if err := w.MergeTotals(ctx, tbl, key, layout.FamilyProvisional, &layout.Totals{Events: 5}, 0, t1.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := events(); got != 5 {
+		t.Errorf("after the retry of an applied write: %d events, want 5", got)
+	}
+	// A retry whose earlier attempt did not land (another stamp in the row)
+	// merges its pane.
+	w = &Write{gen: 1, at: t1.Add(-time.Minute).UnixMicro()}
+	if err := w.MergeTotals(ctx, tbl, key, layout.FamilyProvisional, &layout.Totals{Events: 3}, 0, t1.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := events(); got != 8 {
+		t.Errorf("after a retry of a write that had not landed: %d events, want 8", got)
+	}
+}
