@@ -156,33 +156,15 @@ func installPlaywright(t *testing.T, npm string) {
 
 func startStack(t *testing.T, bin string) *localstack.Stack {
 	t.Helper()
-	data := t.TempDir()
-	st, err := localstack.StartOnFreePorts(context.Background(), localstack.Options{
-		BinDir: bin, DataDir: data,
+	return localstack.StartForTest(t, localstack.Options{
+		BinDir:       bin,
 		PipelineArgs: []string{"--early-firing=2s"},
 		// The page makes 7 requests per load and the test repeats each to
 		// compare: more than a read key's default allowance (burst 40,
 		// 20/s) in a few seconds. Ingest reads RATE_LIMIT_BURST too, as
 		// events: 100,000 is above its default.
-		Env:  []string{"RATE_LIMIT_PER_SECOND=1000", "RATE_LIMIT_BURST=100000"},
-		Echo: io.Discard,
+		Env: []string{"RATE_LIMIT_PER_SECOND=1000", "RATE_LIMIT_BURST=100000"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Stop()
-		if t.Failed() {
-			for _, name := range []string{localstack.Pipeline, localstack.QueryAPI} {
-				b, _ := os.ReadFile(filepath.Join(data, "logs", name+".log"))
-				if len(b) > 3000 {
-					b = b[len(b)-3000:]
-				}
-				t.Logf("tail of %s log:\n%s", name, b)
-			}
-		}
-	})
-	return st
 }
 
 // waitVisible waits until the query API counts every event, page view and

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -61,26 +60,9 @@ func startStack(t *testing.T, pipelineArgs ...string) *localstack.Stack {
 // by mod.
 func startStackWith(t *testing.T, mod func(*localstack.Options)) *localstack.Stack {
 	t.Helper()
-	data := t.TempDir()
-	opts := localstack.Options{BinDir: binDir, DataDir: data, Echo: io.Discard}
+	opts := localstack.Options{BinDir: binDir}
 	mod(&opts)
-	st, err := localstack.StartOnFreePorts(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Stop()
-		if t.Failed() {
-			for _, name := range []string{localstack.Pipeline, localstack.Sealer, localstack.Ingest} {
-				b, _ := os.ReadFile(filepath.Join(data, "logs", name+".log"))
-				if len(b) > 4000 {
-					b = b[len(b)-4000:]
-				}
-				t.Logf("tail of %s log:\n%s", name, b)
-			}
-		}
-	})
-	return st
+	return localstack.StartForTest(t, opts)
 }
 
 type sent struct {

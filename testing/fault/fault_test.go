@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -87,31 +86,12 @@ const (
 // Pub/Sub acknowledgement (env overrides by mod).
 func startStack(t *testing.T, env ...string) *localstack.Stack {
 	t.Helper()
-	data := t.TempDir()
-	opts := localstack.Options{
-		BinDir: binDir, DataDir: data,
+	return localstack.StartForTest(t, localstack.Options{
+		BinDir:       binDir,
 		PipelineArgs: []string{"--early-firing=2s"},
 		SealEvery:    sealEvery, SealGrace: sealGrace,
-		Env:  append([]string{"PUBLISH_TIMEOUT=2s", "RATE_LIMIT_EVENTS_PER_SECOND=1000000", "RATE_LIMIT_BURST=1000000"}, env...),
-		Echo: io.Discard,
-	}
-	st, err := localstack.StartOnFreePorts(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Stop()
-		if t.Failed() {
-			for _, name := range []string{localstack.Pipeline, localstack.Sealer, localstack.Ingest} {
-				b, _ := os.ReadFile(filepath.Join(data, "logs", name+".log"))
-				if len(b) > 3000 {
-					b = b[len(b)-3000:]
-				}
-				t.Logf("tail of %s log:\n%s", name, b)
-			}
-		}
+		Env: append([]string{"PUBLISH_TIMEOUT=2s", "RATE_LIMIT_EVENTS_PER_SECOND=1000000", "RATE_LIMIT_BURST=1000000"}, env...),
 	})
-	return st
 }
 
 // closedHours returns two closed UTC hours [from, to): their events seal
