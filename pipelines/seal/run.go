@@ -173,7 +173,7 @@ func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []s
 		col = NewCollector()
 		defer col.Close()
 	}
-	read0, changed0, same0 := eventsRead.Value(), rowsChanged.Value(), rowsSame.Value()
+	read0, changed0, same0 := counters.Value(eventsRead), counters.Value(rowsChanged), counters.Value(rowsSame)
 	// Every shard writes with the same generation; the seal records follow
 	// only once all of them succeeded.
 	shards := max(r.MerchantShards, 1)
@@ -191,8 +191,8 @@ func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []s
 				from.Format(time.RFC3339), to.Format(time.RFC3339), shard+1, shards, err)
 		}
 	}
-	ch.EventsRead = eventsRead.Value() - read0
-	ch.RowsChanged, ch.RowsSame = rowsChanged.Value()-changed0, rowsSame.Value()-same0
+	ch.EventsRead = counters.Value(eventsRead) - read0
+	ch.RowsChanged, ch.RowsSame = counters.Value(rowsChanged)-changed0, counters.Value(rowsSame)-same0
 	if dryRun {
 		diffs, err := r.diffs(ctx, job, col.Totals())
 		if err != nil {
@@ -218,20 +218,12 @@ func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []s
 	return ch, nil
 }
 
-// Process counters this package reads (defined where they are counted).
-var (
-	eventsRead  = counterNamed("archive_events_read")
-	rowsChanged = counterNamed("sealed_rows_changed")
-	rowsSame    = counterNamed("sealed_rows_unchanged")
+// The process counters this package reads (defined where they count).
+const (
+	eventsRead  = "archive_events_read"
+	rowsChanged = "sealed_rows_changed"
+	rowsSame    = "sealed_rows_unchanged"
 )
-
-type namedCounter string
-
-func counterNamed(name string) namedCounter { return namedCounter(name) }
-
-// Value is the process-level count (0 for a counter not defined in this
-// binary).
-func (c namedCounter) Value() int64 { return counters.Snapshot()[string(c)] }
 
 // diffs pairs the dry run's new totals with what is served now.
 func (r *Runner) diffs(ctx context.Context, job Job, totals map[string]layout.Totals) ([]Diff, error) {

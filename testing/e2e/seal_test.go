@@ -31,22 +31,6 @@ func served(t *testing.T, base string, from, to time.Time, want map[string]*trut
 	return truth.Served(context.Background(), base, keys.DemoReadKey, from, to, want, sealed)
 }
 
-// eventually retries check until it returns "" or limit passes.
-func eventually(t *testing.T, limit time.Duration, what string, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		diff := check()
-		if diff == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: never happened within %s; last difference: %s", what, limit, diff)
-		}
-		time.Sleep(time.Second)
-	}
-}
-
 // Closed hours seal by themselves, exactly, even when the streaming job is
 // killed (SIGKILL) in the middle of the hour's events and restarted: its
 // provisional counts may then count redelivered events twice, the sealed
@@ -65,7 +49,7 @@ func TestSealAfterCrashIsExact(t *testing.T) {
 	kill := func() {
 		t.Helper()
 		restarts := st.Restarts(localstack.Pipeline)
-		eventually(t, time.Minute, "the streaming job counting events", func() string {
+		truth.Eventually(t, time.Minute, "the streaming job counting events", func() string {
 			if served(t, st.QueryURL(), h, h.Add(2*time.Hour), nil, false) == "" {
 				return "nothing counted yet"
 			}
@@ -74,7 +58,7 @@ func TestSealAfterCrashIsExact(t *testing.T) {
 		if err := st.Kill(localstack.Pipeline); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, time.Minute, "the streaming job restarted", func() string {
+		truth.Eventually(t, time.Minute, "the streaming job restarted", func() string {
 			if st.Restarts(localstack.Pipeline) == restarts {
 				return "not restarted"
 			}
@@ -89,7 +73,7 @@ func TestSealAfterCrashIsExact(t *testing.T) {
 	kill()
 	send(t, st.IngestURL(), evs[900:])
 	want := truth.Truth(evs, false)
-	eventually(t, 4*time.Minute, "sealed hours equal to the ground truth", func() string {
+	truth.Eventually(t, 4*time.Minute, "sealed hours equal to the ground truth", func() string {
 		return served(t, st.QueryURL(), h, h.Add(2*time.Hour), want, true)
 	})
 	if n := st.Restarts(localstack.Pipeline); n < 2 {
@@ -111,7 +95,7 @@ func TestBackfillFixesABug(t *testing.T) {
 	send(t, st.IngestURL(), evs)
 	want := truth.Truth(evs, false)
 	wrong := truth.Truth(evs, true) // what the bug counts: crawlers too
-	eventually(t, 2*time.Minute, "the buggy streaming counts", func() string {
+	truth.Eventually(t, 2*time.Minute, "the buggy streaming counts", func() string {
 		return served(t, st.QueryURL(), h, h.Add(2*time.Hour), wrong, false)
 	})
 
@@ -145,7 +129,7 @@ func TestBackfillFixesABug(t *testing.T) {
 	if !strings.Contains(out, "2 of 2 hours sealed") {
 		t.Errorf("backfill summary:\n%s", out)
 	}
-	eventually(t, 30*time.Second, "exact numbers after the backfill", func() string {
+	truth.Eventually(t, 30*time.Second, "exact numbers after the backfill", func() string {
 		return served(t, st.QueryURL(), h, h.Add(2*time.Hour), want, false)
 	})
 	// A rerun changes nothing.

@@ -167,7 +167,7 @@ func startLoad(t *testing.T, st *localstack.Stack, evs []truth.Event, r float64,
 func (l *load) waitAcked(t *testing.T, frac float64) {
 	t.Helper()
 	want := int64(frac * float64(l.total))
-	eventually(t, 3*time.Minute, fmt.Sprintf("%.0f%% of the load acknowledged", 100*frac), func() string {
+	truth.Eventually(t, 3*time.Minute, fmt.Sprintf("%.0f%% of the load acknowledged", 100*frac), func() string {
 		if n := l.acked.Load(); n < want {
 			return fmt.Sprintf("%d of %d acknowledged", n, want)
 		}
@@ -200,27 +200,6 @@ func (l *load) snapshot() ([]truth.Event, []loadgen.Attempt) {
 	return append([]truth.Event(nil), l.ackedEvs...), append([]loadgen.Attempt(nil), l.attempts...)
 }
 
-// eventually retries check until it returns "" or limit passes.
-func eventually(t *testing.T, limit time.Duration, what string, check func() string) {
-	t.Helper()
-	if diff := within(limit, check); diff != "" {
-		t.Fatalf("%s: never happened within %s; last difference: %s", what, limit, diff)
-	}
-}
-
-// within retries check until it returns "" or limit passes, and returns
-// the last difference.
-func within(limit time.Duration, check func() string) string {
-	deadline := time.Now().Add(limit)
-	for {
-		diff := check()
-		if diff == "" || time.Now().After(deadline) {
-			return diff
-		}
-		time.Sleep(time.Second)
-	}
-}
-
 // checkSealed waits until the query API serves [from, to) sealed and equal
 // to the ground truth of the acknowledged events, checks it stays so over
 // two more sealer passes, and records the figures.
@@ -238,7 +217,7 @@ func checkSealed(t *testing.T, st *localstack.Stack, l *load, name string, from,
 	if full {
 		limit = 8 * time.Minute
 	}
-	diff := within(limit, served)
+	diff := truth.Within(limit, served)
 	if diff == "" {
 		time.Sleep(2*sealEvery + time.Second)
 		diff = served()
@@ -307,7 +286,7 @@ func waitProvisional(t *testing.T, st *localstack.Stack, from, to time.Time, wan
 	if full {
 		limit = 5 * time.Minute
 	}
-	eventually(t, limit, "the streaming job's provisional values catching up", func() string {
+	truth.Eventually(t, limit, "the streaming job's provisional values catching up", func() string {
 		if got := provisional(t, st, from, to); got != want {
 			return fmt.Sprintf("%d provisional events, want %d", got, want)
 		}
@@ -347,7 +326,7 @@ func TestPipelineKilledUnderLoad(t *testing.T) {
 		l.waitAcked(t, at)
 		restarts := st.Restarts(localstack.Pipeline)
 		// Kill it while it is working: it has decoded events since it started.
-		eventually(t, 2*time.Minute, "the streaming job decoding events", func() string {
+		truth.Eventually(t, 2*time.Minute, "the streaming job decoding events", func() string {
 			if pipelineDecoded(st) == 0 {
 				return "nothing decoded yet"
 			}
@@ -356,7 +335,7 @@ func TestPipelineKilledUnderLoad(t *testing.T) {
 		if err := st.Kill(localstack.Pipeline); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 2*time.Minute, "the streaming job restarted", func() string {
+		truth.Eventually(t, 2*time.Minute, "the streaming job restarted", func() string {
 			if st.Restarts(localstack.Pipeline) == restarts {
 				return "not restarted"
 			}
@@ -485,7 +464,7 @@ func TestClientRetriesAndIngestKilled(t *testing.T) {
 		if err := st.Resume(localstack.PubSub); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, time.Minute, "ingest restarted", func() string {
+		truth.Eventually(t, time.Minute, "ingest restarted", func() string {
 			if st.Restarts(localstack.Ingest) == restarts {
 				return "not restarted"
 			}
@@ -531,7 +510,7 @@ func TestIngestGracefulRestart(t *testing.T) {
 		if err := st.Resume(localstack.PubSub); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, time.Minute, "ingest restarted", func() string {
+		truth.Eventually(t, time.Minute, "ingest restarted", func() string {
 			if st.Restarts(localstack.Ingest) == restarts {
 				return "not restarted"
 			}

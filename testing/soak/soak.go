@@ -101,10 +101,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if c.Log == nil {
 		c.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
-	addr := func() string { a, _ := localstack.FreeAddr(); return a }
-	st, err := localstack.Start(ctx, localstack.Options{
+	st, err := localstack.StartOnFreePorts(ctx, localstack.Options{
 		BinDir: c.BinDir, DataDir: c.DataDir,
-		PubSubAddr: addr(), BigtableAddr: addr(), IngestAddr: addr(), QueryAddr: addr(), PipelineMetricsAddr: addr(),
 		// Dedup ids live for their hour plus minutes, not 72 h
 		// (docs/pipeline.md: ~0.5 GiB of Prism memory per million ids).
 		PipelineArgs: []string{"--dedup-lateness=10m"},

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"testing"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -245,4 +246,26 @@ func Totals(want map[string]*Hour) (events, revenue int64) {
 		revenue += h.Revenue
 	}
 	return events, revenue
+}
+
+// Within retries check (which returns "" on a match, else a difference)
+// every second until it matches or limit has passed, and returns its last
+// difference.
+func Within(limit time.Duration, check func() string) string {
+	deadline := time.Now().Add(limit)
+	for {
+		diff := check()
+		if diff == "" || time.Now().After(deadline) {
+			return diff
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// Eventually fails the test when check does not match within limit.
+func Eventually(t testing.TB, limit time.Duration, what string, check func() string) {
+	t.Helper()
+	if diff := Within(limit, check); diff != "" {
+		t.Fatalf("%s: never happened within %s; last difference: %s", what, limit, diff)
+	}
 }

@@ -23,8 +23,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -37,7 +35,6 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx" // defines --runner
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/footfall/footfall/pipelines/internal/counters"
@@ -139,7 +136,7 @@ func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 		return errUsage{errors.New("--every repeats --seal-closed-hours passes; a range backfill runs once")}
 	}
 	if *metricsAddr != "" {
-		stopMetrics, err := serveMetrics(*metricsAddr)
+		stopMetrics, err := counters.Serve(*metricsAddr)
 		if err != nil {
 			return err
 		}
@@ -345,7 +342,7 @@ func newProgress(mode string, hours int64, log *slog.Logger) *display {
 			case <-d.done:
 				return
 			case <-t.C:
-				d.bar.Describe(fmt.Sprintf("hours (%d events read)", counters.Snapshot()["archive_events_read"]))
+				d.bar.Describe(fmt.Sprintf("hours (%d events read)", counters.Value("archive_events_read")))
 			}
 		}
 	}()
@@ -371,17 +368,4 @@ func (d *display) stop() {
 			d.bar.Finish()
 		}
 	}
-}
-
-// serveMetrics serves the Prometheus registry (the job's counters) on addr.
-func serveMetrics(addr string) (func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen for /metrics on %s (set --metrics-addr to a free address, or \"\" to disable): %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	return func() { srv.Close() }, nil
 }

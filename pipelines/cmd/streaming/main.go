@@ -11,13 +11,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,7 +24,6 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/footfall/footfall/pipelines/internal/counters"
 	"github.com/footfall/footfall/pipelines/streaming"
@@ -109,7 +104,7 @@ func realMain(ctx context.Context) error {
 		slog.Warn("TEST ONLY: running with a deliberately injected bug", "inject_bug", *injectBug)
 	}
 	if *metricsAddr != "" {
-		stopMetrics, err := serveMetrics(*metricsAddr)
+		stopMetrics, err := counters.Serve(*metricsAddr)
 		if err != nil {
 			return err
 		}
@@ -127,28 +122,6 @@ func realMain(ctx context.Context) error {
 		return nil
 	}
 	return err
-}
-
-// serveMetrics serves the default Prometheus registry (the pipeline's
-// counters and the process's CPU and memory) on addr at /metrics, and Go
-// profiles at /debug/pprof/ (addr is loopback by default).
-func serveMetrics(addr string) (func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen for /metrics on %s (set --metrics-addr to a free address, or \"\" to disable): %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.Handler())
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("metrics server stopped", "err", err)
-		}
-	}()
-	slog.Info("serving metrics", "addr", ln.Addr().String())
-	return func() { srv.Close() }, nil
 }
 
 // logSummaries logs every counter as one JSON line each interval.

@@ -9,12 +9,20 @@ package counters
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Namespace of the Beam counters and prefix of the Prometheus names.
@@ -70,6 +78,40 @@ func Snapshot() map[string]int64 {
 		out[name] = c.n.Load()
 	}
 	return out
+}
+
+// Value is the process-level count of the counter called name, 0 when no
+// counter of that name is defined in this binary.
+func Value(name string) int64 {
+	registry.Lock()
+	c := registry.all[name]
+	registry.Unlock()
+	if c == nil {
+		return 0
+	}
+	return c.n.Load()
+}
+
+// Serve serves the default Prometheus registry (the counters, and the
+// process's CPU and memory) on addr at /metrics, and Go profiles at
+// /debug/pprof/, until the returned stop is called.
+func Serve(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for /metrics on %s (set --metrics-addr to a free address, or \"\" to disable): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("metrics server stopped", "err", err)
+		}
+	}()
+	slog.Info("serving metrics", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 // Names lists the defined counters, sorted.

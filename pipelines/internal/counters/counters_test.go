@@ -37,3 +37,14 @@ func TestCounterMirrorsToPrometheus(t *testing.T) {
 	}()
 	New("test_things", "again")
 }
+
+func TestValueByName(t *testing.T) {
+	c := New("test_value_by_name", "A counter for TestValueByName.")
+	c.Inc(context.Background(), 3)
+	if got := Value("test_value_by_name"); got != 3 {
+		t.Errorf("Value = %d, want 3", got)
+	}
+	if got := Value("no_such_counter"); got != 0 {
+		t.Errorf("Value of an undefined counter = %d, want 0", got)
+	}
+}

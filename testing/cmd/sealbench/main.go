@@ -194,15 +194,8 @@ func delayBench() error {
 		return err
 	}
 	defer cleanup()
-	addrs := make([]string, 5)
-	for i := range addrs {
-		if addrs[i], err = localstack.FreeAddr(); err != nil {
-			return err
-		}
-	}
 	ctx := context.Background()
-	st, err := localstack.Start(ctx, localstack.Options{BinDir: *bin, DataDir: dir, PubSubAddr: addrs[0], BigtableAddr: addrs[1],
-		IngestAddr: addrs[2], QueryAddr: addrs[3], PipelineMetricsAddr: addrs[4], Echo: os.Stderr})
+	st, err := localstack.StartOnFreePorts(ctx, localstack.Options{BinDir: *bin, DataDir: dir, Echo: os.Stderr})
 	if err != nil {
 		return err
 	}
