@@ -1,0 +1,134 @@
+package truth
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	json "github.com/goccy/go-json"
+)
+
+// fakeIngest records request bodies and answers Segment batches with 400
+// for messages whose event is "bad", like ingest's partial batches.
+type fakeIngest struct {
+	mu     sync.Mutex
+	bodies []string
+	uas    []string
+}
+
+func (f *fakeIngest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.bodies = append(f.bodies, string(b))
+	f.uas = append(f.uas, r.Header.Get("User-Agent"))
+	f.mu.Unlock()
+	if strings.HasPrefix(r.URL.Path, "/mp/") {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	var batch struct {
+		Batch []map[string]any `json:"batch"`
+	}
+	json.Unmarshal(b, &batch)
+	var errs []map[string]any
+	for i, m := range batch.Batch {
+		if m["event"] == "bad" {
+			errs = append(errs, map[string]any{"index": i, "field": "event", "message": "bad"})
+		}
+	}
+	if len(errs) > 0 {
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"accepted": len(batch.Batch) - len(errs), "errors": errs})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{"success": true, "accepted": len(batch.Batch), "warnings": []string{"x"}})
+}
+
+func TestSend(t *testing.T) {
+	f := &fakeIngest{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	v := &Visitor{Merchant: "m", Anon: "a", UA: UAFirefoxMac, Country: "GB"}
+	g := &Visitor{Merchant: "m", Anon: "c", UA: UASafariIPhone, GA4: true, Session: "s9"}
+	now := time.Now().UTC()
+	noTS := v.Track(now.Add(-time.Hour), "retry", "", nil)
+	noTS.NoTimestamp = true
+	skew := v.Track(now.Add(-time.Hour), "skewed", "", nil)
+	skew.SentAtSkew = 5 * time.Minute
+	reqs := append(Segment("m", v.Page(now.Add(-time.Hour), Shop+"/caf%C3%A9?utm_source=x", "https://t.co/"), v.Track(now, "bad", "", nil), noTS, skew),
+		Request{Merchant: "m", GA4: true, Repeat: 1, Msgs: []Msg{g.Purchase(now.Add(-time.Hour), Shop+"/café", "12.50", "EUR", "t1")}})
+	before := time.Now()
+	sent, err := (&Sender{IngestURL: srv.URL, Keys: map[string]Keys{"m": {"wk", "sec"}}}).Send(context.Background(), reqs)
+	after := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.bodies) != 3 {
+		t.Fatalf("%d requests, want 3 (a batch, a GA4 request and its retry)", len(f.bodies))
+	}
+	if f.bodies[1] != f.bodies[2] {
+		t.Errorf("a retried GA4 request differs:\n%s\n%s", f.bodies[1], f.bodies[2])
+	}
+	if f.uas[0] != "" || f.uas[1] != UASafariIPhone {
+		t.Errorf("user agents %q, want none for Segment (messages carry theirs) and the visitor's for GA4", f.uas)
+	}
+	// Acknowledged: all but the rejected message, the GA4 event twice.
+	var names []string
+	for _, h := range sent.Hits {
+		names = append(names, h.Name)
+	}
+	if got, want := strings.Join(names, ","), "page_view,retry,skewed,purchase,purchase"; got != want {
+		t.Errorf("acknowledged %s, want %s", got, want)
+	}
+	if len(sent.Rejected) != 1 || len(sent.Warnings) != 0 {
+		t.Errorf("rejected %q, warnings %q; want the one 400", sent.Rejected, sent.Warnings)
+	}
+	if h := sent.Hits[1]; h.At.Before(before) || h.At.After(after) {
+		t.Errorf("a message without timestamp has event time %s, want its receive time (between %s and %s)", h.At, before, after)
+	}
+	if h := sent.Hits[2]; h.At.Sub(skew.Hit.At) < 0 || h.At.Sub(skew.Hit.At) > after.Sub(before) {
+		t.Errorf("a skewed message has event time %s, want %s + latency", h.At, skew.Hit.At)
+	}
+	if sent.Hits[3].ID != sent.Hits[4].ID || !strings.HasPrefix(sent.Hits[3].ID, "ga4-") {
+		t.Errorf("a retried GA4 event has ids %s and %s, want one derived id", sent.Hits[3].ID, sent.Hits[4].ID)
+	}
+	// What the wire carries.
+	var batch struct {
+		Batch []map[string]any `json:"batch"`
+	}
+	json.Unmarshal([]byte(f.bodies[0]), &batch)
+	page, skewed := batch.Batch[0], batch.Batch[3]
+	if p := page["properties"].(map[string]any); p["path"] != "/caf%C3%A9" || p["url"] != Shop+"/caf%C3%A9?utm_source=x" || p["referrer"] != "https://t.co/" {
+		t.Errorf("page call properties %v", p)
+	}
+	if c := page["context"].(map[string]any); c["ip"] != IPs["GB"] || c["userAgent"] != UAFirefoxMac {
+		t.Errorf("page call context %v", c)
+	}
+	if _, ok := batch.Batch[2]["timestamp"]; ok {
+		t.Errorf("a NoTimestamp message has a timestamp: %v", batch.Batch[2])
+	}
+	ts, _ := time.Parse(time.RFC3339Nano, skewed["timestamp"].(string))
+	sentAt, _ := time.Parse(time.RFC3339Nano, skewed["sentAt"].(string))
+	if !ts.Equal(skew.Hit.At.Add(-5*time.Minute)) || sentAt.Before(before.Add(-5*time.Minute-time.Second)) || sentAt.After(after.Add(-5*time.Minute)) {
+		t.Errorf("skewed message: timestamp %s, sentAt %s", ts, sentAt)
+	}
+	var ga4 struct {
+		ClientID string `json:"client_id"`
+		Events   []struct {
+			Name   string         `json:"name"`
+			Params map[string]any `json:"params"`
+			Micros int64          `json:"timestamp_micros"`
+		} `json:"events"`
+	}
+	json.Unmarshal([]byte(f.bodies[1]), &ga4)
+	p := ga4.Events[0].Params
+	if ga4.ClientID != "c" || ga4.Events[0].Name != "purchase" || p["transaction_id"] != "t1" || p["currency"] != "EUR" || p["value"] != 12.5 ||
+		p["page_location"] != Shop+"/café" || p["session_id"] != "s9" {
+		t.Errorf("GA4 request %s", f.bodies[1])
+	}
+}
