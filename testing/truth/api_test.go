@@ -130,6 +130,13 @@ func TestCompare(t *testing.T) {
 			}
 			return v
 		}}, []string{"revenue: got", "IDR"}},
+		{"an amount at another scale", fakeAPI{alter: func(metric string, b Bucket, v any) any {
+			if r, ok := v.(map[string]any); ok && r["EUR"] != nil {
+				eur := r["EUR"].(map[string]any)
+				r["EUR"] = map[string]any{"minor": eur["minor"], "amount": eur["amount"].(string) + "0"} // same value, 3 decimals
+			}
+			return v
+		}}, []string{"revenue: got", "EUR"}},
 		{"not sealed", fakeAPI{unsealed: true}, []string{"sealed: got false, want true"}},
 		{"a rate off by one session in 10,000", fakeAPI{alter: func(metric string, b Bucket, v any) any {
 			if metric == "bounce_rate" && b == second {
