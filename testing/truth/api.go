@@ -534,3 +534,103 @@ func compareRevenue(raw json.RawMessage, want Revenue) []string {
 	}
 	return []string{strings.Join(gots, "; "), strings.Join(wants, "; ")}
 }
+
+// HourSealed reports whether the query API serves the UTC hour that starts
+// at h as sealed.
+func (a *API) HourSealed(ctx context.Context, h time.Time) (bool, error) {
+	var ans struct {
+		Points []struct {
+			Sealed bool `json:"sealed"`
+		} `json:"points"`
+	}
+	q := url.Values{"metrics": {"events"}, "interval": {"hour"}, "from": {h.UTC().Format(time.RFC3339)}, "to": {h.UTC().Add(time.Hour).Format(time.RFC3339)}}
+	if err := a.get(ctx, "/v1/timeseries", q, &ans); err != nil {
+		return false, err
+	}
+	if len(ans.Points) != 1 {
+		return false, fmt.Errorf("/v1/timeseries: %d points for one hour", len(ans.Points))
+	}
+	return ans.Points[0].Sealed, nil
+}
+
+// VisitorsAgree checks the query API against itself: the visitors of
+// every breakdown's total equal the summary's (unless the breakdown's
+// note explains a difference in visitors), and no week of c.Zone serves
+// fewer visitors than a day inside it. It returns "" or the differences.
+func (a *API) VisitorsAgree(ctx context.Context, c Check) string {
+	loc := c.Zone
+	if loc == nil {
+		loc = time.UTC
+	}
+	var out []string
+	var sum struct {
+		Current struct {
+			Visitors float64 `json:"visitors"`
+		} `json:"current"`
+	}
+	q := rangeParams(c, loc)
+	q.Set("metrics", "visitors")
+	if err := a.get(ctx, "/v1/summary", q, &sum); err != nil {
+		return err.Error()
+	}
+	for _, d := range c.Dimensions {
+		var bd struct {
+			Total struct {
+				Visitors float64 `json:"visitors"`
+			} `json:"total"`
+			Note string `json:"note"`
+		}
+		q := rangeParams(c, loc)
+		q.Set("metrics", "visitors")
+		q.Set("dimension", d)
+		if err := a.get(ctx, "/v1/breakdown", q, &bd); err != nil {
+			out = append(out, err.Error())
+			continue
+		}
+		if bd.Total.Visitors != sum.Current.Visitors && !strings.Contains(bd.Note, "visitors") {
+			out = append(out, fmt.Sprintf("breakdown by %s: total %v visitors, summary %v, and the note does not say why (%q)", d, bd.Total.Visitors, sum.Current.Visitors, bd.Note))
+		}
+	}
+	series := func(interval string) ([]Bucket, []float64, error) {
+		var ts struct {
+			Points []struct {
+				Start    string  `json:"start"`
+				End      string  `json:"end"`
+				Visitors float64 `json:"visitors"`
+			} `json:"points"`
+		}
+		q := rangeParams(c, loc)
+		q.Set("metrics", "visitors")
+		q.Set("interval", interval)
+		if err := a.get(ctx, "/v1/timeseries", q, &ts); err != nil {
+			return nil, nil, err
+		}
+		var bs []Bucket
+		var vs []float64
+		for _, p := range ts.Points {
+			s, err1 := time.Parse(time.RFC3339, p.Start)
+			e, err2 := time.Parse(time.RFC3339, p.End)
+			if err1 != nil || err2 != nil {
+				return nil, nil, fmt.Errorf("/v1/timeseries: point %s–%s", p.Start, p.End)
+			}
+			bs, vs = append(bs, Bucket{s, e}), append(vs, p.Visitors)
+		}
+		return bs, vs, nil
+	}
+	days, dv, err := series("day")
+	if err != nil {
+		return err.Error()
+	}
+	weeks, wv, err := series("week")
+	if err != nil {
+		return err.Error()
+	}
+	for i, w := range weeks {
+		for j, d := range days {
+			if !d.Start.Before(w.Start) && !d.End.After(w.End) && wv[i] < dv[j] {
+				out = append(out, fmt.Sprintf("week %s: %v visitors, fewer than day %s inside it: %v", w, wv[i], d, dv[j]))
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -132,3 +132,40 @@ func TestSend(t *testing.T) {
 		t.Errorf("GA4 request %s", f.bodies[1])
 	}
 }
+
+func TestArchived(t *testing.T) {
+	v := &Visitor{Merchant: "m", Anon: "a", UA: UAFirefoxMac, Country: "GB", Session: "s1"}
+	g := &Visitor{Merchant: "m", Anon: "c", GA4: true, UA: UASafariIPhone}
+	at := time.Date(2026, 10, 4, 3, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		msg   Msg
+		check func(e map[string]any) bool
+	}{
+		{"Segment page", v.Page(at, Shop+"/caf%C3%A9?utm_source=news&utm_campaign=w", "https://t.co/"), func(e map[string]any) bool {
+			return e["type"] == "page" && e["name"] == "page_view" && e["page_path"] == "/caf%C3%A9" && e["utm_source"] == "news" &&
+				e["utm_campaign"] == "w" && e["referrer"] == "https://t.co/" && e["session_id"] == "s1" && e["country"] == "GB" && e["source"] == "segment"
+		}},
+		{"GA4 purchase", g.Purchase(at, Shop+"/caf%C3%A9", "1.234", "BHD", "t1"), func(e map[string]any) bool {
+			return e["type"] == "track" && e["page_path"] == "/café" && e["revenue_minor"] == float64(1234) && e["currency"] == "BHD" &&
+				strings.Contains(e["properties"].(string), `"transaction_id":"t1"`) && e["source"] == "ga4"
+		}},
+		{"Segment order", v.Purchase(at, "", "12,50", "EUR", "o1"), func(e map[string]any) bool {
+			return e["revenue_minor"] == nil && strings.Contains(e["properties"].(string), `"order_id":"o1"`)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := Archived(tc.msg, at.Add(time.Second))
+			if err := e.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(e)
+			var got map[string]any
+			json.Unmarshal(b, &got)
+			if !tc.check(got) {
+				t.Errorf("archived event %s", b)
+			}
+		})
+	}
+}
