@@ -14,21 +14,9 @@ import (
 	"github.com/footfall/footfall/testing/truth"
 )
 
-// send posts events in batches of 50 and fails on anything but a 200.
-func send(t *testing.T, base string, evs []truth.Event) {
-	t.Helper()
-	for off := 0; off < len(evs); off += 50 {
-		code, body, err := truth.Post(context.Background(), base, keys.DemoWriteKey, evs[off:min(off+50, len(evs))])
-		if err != nil || code != 200 {
-			t.Fatalf("POST /v1/batch: %d %s %v", code, body, err)
-		}
-	}
-}
-
-// served compares the query API with want ("" on a match).
-func served(t *testing.T, base string, from, to time.Time, want map[string]*truth.Hour, sealed bool) string {
-	t.Helper()
-	return truth.Served(context.Background(), base, keys.DemoReadKey, from, to, want, sealed)
+// demoShop is the demo merchant of a stack of its own.
+func demoShop(st *localstack.Stack) *shop {
+	return shopOn(st, keys.DemoMerchant, keys.DemoReadKey, truth.Keys{WriteKey: keys.DemoWriteKey, APISecret: keys.DemoAPISecret})
 }
 
 // Closed hours seal by themselves, exactly, even when the streaming job is
@@ -40,17 +28,20 @@ func TestSealAfterCrashIsExact(t *testing.T) {
 		o.PipelineArgs = []string{"--early-firing=2s"}
 		o.SealEvery, o.SealGrace = 2*time.Second, time.Second
 	})
-	// Two closed hours, so that the sealer seals them while they receive
-	// events and again once they stop.
-	h := time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
-	evs := truth.Gen("crash", 11, 1200, h, h.Add(2*time.Hour))
+	s := demoShop(st)
+	// An hour the sealer seals while it receives events and again once
+	// they stop.
+	a := hourA()
+	reqs := truth.Mix(truth.MixOptions{Merchant: keys.DemoMerchant, Seed: 11, Visitors: 300, From: a, To: a.Add(minutes(50))})
 	// kill waits until the job has counted some of what was sent, then
 	// kills it mid-stream and waits for the stack to restart it.
 	kill := func() {
 		t.Helper()
 		restarts := st.Restarts(localstack.Pipeline)
 		truth.Eventually(t, time.Minute, "the streaming job counting events", func() string {
-			if served(t, st.QueryURL(), h, h.Add(2*time.Hour), nil, false) == "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if len(s.api.Compare(ctx, &truth.Model{}, truth.Check{Merchant: keys.DemoMerchant, From: a, To: a.Add(time.Hour), Intervals: []string{"hour"}, Metrics: []string{"events"}})) == 0 {
 				return "nothing counted yet"
 			}
 			return ""
@@ -65,17 +56,16 @@ func TestSealAfterCrashIsExact(t *testing.T) {
 			return ""
 		})
 	}
-	send(t, st.IngestURL(), evs[:600])
+	n := len(reqs)
+	s.send(t, reqs[:n/2]...)
 	kill()
-	send(t, st.IngestURL(), evs[600:900])
-	// A client retries a batch it already sent: the same ids again.
-	send(t, st.IngestURL(), evs[550:650])
+	s.send(t, reqs[n/2:3*n/4]...)
+	// A client retries requests it already sent.
+	s.send(t, reqs[n/2-5:n/2+5]...)
 	kill()
-	send(t, st.IngestURL(), evs[900:])
-	want := truth.Truth(evs, false)
-	truth.Eventually(t, 4*time.Minute, "sealed hours equal to the ground truth", func() string {
-		return served(t, st.QueryURL(), h, h.Add(2*time.Hour), want, true)
-	})
+	s.send(t, reqs[3*n/4:]...)
+	c := sealed(a, a.Add(time.Hour))
+	s.eventually(t, 4*time.Minute, "sealed hour equal to the ground truth", c)
 	if n := st.Restarts(localstack.Pipeline); n < 2 {
 		t.Errorf("the streaming job restarted %d times, want 2", n)
 	}
@@ -90,28 +80,27 @@ func TestBackfillFixesABug(t *testing.T) {
 		o.PipelineArgs = []string{"--early-firing=2s", "--inject-bug=count-bots"}
 		o.SealGrace = 12 * time.Hour // the sealer leaves these hours to the backfill
 	})
-	h := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
-	evs := truth.Gen("bug", 12, 600, h, h.Add(2*time.Hour))
-	send(t, st.IngestURL(), evs)
-	want := truth.Truth(evs, false)
-	wrong := truth.Truth(evs, true) // what the bug counts: crawlers too
-	truth.Eventually(t, 2*time.Minute, "the buggy streaming counts", func() string {
-		return served(t, st.QueryURL(), h, h.Add(2*time.Hour), wrong, false)
-	})
+	s := demoShop(st)
+	// Two hours that streaming still holds; the sealer leaves them alone.
+	h := hourA()
+	end := h.Add(2 * time.Hour)
+	s.send(t, truth.Mix(truth.MixOptions{Merchant: keys.DemoMerchant, Seed: 12, Visitors: 150, From: h, To: h.Add(time.Hour), Spill: 50 * time.Minute})...)
+	// What the bug counts: crawlers' events and visitors too.
+	wrong := truth.Check{From: h, To: end, Intervals: []string{"hour"}, Metrics: []string{"events", "visitors"}, Summary: true}
+	s.cfg.CountBots = true
+	s.eventually(t, 2*time.Minute, "the buggy streaming counts", wrong)
+	s.cfg.CountBots = false
 
 	backfill := func(args ...string) string {
 		t.Helper()
 		r := st.Resources()
 		cmd := exec.Command(filepath.Join(binDir, localstack.Sealer), append([]string{
 			"--source=" + st.ArchiveDir(), "--bigtable-project=" + r.BigtableProject, "--bigtable-instance=" + r.BigtableInstance,
-			"--from=" + h.Format(time.RFC3339), "--to=" + h.Add(2*time.Hour).Format(time.RFC3339), "--progress=log"}, args...)...)
+			"--from=" + h.Format(time.RFC3339), "--to=" + end.Format(time.RFC3339), "--progress=log"}, args...)...)
 		cmd.Env = append(cmd.Environ(), "BIGTABLE_EMULATOR_HOST="+st.Options().BigtableAddr)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		go func() { <-ctx.Done(); cmd.Process.Kill() }()
-		if err := cmd.Run(); err != nil {
+		if err := waitStart(cmd, 3*time.Minute); err != nil {
 			t.Fatalf("backfill %v: %v\n%s", args, err, out.String())
 		}
 		return out.String()
@@ -121,17 +110,15 @@ func TestBackfillFixesABug(t *testing.T) {
 	if !strings.Contains(out, "would change") || !strings.Contains(out, "→") {
 		t.Errorf("dry run output does not show old → new values:\n%s", out)
 	}
-	if diff := served(t, st.QueryURL(), h, h.Add(2*time.Hour), wrong, false); diff != "" {
-		t.Errorf("after the dry run the served numbers changed: %s", diff)
-	}
+	s.cfg.CountBots = true
+	s.eventually(t, 10*time.Second, "the served numbers unchanged after the dry run", wrong)
+	s.cfg.CountBots = false
 	out = backfill()
 	t.Logf("backfill:\n%s", out)
 	if !strings.Contains(out, "2 of 2 hours sealed") {
 		t.Errorf("backfill summary:\n%s", out)
 	}
-	truth.Eventually(t, 30*time.Second, "exact numbers after the backfill", func() string {
-		return served(t, st.QueryURL(), h, h.Add(2*time.Hour), want, false)
-	})
+	s.eventually(t, 30*time.Second, "exact numbers after the backfill", sealed(h, end))
 	// A rerun changes nothing.
 	if out = backfill(); !strings.Contains(out, " 0 rows changed") {
 		t.Errorf("rerun summary should report no changed row:\n%s", out)

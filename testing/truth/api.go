@@ -73,6 +73,9 @@ type Check struct {
 	// Metrics compared in time series, summary and breakdowns (each
 	// dimension only those it serves).
 	Metrics []string
+	// EventNames compares, for every event name, the events series
+	// restricted to it (/v1/timeseries?event=<name>, each interval).
+	EventNames bool
 	// Summary compares /v1/summary's current period.
 	Summary bool
 	// Dimensions compared with /v1/breakdown.
@@ -127,6 +130,9 @@ func (a *API) Compare(ctx context.Context, m *Model, c Check) []Mismatch {
 	var out []Mismatch
 	for _, iv := range c.Intervals {
 		out = append(out, a.timeseries(ctx, m, c, loc, iv)...)
+		if c.EventNames {
+			out = append(out, a.eventSeries(ctx, m, c, loc, iv)...)
+		}
 	}
 	if c.Summary {
 		out = append(out, a.summary(ctx, m, c, loc)...)
@@ -269,6 +275,53 @@ func (a *API) timeseries(ctx context.Context, m *Model, c Check, loc *time.Locat
 		}
 	}
 	return dedupSealed(out)
+}
+
+// eventSeries compares the events series of every event name.
+func (a *API) eventSeries(ctx context.Context, m *Model, c Check, loc *time.Location, interval string) []Mismatch {
+	names := map[string]bool{}
+	for _, x := range m.Counted {
+		if x.Hit.Merchant == c.Merchant {
+			names[x.Hit.Name] = true
+		}
+	}
+	var out []Mismatch
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for n := range names {
+			if !yield(n) {
+				return
+			}
+		}
+	}) {
+		var ans struct {
+			Points []point `json:"points"`
+		}
+		q := rangeParams(c, loc)
+		q.Set("interval", interval)
+		q.Set("metrics", "events")
+		q.Set("event", name)
+		ep := "timeseries(" + interval + ", " + loc.String() + ", event=" + name + ")"
+		if err := a.get(ctx, "/v1/timeseries", q, &ans); err != nil {
+			out = append(out, Mismatch{Endpoint: ep, Metric: "events", Got: "refused: " + err.Error(), Want: "an answer"})
+			continue
+		}
+		got := map[int64]json.RawMessage{}
+		for _, p := range ans.Points {
+			var s string
+			_ = json.Unmarshal(p["start"], &s)
+			if t, err := time.Parse(time.RFC3339, s); err == nil {
+				got[t.UnixMicro()] = p["events"]
+			}
+		}
+		for _, b := range Buckets(interval, loc, c.From, c.To) {
+			want := float64(m.EventCount(c.Merchant, name, b.Start, b.End))
+			var g float64
+			if err := json.Unmarshal(got[b.Start.UnixMicro()], &g); err != nil || g != want {
+				out = append(out, Mismatch{Endpoint: ep, Metric: "events", Bucket: b.String(), Got: string(got[b.Start.UnixMicro()]), Want: strconv.FormatFloat(want, 'f', -1, 64)})
+			}
+		}
+	}
+	return out
 }
 
 // dedupSealed keeps one "sealed" mismatch per bucket (every metric's

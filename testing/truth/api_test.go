@@ -34,10 +34,7 @@ func (f *fakeAPI) value(metric string, x *Metrics, b Bucket) any {
 	} else if f, ok := x.Value(metric); ok {
 		v = f
 	}
-	if f.alter != nil {
-		v = f.alter(metric, b, v)
-	}
-	return v
+	return f.alter(metric, b, v)
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -63,6 +60,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var pts []any
 		for _, b := range Buckets(q.Get("interval"), loc, from, to) {
 			p := fill(f.m.Totals(f.merchant, b.Start, b.End), b)
+			if name := q.Get("event"); name != "" {
+				p["events"] = f.alter("event="+name, b, float64(f.m.EventCount(f.merchant, name, b.Start, b.End)))
+			}
 			p["start"], p["end"], p["sealed"] = b.Start.In(loc).Format(time.RFC3339), b.End.In(loc).Format(time.RFC3339), !f.unsealed
 			pts = append(pts, p)
 		}
@@ -96,7 +96,7 @@ func TestCompare(t *testing.T) {
 		t.Fatal("the mix has no IDR purchase to check scales with; pick another seed")
 	}
 	second := Bucket{t0.Add(time.Hour), t0.Add(2 * time.Hour)}
-	check := Check{Merchant: "m", From: t0, To: t0.Add(3 * time.Hour), Intervals: []string{"hour"}, Metrics: AllMetrics, Summary: true, Dimensions: Dimensions, Sealed: true}
+	check := Check{Merchant: "m", From: t0, To: t0.Add(3 * time.Hour), Intervals: []string{"hour"}, Metrics: AllMetrics, Summary: true, Dimensions: Dimensions, Sealed: true, EventNames: true}
 	tests := []struct {
 		name string
 		api  fakeAPI
@@ -137,6 +137,12 @@ func TestCompare(t *testing.T) {
 			}
 			return v
 		}}, []string{"revenue: got", "EUR"}},
+		{"one event name miscounted", fakeAPI{alter: func(metric string, b Bucket, v any) any {
+			if metric == "event=page_view" && b == second {
+				return v.(float64) - 1
+			}
+			return v
+		}}, []string{"timeseries(hour, UTC, event=page_view) " + second.String() + " events: got"}},
 		{"not sealed", fakeAPI{unsealed: true}, []string{"sealed: got false, want true"}},
 		{"a rate off by one session in 10,000", fakeAPI{alter: func(metric string, b Bucket, v any) any {
 			if metric == "bounce_rate" && b == second {
@@ -148,6 +154,9 @@ func TestCompare(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.api.m, tc.api.merchant = model, "m"
+			if tc.api.alter == nil {
+				tc.api.alter = func(_ string, _ Bucket, v any) any { return v }
+			}
 			srv := httptest.NewServer(&tc.api)
 			defer srv.Close()
 			got := (&API{URL: srv.URL, ReadKey: "k"}).Compare(context.Background(), model, check)

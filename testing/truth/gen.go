@@ -169,6 +169,10 @@ type MixOptions struct {
 	From, To time.Time
 	// Currencies the purchases use (default EUR, with some JPY, IDR, BHD).
 	Currencies []string
+	// Spill is how long after To the stories may run (default 80 min):
+	// later messages are left out, so that a range ending 80 minutes ago
+	// sends nothing from the future.
+	Spill time.Duration
 	// NoCopies leaves out the messages whose copies arrive with another
 	// event time (sentAt correction), for callers that write the events
 	// straight into the archive.
@@ -226,6 +230,10 @@ func Mix(o MixOptions) []Request {
 	pick := func(n int) int { return rng.IntN(n) }
 	chance := func(p float64) bool { return rng.Float64() < p }
 	span := o.To.Sub(o.From)
+	spill := o.Spill
+	if spill == 0 {
+		spill = 80 * time.Minute
+	}
 	amount := func(cur string) string {
 		switch Currencies[cur] {
 		case 0:
@@ -357,9 +365,12 @@ func Mix(o MixOptions) []Request {
 				}
 				cur := curs[pick(len(curs))]
 				srv.seq = 1000 * (i + 1)
-				segment = append(segment, srv.Purchase(t.Add(late), "", amount(cur), cur, fmt.Sprintf("%s-srv%d", o.Merchant, i)))
+				if at := t.Add(late); !at.After(o.To.Add(spill)) {
+					segment = append(segment, srv.Purchase(at, "", amount(cur), cur, fmt.Sprintf("%s-srv%d", o.Merchant, i)))
+				}
 			}
 		}
+		msgs = slices.DeleteFunc(msgs, func(m Msg) bool { return m.Hit.At.After(o.To.Add(spill)) })
 		if !o.NoCopies && !v.GA4 && len(msgs) > 1 && chance(0.1) { // a copy whose event time moved (sentAt correction)
 			c := msgs[pick(len(msgs))]
 			c.Hit.At = c.Hit.At.Add(time.Duration(1+pick(50)) * time.Second)

@@ -51,6 +51,9 @@ type Config struct {
 	// names that count as purchases or refunds (purchase_events in the
 	// merchant's keys, docs/keys.md).
 	PurchaseEvents, RefundEvents map[string][]string
+	// CountBots counts crawlers' events as everyone's: what the test-only
+	// --inject-bug=count-bots of the pipeline does.
+	CountBots bool
 }
 
 // The windows of docs/metrics.md.
@@ -171,7 +174,7 @@ func Compute(hits []Hit, cfg Config) (*Model, error) {
 			m.Dropped = append(m.Dropped, h)
 			continue
 		}
-		if isBotUA(h.UA) {
+		if isBotUA(h.UA) && !cfg.CountBots {
 			m.Bots = append(m.Bots, h)
 			continue
 		}
@@ -442,6 +445,17 @@ func (m *Model) Totals(merchant string, from, to time.Time) *Metrics {
 		}
 	}
 	return x
+}
+
+// EventCount counts merchant's events named name over [from, to).
+func (m *Model) EventCount(merchant, name string, from, to time.Time) int64 {
+	var n int64
+	for _, c := range m.Counted {
+		if c.Hit.Merchant == merchant && c.Hit.Name == name && in(c.Hit.At, from, to) {
+			n++
+		}
+	}
+	return n
 }
 
 // BotEvents counts merchant's bot events over [from, to).

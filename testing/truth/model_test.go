@@ -59,6 +59,10 @@ func TestDedup(t *testing.T) {
 			}
 		})
 	}
+	bots := compute(t, []Hit{tr("a", "v", "x", 0), with(tr("b", "bot", "x", 0), func(h *Hit) { h.UA = UAGooglebot })}, Config{CountBots: true})
+	if got := total(bots); got.Events != 2 || len(got.Visitors) != 2 {
+		t.Errorf("with CountBots: %d events, %d visitors; want 2, 2", got.Events, len(got.Visitors))
+	}
 	// The kept copy is the earliest: its hour counts it.
 	m := compute(t, []Hit{tr("a", "v", "x", 60*time.Minute+5*time.Second), tr("a", "v", "x", 59*time.Minute+55*time.Second)}, Config{})
 	if got := m.Totals("m", t0, t0.Add(time.Hour)).Events; got != 1 {
