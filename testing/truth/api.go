@@ -105,18 +105,37 @@ func (m Mismatch) String() string {
 	return b.String()
 }
 
-// Describe lists up to max mismatches ("" for none).
+// Describe lists up to max mismatches ("" for none): differences in
+// values first, then the requests the API refused, one line per reason.
 func Describe(ms []Mismatch, max int) string {
 	if len(ms) == 0 {
 		return ""
 	}
 	var lines []string
-	for i, m := range ms {
-		if i == max {
-			lines = append(lines, fmt.Sprintf("… and %d more", len(ms)-max))
-			break
+	refused := map[string][]string{}
+	var reasons []string
+	for _, m := range ms {
+		if r, ok := strings.CutPrefix(m.Got, "refused: "); ok {
+			if refused[r] == nil {
+				reasons = append(reasons, r)
+			}
+			what := m.Endpoint + " " + m.Metric
+			if m.Dimension != "" {
+				what = m.Endpoint + " " + m.Dimension + " " + m.Metric
+			}
+			refused[r] = append(refused[r], what)
+			continue
 		}
-		lines = append(lines, m.String())
+		if len(lines) == max {
+			lines = append(lines, "…")
+			continue
+		}
+		if len(lines) < max {
+			lines = append(lines, m.String())
+		}
+	}
+	for _, r := range reasons {
+		lines = append(lines, fmt.Sprintf("refused %d requests (%s): %s", len(refused[r]), strings.Join(refused[r][:min(3, len(refused[r]))], ", "), r))
 	}
 	return fmt.Sprintf("%d differences:\n  %s", len(ms), strings.Join(lines, "\n  "))
 }
@@ -168,6 +187,12 @@ func (a *API) get(ctx context.Context, path string, q url.Values, v any) error {
 			continue
 		}
 		if resp.StatusCode != http.StatusOK {
+			var problem struct {
+				Detail string `json:"detail"`
+			}
+			if json.Unmarshal(body, &problem) == nil && problem.Detail != "" {
+				return fmt.Errorf("%s %d: %s", path, resp.StatusCode, problem.Detail)
+			}
 			return fmt.Errorf("%s %d: %s", path, resp.StatusCode, strings.TrimSpace(string(body)))
 		}
 		return json.Unmarshal(body, v)

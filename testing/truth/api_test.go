@@ -121,7 +121,7 @@ func TestCompare(t *testing.T) {
 			}
 			return v
 		}}, []string{"timeseries(hour, UTC) " + second.String() + " visitors"}},
-		{"a metric the API refuses", fakeAPI{refuse: "engagement_rate"}, []string{"engagement_rate: got refused"}},
+		{"a metric the API refuses", fakeAPI{refuse: "engagement_rate"}, []string{"refused 1 requests (timeseries(hour, UTC) engagement_rate): /v1/timeseries 400: unknown metric", "refused 9 requests (breakdown(UTC) entry_page engagement_rate"}},
 		{"revenue with CLDR's IDR scale", fakeAPI{alter: func(metric string, b Bucket, v any) any {
 			if r, ok := v.(map[string]any); ok && r["IDR"] != nil {
 				idr := r["IDR"].(map[string]any)
