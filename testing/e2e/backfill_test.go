@@ -26,9 +26,10 @@ import (
 func TestBackfillBesideTheSealer(t *testing.T) {
 	st := startStackWith(t, func(o *localstack.Options) {
 		o.PipelineArgs = []string{"--early-firing=2s"}
-		// The stack's own sealer stays away from these hours: this test runs
-		// the sealer itself, at chosen moments.
-		o.SealGrace, o.SealerArgs = 12*time.Hour, []string{"--lookback=1h"}
+		// The stack's own sealer looks only at the last hour, so it stays
+		// away from hour A (this test runs the sealer itself, at chosen
+		// moments) and keeps sealed_through moving.
+		o.SealEvery, o.SealGrace, o.SealerArgs = 5*time.Second, time.Second, []string{"--lookback=1h"}
 	})
 	m := keys.DemoMerchant
 	s := shopOn(st, m, keys.DemoReadKey, truth.Keys{WriteKey: keys.DemoWriteKey, APISecret: keys.DemoAPISecret})
