@@ -17,8 +17,8 @@ func TestDedupAcrossHours(t *testing.T) {
 	s := newShop(t, m)
 	// A copy without a timestamp is stamped with the receive time, so its
 	// original must be in the previous hour but less than an hour ago:
-	// just before this hour began, unless the hour is nearly over.
-	if now := time.Now().UTC(); now.Minute() >= 50 {
+	// just before this hour began, unless the hour is about to end.
+	if now := time.Now().UTC(); now.Minute() >= 58 {
 		wait := now.Truncate(time.Hour).Add(time.Hour + 5*time.Second).Sub(now)
 		t.Logf("waiting %s for the next hour, so that a receive-time copy is less than an hour after its original", wait.Round(time.Second))
 		time.Sleep(wait)
