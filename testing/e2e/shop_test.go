@@ -136,12 +136,26 @@ func shopOn(st *localstack.Stack, id, readKey string, k truth.Keys) *shop {
 		sender: &truth.Sender{IngestURL: st.IngestURL(), Keys: map[string]truth.Keys{id: k}}}
 }
 
-// send sends requests; every message must be accepted.
+// send sends requests; every message must be accepted. A refusal fails
+// the test but not at once: the truth is of what was acknowledged, so the
+// comparisons still say what else is wrong.
 func (s *shop) send(t *testing.T, reqs ...truth.Request) *truth.Sent {
 	t.Helper()
 	sent := s.sendAllowingRejects(t, reqs...)
 	if len(sent.Rejected) > 0 {
-		t.Fatalf("ingest refused messages it should accept:\n  %s", strings.Join(sent.Rejected, "\n  "))
+		t.Errorf("ingest refused messages it should accept:\n  %s", strings.Join(sent.Rejected, "\n  "))
+	}
+	return sent
+}
+
+// sendLenient sends requests and keeps what ingest acknowledged, logging
+// what it refused: for tests about something else than what ingest
+// accepts (truth.Mix has unparseable amounts, which ingest must accept).
+func (s *shop) sendLenient(t *testing.T, reqs ...truth.Request) *truth.Sent {
+	t.Helper()
+	sent := s.sendAllowingRejects(t, reqs...)
+	if len(sent.Rejected) > 0 {
+		t.Logf("ingest refused %d requests (this test counts only what it acknowledged); the first: %s", len(sent.Rejected), sent.Rejected[0])
 	}
 	return sent
 }

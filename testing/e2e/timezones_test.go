@@ -39,12 +39,13 @@ func TestTimeZonesAcrossDST(t *testing.T) {
 			t.Fatal(err)
 		}
 		change, ok := lastOffsetChange(loc, limit.Add(-7*24*time.Hour))
+		why := "its last offset change, at " + change.Format(time.RFC3339)
 		if !ok {
-			change = limit.Add(-10 * 24 * time.Hour) // no DST: a week two weeks back
+			change, why = limit.Add(-10*24*time.Hour), "no offset change within a year"
 		}
 		w := truth.BucketOf("week", loc, change)
 		weeks = append(weeks, zoneWeek{loc, w})
-		t.Logf("%s: the week %s (offset change at %s)", name, w, change.Format(time.RFC3339))
+		t.Logf("%s: the week %s (%s)", name, w, why)
 	}
 	// UTC ranges to fill and seal: every week, two hours either side,
 	// merged where they overlap.

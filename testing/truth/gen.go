@@ -36,7 +36,11 @@ func (v *Visitor) msg(typ, name string, at time.Time) Msg {
 	m := Msg{GA4: v.GA4, IP: IPs[v.Country], Hit: Hit{Merchant: v.Merchant, Type: typ, Name: name, Anon: v.Anon, User: v.User,
 		Session: v.Session, At: at, UA: v.UA, Country: v.Country}}
 	if !v.GA4 {
-		m.Hit.ID = fmt.Sprintf("%s-%s%s-%d", v.Merchant, v.Anon, v.User, v.seq)
+		who := "a:" + v.Anon
+		if v.Anon == "" {
+			who = "u:" + v.User // a server that knows only the user id
+		}
+		m.Hit.ID = fmt.Sprintf("%s-%s-%d", v.Merchant, who, v.seq)
 	}
 	return m
 }

@@ -169,3 +169,22 @@ func TestArchived(t *testing.T) {
 		})
 	}
 }
+
+// Message ids are unique per message: a visitor named like a user id, and
+// the server that knows only that user id, never share one.
+func TestMessageIDsAreUnique(t *testing.T) {
+	web := &Visitor{Merchant: "m", Anon: "m-customer", UA: UAChromeWindows}
+	srv := &Visitor{Merchant: "m", User: "m-customer", UA: UAServerSDK}
+	if a, b := web.Track(t0, "x", "", nil).Hit.ID, srv.Track(t0, "x", "", nil).Hit.ID; a == b {
+		t.Errorf("a visitor's and a server's first messages share id %s", a)
+	}
+	seen := map[string]bool{}
+	for _, r := range Mix(MixOptions{Merchant: "m", Seed: 3, Visitors: 300, From: t0, To: t0.Add(time.Hour), NoCopies: true}) {
+		for _, m := range r.Msgs {
+			if seen[m.Hit.ID] {
+				t.Fatalf("id %s used twice (%s)", m.Hit.ID, m.Hit.Name)
+			}
+			seen[m.Hit.ID] = true
+		}
+	}
+}
