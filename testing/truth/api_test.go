@@ -192,3 +192,34 @@ func TestCompareNamesTheBreakdownValue(t *testing.T) {
 		}
 	}
 }
+
+func TestVisitorsAgree(t *testing.T) {
+	model := compute(t, HitsOf(Mix(MixOptions{Merchant: "m", Seed: 5, Visitors: 60, From: t0, To: t0.Add(time.Hour)})), Config{})
+	week := BucketOf("week", time.UTC, t0)
+	c := Check{Merchant: "m", From: week.Start, To: week.End, Dimensions: []string{"source", "page"}}
+	tests := []struct {
+		name  string
+		alter func(metric string, b Bucket, v any) any
+		want  string
+	}{
+		{"consistent", func(_ string, _ Bucket, v any) any { return v }, ""},
+		{"a week below its day", func(metric string, b Bucket, v any) any {
+			if metric == "visitors" && b.End.Sub(b.Start) == 7*24*time.Hour && b.Start.Equal(week.Start) && b.End.Equal(week.End) {
+				if _, isPoint := v.(float64); isPoint {
+					return 1.0
+				}
+			}
+			return v
+		}, "fewer than day"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(&fakeAPI{m: model, merchant: "m", alter: tc.alter})
+			defer srv.Close()
+			got := (&API{URL: srv.URL, ReadKey: "k"}).VisitorsAgree(context.Background(), c)
+			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("VisitorsAgree = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,7 +1,16 @@
-// Package truth generates events for end-to-end, fault and soak tests,
-// sends them as Segment batches, and checks what the query API serves
-// against a ground truth computed from the sent events alone (each event id
-// once, crawlers excluded) — independently of the pipeline's code.
+// Package truth is the end-to-end tests' ground truth: docs/metrics.md
+// implemented again, from that page alone, independently of the pipeline.
+//
+// Visitor and Mix generate Segment and GA4 traffic, Sender sends it and
+// keeps what ingest acknowledged (Hits), Compute turns hits into counted
+// events and sessions (a Model) whose Totals and Breakdown give every
+// metric of any bucket of any time zone, and API.Compare checks what the
+// query API serves against it, naming metric, bucket, dimension value, got
+// and want (docs/groundtruth.md).
+//
+// The older, simpler API of this file (Gen, Batch, Post, Truth, Served,
+// Diff, Tally: events, revenue and visitors per hour, each id once,
+// crawlers excluded) serves the fault, soak and load tools.
 package truth
 
 import (
