@@ -200,7 +200,7 @@ var acquisitions = []struct{ query, referrer string }{
 	{"?gclid=Cj0KCQ", "https://www.google.com/"},
 	{"?fbclid=IwAR0", "https://l.facebook.com/"},
 	{"?msclkid=9f2c", "https://www.bing.com/"},
-	{"?utm_source=newsletter&utm_medium=email&utm_campaign=winter-sale", ""},
+	{"?utm_source=newsletter&utm_medium=email&utm_campaign=winter", ""},
 	{"?utm_source=partner", "https://www.example-blog.com/"},
 	{"", "https://www.example-blog.com/post/1"},
 }

@@ -188,3 +188,27 @@ func TestMessageIDsAreUnique(t *testing.T) {
 		}
 	}
 }
+
+// Every generated GA4 request is one ingest must accept: at most 25
+// events, 25 params each, string values of at most 100 characters.
+func TestMixGA4RequestsAreValid(t *testing.T) {
+	for _, r := range Mix(MixOptions{Merchant: "m", Seed: 21, Visitors: 400, From: t0, To: t0.Add(time.Hour)}) {
+		if !r.GA4 {
+			continue
+		}
+		if len(r.Msgs) > 25 {
+			t.Fatalf("a GA4 request of %d events", len(r.Msgs))
+		}
+		for _, m := range r.Msgs {
+			p := m.ga4Params()
+			if len(p) > 25 {
+				t.Errorf("%s has %d params", m.Hit.Name, len(p))
+			}
+			for k, v := range p {
+				if s, ok := v.(string); ok && len([]rune(s)) > 100 {
+					t.Errorf("%s param %s is %d characters: %s", m.Hit.Name, k, len([]rune(s)), s)
+				}
+			}
+		}
+	}
+}
