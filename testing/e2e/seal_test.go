@@ -118,7 +118,11 @@ func TestBackfillFixesABug(t *testing.T) {
 	if !strings.Contains(out, "2 of 2 hours sealed") {
 		t.Errorf("backfill summary:\n%s", out)
 	}
-	s.eventually(t, 30*time.Second, "exact numbers after the backfill", sealed(h, end))
+	// Exact, from the rows the backfill sealed (not marked sealed: the
+	// stack's sealer, kept away with its long grace, holds sealed_through).
+	exact := sealed(h, end)
+	exact.Sealed = false
+	s.eventually(t, 30*time.Second, "exact numbers after the backfill", exact)
 	// A rerun changes nothing.
 	if out = backfill(); !strings.Contains(out, " 0 rows changed") {
 		t.Errorf("rerun summary should report no changed row:\n%s", out)

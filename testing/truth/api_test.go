@@ -109,12 +109,12 @@ func TestCompare(t *testing.T) {
 			}
 			return v
 		}}, []string{"timeseries(hour, UTC) " + second.String() + " events: got"}},
-		{"visitors within the sketch's error", fakeAPI{alter: func(metric string, b Bucket, v any) any {
-			if metric == "visitors" {
+		{"one visitor too many where the sketch is exact", fakeAPI{alter: func(metric string, b Bucket, v any) any {
+			if metric == "visitors" && b == second {
 				return v.(float64) + 1
 			}
 			return v
-		}}, nil},
+		}}, []string{"timeseries(hour, UTC) " + second.String() + " visitors"}},
 		{"visitors beyond it", fakeAPI{alter: func(metric string, b Bucket, v any) any {
 			if metric == "visitors" && b == second {
 				return v.(float64) * 1.5
@@ -219,6 +219,39 @@ func TestVisitorsAgree(t *testing.T) {
 			got := (&API{URL: srv.URL, ReadKey: "k"}).VisitorsAgree(context.Background(), c)
 			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 				t.Errorf("VisitorsAgree = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCompareVisitors(t *testing.T) {
+	visitors := func(n int) *Metrics {
+		x := newMetrics()
+		for i := range n {
+			x.Visitors[fmt.Sprint(i)] = true
+		}
+		return x
+	}
+	tests := []struct {
+		name   string
+		want   int
+		got    string
+		totals bool
+		match  bool
+	}{
+		{"small total, exact", 40, "40", true, true},
+		{"small total, one more", 40, "41", true, false},
+		{"small value, one less", 40, "39", false, false},
+		{"large total within 3 %", 5000, "5140", true, true},
+		{"large total beyond 3 %", 5000, "5160", true, false},
+		{"large value within 6 %", 2000, "1890", false, true},
+		{"large value beyond 6 %", 2000, "1870", false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := compareValue("visitors", json.RawMessage(tc.got), visitors(tc.want), tc.totals)
+			if (d == nil) != tc.match {
+				t.Errorf("compareValue(%s, want %d) = %v, want a match: %v", tc.got, tc.want, d, tc.match)
 			}
 		})
 	}
