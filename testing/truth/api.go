@@ -43,18 +43,13 @@ func BreakdownMetrics(dim string) []string {
 
 // Tolerances. Visitors are HyperLogLog++ estimates: totals at precision 14
 // (≈0.8 % standard error), breakdown values at precision 12 (≈1.6 %); the
-// allowance is about four standard errors, with an absolute floor. Below
-// VisitorsExactTotal (totals) and VisitorsExactValue (values) a sketch is
-// still in HLL++'s sparse representation (precision 25), whose estimate is
-// exact to rounding there (expected collisions n²/2²⁶ < 0.02), so those
-// counts must match exactly: a test with 40 visitors must see one visitor
-// too many. Rates and durations are rounded by the API to 4 and 3
-// decimals.
+// allowance is about four standard errors, with an absolute floor for the
+// small counts of tests (served sketches are dense: at 150 visitors a
+// precision-12 value was seen 3 off, linear counting's ≈2 standard
+// errors). Rates and durations are rounded by the API to 4 and 3 decimals.
 const (
 	VisitorsTotalRel, VisitorsTotalAbs = 0.03, 2
 	VisitorsValueRel, VisitorsValueAbs = 0.06, 3
-	VisitorsExactTotal                 = 1000
-	VisitorsExactValue                 = 300
 	RateTolerance                      = 0.00005 + 1e-9
 	DurationTolerance                  = 0.0005 + 1e-9
 )
@@ -512,8 +507,6 @@ func compareValue(metric string, raw json.RawMessage, w *Metrics, totals bool) [
 	}
 	tol := 0.0
 	switch {
-	case metric == "visitors" && totals && want <= VisitorsExactTotal, metric == "visitors" && !totals && want <= VisitorsExactValue:
-		tol = 0
 	case metric == "visitors" && totals:
 		tol = math.Max(VisitorsTotalRel*want, VisitorsTotalAbs)
 	case metric == "visitors":
