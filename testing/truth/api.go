@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"net/http"
@@ -311,13 +312,7 @@ func (a *API) eventSeries(ctx context.Context, m *Model, c Check, loc *time.Loca
 		}
 	}
 	var out []Mismatch
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for n := range names {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(names)) {
 		var ans struct {
 			Points []point `json:"points"`
 		}
@@ -449,13 +444,7 @@ func (a *API) breakdown(ctx context.Context, m *Model, c Check, loc *time.Locati
 		for v := range got {
 			values[v] = true
 		}
-		for _, v := range slices.Sorted(func(yield func(string) bool) {
-			for v := range values {
-				if !yield(v) {
-					return
-				}
-			}
-		}) {
+		for _, v := range slices.Sorted(maps.Keys(values)) {
 			w := want[v]
 			if w == nil {
 				w = newMetrics()
@@ -556,13 +545,7 @@ func compareRevenue(raw json.RawMessage, want Revenue) []string {
 	for c := range want {
 		curs[c] = true
 	}
-	for _, cur := range slices.Sorted(func(yield func(string) bool) {
-		for c := range curs {
-			if !yield(c) {
-				return
-			}
-		}
-	}) {
+	for _, cur := range slices.Sorted(maps.Keys(curs)) {
 		w := want[cur]
 		g, served := got[cur]
 		if w == nil || w.Minor.Sign() == 0 {
