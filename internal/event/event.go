@@ -46,6 +46,24 @@ const (
 	NameScreenView = "screen_view"
 )
 
+// Commerce marks (Event.Commerce).
+const (
+	CommercePurchase = "purchase"
+	CommerceRefund   = "refund"
+)
+
+// IsPurchase reports whether e is a purchase: GA4 `purchase`, Segment
+// `Order Completed`, or a name the merchant configured (Commerce).
+func (e *Event) IsPurchase() bool {
+	return e.Commerce == CommercePurchase || e.Name == "purchase" || e.Name == "Order Completed"
+}
+
+// IsRefund reports whether e is a refund: GA4 `refund`, Segment `Order
+// Refunded`, or a name the merchant configured (Commerce).
+func (e *Event) IsRefund() bool {
+	return e.Commerce == CommerceRefund || e.Name == "refund" || e.Name == "Order Refunded"
+}
+
 // Protocols an event can arrive by.
 const (
 	SourceSegment = "segment"
@@ -86,6 +104,18 @@ type Event struct {
 
 	RevenueMinor int64  `json:"revenue_minor,omitempty" parquet:"revenue_minor,optional"`
 	Currency     string `json:"currency,omitempty" parquet:"currency,optional"`
+	// RevenueScale is the number of decimals of RevenueMinor (the ISO 4217
+	// exponent of Currency when ingest accepted the event: 2 for EUR, 0
+	// for JPY), stored with the amount so history never depends on a
+	// currency table.
+	RevenueScale int32 `json:"revenue_scale" parquet:"revenue_scale,optional"`
+	// TransactionID identifies an order (Segment properties.order_id, GA4
+	// params.transaction_id): a purchase counts once per transaction.
+	TransactionID string `json:"transaction_id,omitempty" parquet:"transaction_id,optional"`
+	// Commerce is CommercePurchase or CommerceRefund when the merchant
+	// configured the event's name as a purchase or refund event; the
+	// standard names (IsPurchaseName, IsRefundName) need no mark.
+	Commerce string `json:"commerce,omitempty" parquet:"commerce,optional"`
 
 	// Source is the protocol the event arrived by (SourceSegment, SourceGA4).
 	Source string `json:"source" parquet:"source"`
