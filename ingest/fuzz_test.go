@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/footfall/footfall/internal/currency"
 	"github.com/footfall/footfall/internal/event"
 )
 
@@ -24,6 +25,11 @@ func checkAccepted(t *testing.T, e *event.Event, source string) {
 	}
 	if e.MerchantID != "demo" || e.Source != source || e.ReceiveTime != now.UnixMicro() {
 		t.Fatalf("accepted event has merchant %q source %q receive time %d", e.MerchantID, e.Source, e.ReceiveTime)
+	}
+	if e.Currency != "" {
+		if d, ok := currency.Digits(e.Currency); !ok || d != e.RevenueScale {
+			t.Fatalf("revenue %d %s has scale %d; the currency's ISO 4217 digits are %d (known %v)", e.RevenueMinor, e.Currency, e.RevenueScale, d, ok)
+		}
 	}
 	b, err := event.Encode(e)
 	if err != nil {
@@ -53,7 +59,7 @@ func FuzzSegmentMessage(f *testing.F) {
 	v, ri := fuzzValidator()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, forced := range []string{"", event.TypeTrack} {
-			e, merr := v.segmentEvent(data, 3, forced, ri)
+			e, warn, merr := v.segmentEvent(data, 3, forced, ri)
 			if (e == nil) == (merr == nil) {
 				t.Fatalf("segmentEvent returned event %v and error %v; want exactly one", e, merr)
 			}
@@ -61,7 +67,13 @@ func FuzzSegmentMessage(f *testing.F) {
 				if merr.Index != 3 || merr.Message == "" {
 					t.Fatalf("error %+v lacks its index or message", merr)
 				}
+				if warn != nil {
+					t.Fatalf("a rejected message has a warning %+v", warn)
+				}
 				continue
+			}
+			if warn != nil && (warn.Index != 3 || warn.Message == "" || e.RevenueMinor != 0) {
+				t.Fatalf("warning %+v lacks its index or message, or the revenue %d was kept", warn, e.RevenueMinor)
 			}
 			checkAccepted(t, e, event.SourceSegment)
 		}

@@ -29,7 +29,9 @@ var now = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 func testConfig() Config {
 	return Config{PubSubProject: "p", PubSubTopic: "events", Publisher: PublisherPubSub,
 		MaxEventAge: 72 * time.Hour, MaxFutureSkew: 10 * time.Minute, PublishTimeout: 5 * time.Second, RetryAfter: 2,
-		RateLimit: 1e6, RateBurst: 1e6, ProxyHeader: "X-Forwarded-For", ShutdownTimeout: 10 * time.Second}
+		RateLimit: 1e6, RateBurst: 1e6, ProxyHeader: "X-Forwarded-For", ShutdownTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+		AuthFailuresPerMinute: 10, AuthFailureBurst: 20}
 }
 
 // testKeys has the demo merchant and two more, "shop-a" (a tight rate

@@ -15,6 +15,9 @@ type JSONError struct {
 	Reason string
 	// Offset is the byte offset of the offending value.
 	Offset int
+	// Malformed is set when the text is not JSON at all (rather than JSON
+	// beyond the limits); a decoder's own message may say more.
+	Malformed bool
 }
 
 func (e *JSONError) Error() string { return strings.TrimPrefix(e.Path, ".") + ": " + e.Reason }
@@ -67,7 +70,9 @@ func CheckJSON[T ~string | ~[]byte](b T, maxDepth int) *JSONError {
 		return &JSONError{Path: sb.String(), Reason: reason, Offset: pos}
 	}
 	malformed := func(pos int) *JSONError {
-		return fail(pos, fmt.Sprintf("malformed JSON at byte %d", pos))
+		err := fail(pos, fmt.Sprintf("malformed JSON at byte %d", pos))
+		err.Malformed = true
+		return err
 	}
 	ws := func(i int) int {
 		for i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
@@ -145,7 +150,9 @@ func CheckJSON[T ~string | ~[]byte](b T, maxDepth int) *JSONError {
 			start := i
 			var reason string
 			if i, reason = number(b, i); reason != "" {
-				return fail(start, reason)
+				err := fail(start, reason)
+				err.Malformed = reason == malformedNumber
+				return err
 			}
 		case c == 't' && hasPrefixAt(b, i, "true"):
 			i += 4
@@ -196,6 +203,8 @@ func hasPrefixAt[T ~string | ~[]byte](b T, i int, lit string) bool {
 	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
 }
 
+const malformedNumber = "malformed number"
+
 // number scans the JSON number at b[i] and returns the index after it, or a
 // reason it is refused (malformed, too long, not a finite float64).
 func number[T ~string | ~[]byte](b T, i int) (int, string) {
@@ -213,12 +222,12 @@ func number[T ~string | ~[]byte](b T, i int) (int, string) {
 	if i < n && b[i] == '0' {
 		i++
 	} else if !digits() {
-		return i, "malformed number"
+		return i, malformedNumber
 	}
 	if i < n && b[i] == '.' {
 		i++
 		if !digits() {
-			return i, "malformed number"
+			return i, malformedNumber
 		}
 	}
 	exp := false
@@ -229,7 +238,7 @@ func number[T ~string | ~[]byte](b T, i int) (int, string) {
 			i++
 		}
 		if !digits() {
-			return i, "malformed number"
+			return i, malformedNumber
 		}
 	}
 	if i-start > MaxNumberLen {

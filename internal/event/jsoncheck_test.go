@@ -57,6 +57,9 @@ func TestCheckJSON(t *testing.T) {
 				if !strings.Contains(err.Reason, tc.wantReason) || (tc.wantPath != "" && err.Path != tc.wantPath) {
 					t.Errorf("CheckJSON = {path %q, reason %q}, want path %q and a reason containing %q", err.Path, err.Reason, tc.wantPath, tc.wantReason)
 				}
+				if want := strings.Contains(tc.wantReason, "malformed"); err.Malformed != want {
+					t.Errorf("CheckJSON = %+v: Malformed %v, want %v", err, err.Malformed, want)
+				}
 			}
 		})
 	}
