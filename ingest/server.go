@@ -46,13 +46,13 @@ type Keys interface {
 
 // Server is the ingest HTTP service.
 type Server struct {
-	cfg     Config
-	keys    Keys
-	pub     Publisher
-	log     *slog.Logger
-	val     validator
-	now     func() time.Time
-	stats   *stats
+	cfg       Config
+	keys      Keys
+	pub       Publisher
+	log       *slog.Logger
+	val       validator
+	now       func() time.Time
+	stats     *stats
 	limits    *limiters
 	authFails *authFailures
 	proxies   []netip.Prefix
@@ -78,8 +78,8 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 			maxAge:          cfg.MaxEventAge,
 			maxFuture:       cfg.MaxFutureSkew,
 		},
-		now:     time.Now,
-		stats:   newStats(),
+		now:       time.Now,
+		stats:     newStats(),
 		limits:    newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
 		authFails: newAuthFailures(cfg.AuthFailuresPerMinute, cfg.AuthFailureBurst),
 		proxies:   proxies,
