@@ -35,13 +35,14 @@ func testConfig() Config {
 }
 
 // testKeys has the demo merchant and two more, "shop-a" (a tight rate
-// limit of its own) and "shop-b".
+// limit of its own) and "shop-b" (purchase and refund events configured).
 func testKeys(t testing.TB) *keys.Set {
 	t.Helper()
 	f := keys.DemoFile()
 	f.Merchants = append(f.Merchants,
 		keys.Merchant{ID: "shop-a", WriteKeys: []string{"wk-a"}, APISecrets: []string{"sec-a"}, RateLimit: &keys.Limit{EventsPerSecond: 1, Burst: 10}},
-		keys.Merchant{ID: "shop-b", WriteKeys: []string{"wk-b"}, APISecrets: []string{"sec-b"}},
+		keys.Merchant{ID: "shop-b", WriteKeys: []string{"wk-b"}, APISecrets: []string{"sec-b"},
+			PurchaseEvents: []string{"Order Completed", "purchase"}, RefundEvents: []string{"Order Refunded", "refund"}},
 	)
 	ks, err := keys.NewSet(f)
 	if err != nil {
