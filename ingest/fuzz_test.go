@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,16 @@ func FuzzSegmentMessage(f *testing.F) {
 		`{"type":"track"}`,
 		`[]`,
 		`{"type":"track","event":"x","anonymousId":"\u0000","messageId":"\ud800"}`,
+		// Hostile input (issue 19): depth, numbers, amounts, long ids.
+		`{"type":"track","event":"x","userId":"u","properties":` + strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat(`}`, 40) + `}`,
+		`{"type":"identify","userId":"u","traits":{"t":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"revenue":1e999999}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"revenue":"1e999999","currency":"USD"}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"revenue":"1e30","currency":"CLF","order_id":12}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"total":"922337203.69","transaction_id":"t"}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"n":-0.00000000000000000000000000000000000000000000000000000000000000001}}`,
+		`{"type":"track","event":"x","anonymousId":"` + strings.Repeat("a", 257) + `"}`,
+		`{"type":"track","event":"x","userId":"u","context":{"sessionId":"` + strings.Repeat("s", 129) + `"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -92,6 +103,13 @@ func FuzzGA4Payload(f *testing.F) {
 		`{"events":[{"name":5}]}`,
 		`{"client_id":"c","user_properties":{"x":{"value":null}},"events":[{"name":"e","params":{"p":{}}}]}`,
 		`nope`,
+		// Hostile input (issue 19).
+		`{"client_id":"c","events":[{"name":"purchase","params":{"items":[` + strings.Repeat("[", 50) + strings.Repeat("]", 50) + `]}}]}`,
+		`{"client_id":"c","events":[{"name":"purchase","params":{"value":1e999999,"currency":"USD"}}]}`,
+		`{"client_id":"c","events":[{"name":"purchase","params":{"value":"1e999999","currency":"USD","transaction_id":"T"}}]}`,
+		`{"client_id":"c","events":[{"name":"refund","params":{"value":"-3","currency":"IDR"}}]}`,
+		`{"client_id":"` + strings.Repeat("c", 257) + `","events":[{"name":"e"}]}`,
+		`{"client_id":"c","user_id":"` + strings.Repeat("u", 257) + `","events":[{"name":"e","params":{"session_id":123}}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -112,8 +130,12 @@ func FuzzGA4Payload(f *testing.F) {
 		if len(p.events) == 0 || len(p.events) > mpMaxEvents {
 			t.Fatalf("no validation message but %d events", len(p.events))
 		}
-		for _, e := range p.events {
+		again := v.ga4Events(data, ri)
+		for i, e := range p.events {
 			checkAccepted(t, e, event.SourceGA4)
+			if again.events[i].ID != e.ID {
+				t.Fatalf("the same request got event id %s, then %s", e.ID, again.events[i].ID)
+			}
 		}
 	})
 }
