@@ -88,7 +88,20 @@ func CheckJSON[T ~string | ~[]byte](b T, maxDepth int) *JSONError {
 			case c == '"':
 				return i + 1
 			case c == '\\':
+				if i+1 >= n {
+					return -1
+				}
 				i++
+				switch b[i] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				case 'u':
+					if i+4 >= n || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
+						return -1
+					}
+					i += 4
+				default:
+					return -1
+				}
 			case c < 0x20:
 				return -1
 			}
@@ -202,6 +215,8 @@ func CheckJSON[T ~string | ~[]byte](b T, maxDepth int) *JSONError {
 func hasPrefixAt[T ~string | ~[]byte](b T, i int, lit string) bool {
 	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
 }
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 const malformedNumber = "malformed number"
 
