@@ -562,6 +562,11 @@ func (s *Server) handleMPCollect(debug bool) fiber.Handler {
 				return s.mpFail(c, errMPCredentials)
 			}
 		}
+		if authOK && !debug {
+			if rerr := s.admitEarly(c, merchant, event.SourceGA4, 1); rerr != nil {
+				return s.mpFail(c, rerr)
+			}
+		}
 		b, rerr := s.readBody(c, MaxMPBytes)
 		if rerr != nil {
 			if debug {

@@ -171,6 +171,13 @@ func TestRateLimitChargesWholeBatch(t *testing.T) {
 	if r.status != 429 || r.header.Get("Retry-After") != "16" {
 		t.Errorf("next event: status %d Retry-After %q; want 429 with Retry-After 16 (the batch charged in full)", r.status, r.header.Get("Retry-After"))
 	}
+	// In debt, a request is refused before its messages are even validated.
+	if r := do(t, s, request{path: "/v1/batch", auth: "wk-a", body: `{"batch":[{"type":"track","userId":"u"}]}`}); r.status != 429 {
+		t.Errorf("an invalid message while in debt: status %d (%s), want 429 without validation", r.status, r.raw)
+	}
+	if r := do(t, s, request{path: mpPath("wk-a", "sec-a"), body: `{"events":[]}`}); r.status != 429 {
+		t.Errorf("a GA4 request while in debt: status %d (%s), want 429 without validation", r.status, r.raw)
+	}
 	clock = now.Add(15 * time.Second)
 	if r := do(t, s, request{path: "/v1/batch", auth: "wk-a", body: batch(1)}); r.status != 429 {
 		t.Errorf("after 15 s: status %d, want 429", r.status)

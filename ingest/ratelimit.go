@@ -59,13 +59,48 @@ func (b *bucket) take(n int, now time.Time, lim keys.Limit) (bool, time.Duration
 	return false, time.Duration((need - b.tokens) / lim.EventsPerSecond * float64(time.Second))
 }
 
+// inDebt reports whether the bucket cannot pay for even one event at now
+// (it is paying back a request larger than the burst, or is empty), and
+// how long until it can: such a request is refused before its events are
+// validated, so a client that ignores 429 costs almost nothing.
+func (b *bucket) inDebt(now time.Time, lim keys.Limit) (bool, time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.last.IsZero() {
+		return false, 0
+	}
+	t := b.tokens
+	if d := now.Sub(b.last); d > 0 {
+		t += d.Seconds() * lim.EventsPerSecond
+	}
+	if t >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - t) / lim.EventsPerSecond * float64(time.Second))
+}
+
+func (l *limiters) limitOf(merchant string) keys.Limit {
+	if own, ok := l.keys.RateLimit(merchant); ok {
+		return own
+	}
+	return l.def
+}
+
+// inDebt reports whether merchant cannot send a single event now.
+func (l *limiters) inDebt(merchant string, now time.Time) (bool, time.Duration, keys.Limit) {
+	lim := l.limitOf(merchant)
+	v, found := l.m.Load(merchant)
+	if !found {
+		return false, 0, lim
+	}
+	debt, wait := v.(*bucket).inDebt(now, lim)
+	return debt, wait, lim
+}
+
 // take charges n events to merchant at time now. When the bucket is short,
 // nothing is charged and wait says when the request would pass.
 func (l *limiters) take(merchant string, n int, now time.Time) (ok bool, wait time.Duration, lim keys.Limit) {
-	lim = l.def
-	if own, ok := l.keys.RateLimit(merchant); ok {
-		lim = own
-	}
+	lim = l.limitOf(merchant)
 	v, found := l.m.Load(merchant)
 	if !found {
 		v, _ = l.m.LoadOrStore(merchant, new(bucket))

@@ -196,6 +196,9 @@ func (s *Server) handleSegmentBatch() fiber.Handler {
 			return s.segmentFail(c, &requestError{status: fiber.StatusBadRequest, reason: "empty",
 				msg: "batch is empty or missing: send {\"batch\": [messages]}"})
 		}
+		if rerr := s.admitEarly(c, merchant, event.SourceSegment, len(batch.Batch)); rerr != nil {
+			return s.segmentFail(c, rerr)
+		}
 		ri := s.requestInfo(c, merchant, received)
 		ri.sentAt = batch.SentAt
 		return s.segmentFinish(c, merchant, s.val.segmentEvents(batch.Batch, "", ri))
@@ -219,6 +222,9 @@ func (s *Server) handleSegmentSingle(typ string) fiber.Handler {
 		}
 		merchant, rerr := s.segmentMerchant(c.Get(fiber.HeaderAuthorization), writeKey)
 		if rerr != nil {
+			return s.segmentFail(c, rerr)
+		}
+		if rerr := s.admitEarly(c, merchant, event.SourceSegment, 1); rerr != nil {
 			return s.segmentFail(c, rerr)
 		}
 		return s.segmentFinish(c, merchant, s.val.segmentEvents([]json.RawMessage{b.b}, typ, s.requestInfo(c, merchant, received)))

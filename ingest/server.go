@@ -282,6 +282,21 @@ func (s *Server) admit(c *fiber.Ctx, merchant, source string, n int) *requestErr
 	if ok {
 		return nil
 	}
+	return s.rateLimited(c, merchant, source, n, wait, lim)
+}
+
+// admitEarly refuses a request before its events are validated when the
+// merchant's bucket cannot pay for a single event (n: the messages it
+// carries, for the metrics).
+func (s *Server) admitEarly(c *fiber.Ctx, merchant, source string, n int) *requestError {
+	debt, wait, lim := s.limits.inDebt(merchant, s.now())
+	if !debt {
+		return nil
+	}
+	return s.rateLimited(c, merchant, source, n, wait, lim)
+}
+
+func (s *Server) rateLimited(c *fiber.Ctx, merchant, source string, n int, wait time.Duration, lim keys.Limit) *requestError {
 	secs := int((wait + time.Second - 1) / time.Second)
 	if secs < 1 {
 		secs = 1
