@@ -461,7 +461,7 @@ func TestGA4RetryDeduplicates(t *testing.T) {
 		t.Errorf("a retry re-serialised with spaces got %v, want %v", spaced, first)
 	}
 	for _, other := range []string{
-		strings.Replace(body, `"c"`, `"d"`, 1),   // another client
+		strings.Replace(body, `"c"`, `"d"`, 1),     // another client
 		strings.Replace(body, `"a":1`, `"a":2`, 1), // other params
 		strings.Replace(body, `"client_id":"c"`, `"client_id":"c","timestamp_micros":`+itoa(now.UnixMicro()), 1),
 	} {
