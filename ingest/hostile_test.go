@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -515,4 +516,33 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestServeOps: the operators' listener serves /metrics on its own socket
+// and stops with the context.
+func TestServeOps(t *testing.T) {
+	s, err := NewServer(testConfig(), keys.Demo(), Noop{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServeOps(ctx, ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "footfall_ingest_requests_total") {
+		t.Errorf("ops /metrics: status %d, %.200s", resp.StatusCode, b)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Errorf("ServeOps: %v", err)
+	}
 }
