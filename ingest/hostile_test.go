@@ -538,7 +538,7 @@ func TestServeOps(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "footfall_ingest_requests_total") {
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "footfall_ingest_batch_events") {
 		t.Errorf("ops /metrics: status %d, %.200s", resp.StatusCode, b)
 	}
 	cancel()
