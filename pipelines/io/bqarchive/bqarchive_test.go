@@ -40,7 +40,7 @@ func TestSchema(t *testing.T) {
 		"revenue_minor": {bigquery.IntegerFieldType, false}, "currency": {bigquery.StringFieldType, false},
 		"revenue_scale": {bigquery.IntegerFieldType, false}, "transaction_id": {bigquery.StringFieldType, false},
 		"commerce": {bigquery.StringFieldType, false},
-		"source": {bigquery.StringFieldType, true},
+		"source":   {bigquery.StringFieldType, true},
 	}
 	s := Schema()
 	if got := reflect.TypeOf(event.Event{}).NumField(); len(s) != got {
