@@ -192,7 +192,7 @@ func runStreaming() error {
 	metricsAddr := free()
 	ctx := context.Background()
 	st, err := localstack.Start(ctx, localstack.Options{
-		BinDir: bin, DataDir: data, PubSubAddr: free(), BigtableAddr: free(), IngestAddr: free(), QueryAddr: free(),
+		BinDir: bin, DataDir: data, PubSubAddr: free(), BigtableAddr: free(), IngestAddr: free(), IngestOpsAddr: free(), QueryAddr: free(),
 		PipelineArgs: []string{"--metrics-addr=" + metricsAddr, "--summary-interval=0"}, Echo: io.Discard,
 	})
 	if err != nil {
