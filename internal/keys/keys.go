@@ -32,6 +32,9 @@ type Merchant struct {
 	ReadKeys   []string `json:"read_keys"`
 	// RateLimit overrides the service's default ingest rate limit.
 	RateLimit *Limit `json:"rate_limit,omitempty"`
+	// AllowedOrigins, when set, are the only web origins whose pages may
+	// send events with this merchant's write keys (origins.go).
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 }
 
 // Limit is a token-bucket rate limit in events: a sustained rate and the
@@ -83,6 +86,7 @@ func Demo() *Set {
 type Set struct {
 	write, secret, read map[string]string
 	limits              map[string]Limit
+	origins             map[string]origins
 	merchants           []Merchant
 }
 
@@ -92,7 +96,7 @@ var ErrDuplicateKey = errors.New("keys: duplicate key")
 // NewSet validates f and indexes it.
 func NewSet(f File) (*Set, error) {
 	s := &Set{write: map[string]string{}, secret: map[string]string{}, read: map[string]string{},
-		limits: map[string]Limit{}, merchants: f.Merchants}
+		limits: map[string]Limit{}, origins: map[string]origins{}, merchants: f.Merchants}
 	seen := map[string]bool{}
 	for i, m := range f.Merchants {
 		if !event.ValidMerchantID(m.ID) {
@@ -107,6 +111,13 @@ func NewSet(f File) (*Set, error) {
 				return nil, fmt.Errorf("keys: merchant %q: %w", m.ID, err)
 			}
 			s.limits[m.ID] = *m.RateLimit
+		}
+		if m.AllowedOrigins != nil {
+			o, err := parseOrigins(m.AllowedOrigins)
+			if err != nil {
+				return nil, fmt.Errorf("keys: merchant %q: allowed_origins: %w", m.ID, err)
+			}
+			s.origins[m.ID] = o
 		}
 		for _, idx := range []struct {
 			name string

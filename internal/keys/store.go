@@ -21,6 +21,7 @@ type Store interface {
 	BySecret(k string) (merchant string, ok bool)
 	ByReadKey(k string) (merchant string, ok bool)
 	RateLimit(merchant string) (Limit, bool)
+	OriginAllowed(merchant, origin string) bool
 }
 
 var (
@@ -70,6 +71,9 @@ func (f *FileStore) ByReadKey(k string) (string, bool) { return f.cur.Load().ByR
 
 // RateLimit returns the merchant's own rate limit, if the file sets one.
 func (f *FileStore) RateLimit(m string) (Limit, bool) { return f.cur.Load().RateLimit(m) }
+
+// OriginAllowed reports whether a page of origin may send the merchant's events.
+func (f *FileStore) OriginAllowed(m, origin string) bool { return f.cur.Load().OriginAllowed(m, origin) }
 
 // Reload reads the file now. On error the previous keys stay in force, the
 // error is logged and returned.
