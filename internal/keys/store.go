@@ -73,7 +73,9 @@ func (f *FileStore) ByReadKey(k string) (string, bool) { return f.cur.Load().ByR
 func (f *FileStore) RateLimit(m string) (Limit, bool) { return f.cur.Load().RateLimit(m) }
 
 // OriginAllowed reports whether a page of origin may send the merchant's events.
-func (f *FileStore) OriginAllowed(m, origin string) bool { return f.cur.Load().OriginAllowed(m, origin) }
+func (f *FileStore) OriginAllowed(m, origin string) bool {
+	return f.cur.Load().OriginAllowed(m, origin)
+}
 
 // Reload reads the file now. On error the previous keys stay in force, the
 // error is logged and returned.
