@@ -58,6 +58,17 @@ type Config struct {
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	ProxyHeader    string   `env:"PROXY_HEADER, default=X-Forwarded-For"`
 
+	// PublicURL is the address browsers reach ingest at
+	// ("https://ingest.example.com"); the Segment settings document tells
+	// analytics.js to send there. Empty: taken from each request's Host
+	// (https when TLS, or when a trusted proxy says X-Forwarded-Proto: https).
+	PublicURL string `env:"PUBLIC_URL"`
+	// BrowserIPRate and BrowserIPBurst are the token bucket every client IP
+	// gets on the browser endpoints, in requests (browser.go); a rate of 0
+	// turns the per-IP limit off.
+	BrowserIPRate  float64 `env:"BROWSER_IP_REQUESTS_PER_SECOND, default=50"`
+	BrowserIPBurst int     `env:"BROWSER_IP_BURST, default=200"`
+
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM (Cloud Run allows 10 s).
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=9s"`
@@ -90,6 +101,11 @@ func (c Config) Validate() error {
 		return errors.New("ingest: RATE_LIMIT_EVENTS_PER_SECOND must be positive and RATE_LIMIT_BURST at least 1")
 	case c.KeysFile != "" && c.KeysPollInterval <= 0:
 		return errors.New("ingest: KEYS_POLL_INTERVAL must be positive")
+	case c.BrowserIPRate < 0 || c.BrowserIPRate > 0 && c.BrowserIPBurst < 1:
+		return errors.New("ingest: BROWSER_IP_REQUESTS_PER_SECOND must not be negative (0 turns the limit off) and BROWSER_IP_BURST must be at least 1")
+	}
+	if _, err := parsePublicURL(c.PublicURL); err != nil {
+		return err
 	}
 	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("ingest: TRUSTED_PROXIES: %w", err)

@@ -32,14 +32,16 @@ func testConfig() Config {
 		RateLimit: 1e6, RateBurst: 1e6, ProxyHeader: "X-Forwarded-For", ShutdownTimeout: 10 * time.Second}
 }
 
-// testKeys has the demo merchant and two more, "shop-a" (a tight rate
-// limit of its own) and "shop-b".
+// testKeys has the demo merchant and three more, "shop-a" (a tight rate
+// limit of its own), "shop-b" and "shop-o" (accepts web pages of
+// https://shop-o.example only).
 func testKeys(t testing.TB) *keys.Set {
 	t.Helper()
 	f := keys.DemoFile()
 	f.Merchants = append(f.Merchants,
 		keys.Merchant{ID: "shop-a", WriteKeys: []string{"wk-a"}, APISecrets: []string{"sec-a"}, RateLimit: &keys.Limit{EventsPerSecond: 1, Burst: 10}},
 		keys.Merchant{ID: "shop-b", WriteKeys: []string{"wk-b"}, APISecrets: []string{"sec-b"}},
+		keys.Merchant{ID: "shop-o", WriteKeys: []string{"wk-o"}, AllowedOrigins: []string{"https://shop-o.example"}},
 	)
 	ks, err := keys.NewSet(f)
 	if err != nil {

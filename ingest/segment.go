@@ -513,7 +513,8 @@ var errUnknownWriteKey = &requestError{status: fiber.StatusUnauthorized, reason:
 
 // segmentMerchant resolves the write key from HTTP Basic auth (user name,
 // empty password) or, when there is no Authorization header, the body's
-// writeKey.
+// writeKey, and checks a web page's origin against the merchant's
+// allowed_origins.
 func (s *Server) segmentMerchant(c *fiber.Ctx, bodyKey string) (string, *requestError) {
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		k, ok := strings.CutPrefix(h, "Basic ")
@@ -527,13 +528,13 @@ func (s *Server) segmentMerchant(c *fiber.Ctx, bodyKey string) (string, *request
 		}
 		user, _, _ := strings.Cut(string(raw), ":")
 		if m, ok := s.keys.ByWriteKey(user); ok {
-			return m, nil
+			return m, s.checkOrigin(c, m)
 		}
 		return "", errUnknownWriteKey
 	}
 	if bodyKey != "" {
 		if m, ok := s.keys.ByWriteKey(bodyKey); ok {
-			return m, nil
+			return m, s.checkOrigin(c, m)
 		}
 	}
 	return "", errUnknownWriteKey

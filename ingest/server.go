@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -38,6 +39,7 @@ type Keys interface {
 	ByWriteKey(k string) (merchant string, ok bool)
 	BySecret(k string) (merchant string, ok bool)
 	RateLimit(merchant string) (keys.Limit, bool)
+	OriginAllowed(merchant, origin string) bool
 }
 
 // Server is the ingest HTTP service.
@@ -52,6 +54,11 @@ type Server struct {
 	limits  *limiters
 	proxies []netip.Prefix
 	ready   readyCache
+
+	// Browser-facing ingest (browser.go).
+	publicURL *url.URL
+	ipLimits  *browserIPLimiters
+	tracker   *trackerAsset
 }
 
 // NewServer checks its dependencies and returns a Server.
@@ -63,6 +70,11 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 		return nil, fmt.Errorf("ingest.NewServer: %w", err)
 	}
 	proxies, _ := parsePrefixes(cfg.TrustedProxies) // checked by Validate
+	publicURL, _ := parsePublicURL(cfg.PublicURL)   // checked by Validate
+	tracker, err := buildTracker()
+	if err != nil {
+		return nil, fmt.Errorf("ingest.NewServer: %w", err)
+	}
 	return &Server{
 		cfg:  cfg,
 		keys: ks,
@@ -73,11 +85,14 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 			maxAge:          cfg.MaxEventAge,
 			maxFuture:       cfg.MaxFutureSkew,
 		},
-		now:     time.Now,
-		stats:   newStats(),
-		limits:  newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
-		proxies: proxies,
-		ready:   readyCache{ttl: time.Second},
+		now:       time.Now,
+		stats:     newStats(),
+		limits:    newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
+		proxies:   proxies,
+		ready:     readyCache{ttl: time.Second},
+		publicURL: publicURL,
+		ipLimits:  newBrowserIPLimiters(cfg.BrowserIPRate, cfg.BrowserIPBurst),
+		tracker:   tracker,
 	}, nil
 }
 
@@ -105,10 +120,14 @@ func (s *Server) Routes(app *fiber.App) {
 	app.Get("/readyz", s.handleReady())
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.stats.reg, promhttp.HandlerOpts{})))
 
-	app.Post("/v1/batch", s.handleSegmentBatch())
+	// The Segment HTTP API: CORS and, for web pages, the per-IP limit too.
+	segmentPaths := []string{"/v1/batch"}
+	app.Post("/v1/batch", s.cors, s.limitIP(false), s.handleSegmentBatch())
 	for _, typ := range []string{event.TypeTrack, event.TypePage, event.TypeScreen, event.TypeIdentify, event.TypeGroup, event.TypeAlias} {
-		app.Post("/v1/"+typ, s.handleSegmentSingle(typ))
+		app.Post("/v1/"+typ, s.cors, s.limitIP(false), s.handleSegmentSingle(typ))
+		segmentPaths = append(segmentPaths, "/v1/"+typ)
 	}
+	s.browserRoutes(app, segmentPaths)
 	app.Post("/mp/collect", s.handleMPCollect(false))
 	app.Post("/debug/mp/collect", s.handleMPCollect(true))
 }
