@@ -3,10 +3,12 @@ package ingest
 import (
 	"bytes"
 	"compress/gzip"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -430,5 +432,30 @@ func TestConfigBrowserSettings(t *testing.T) {
 				t.Errorf("Validate() = %v, want error %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestSnippetsMatchTheTracker keeps the copy-paste snippets (README,
+// docs/ingest.md, the dashboard's install panel) in step with the tracker:
+// the queue stub it drains, the path it is served at and the attribute it
+// reads the write key from.
+func TestSnippetsMatchTheTracker(t *testing.T) {
+	const stub = `window.footfall=window.footfall||function(){(footfall.q=footfall.q||[]).push(arguments)}`
+	for _, want := range []string{stub, `data-key`, `footfall.q`, `'purchase'`} {
+		if !bytes.Contains(trackerSource, []byte(want)) {
+			t.Fatalf("tracker/footfall.js no longer contains %q: update the snippets and this test", want)
+		}
+	}
+	for _, f := range []string{"../README.md", "../docs/ingest.md", "../queryapi/dashboard/static/index.html"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := html.UnescapeString(string(b))
+		for _, want := range []string{stub, TrackerPath + `" data-key="`} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: the snippet lacks %q", f, want)
+			}
+		}
 	}
 }

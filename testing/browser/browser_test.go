@@ -44,11 +44,13 @@ const (
 )
 
 // need skips the test with why, or fails it when the browser test is
-// required.
+// required (FOOTFALL_REQUIRE_BROWSER=1 or FOOTFALL_CI=1).
 func need(t *testing.T, why string) {
 	t.Helper()
-	if os.Getenv("FOOTFALL_REQUIRE_BROWSER") == "1" {
-		t.Fatalf("%s (FOOTFALL_REQUIRE_BROWSER=1, so this is a failure)", why)
+	for _, v := range []string{"FOOTFALL_REQUIRE_BROWSER", "FOOTFALL_CI"} {
+		if os.Getenv(v) == "1" {
+			t.Fatalf("%s (%s=1, so this is a failure)", why, v)
+		}
 	}
 	t.Skipf("%s; set FOOTFALL_REQUIRE_BROWSER=1 to make this a failure", why)
 }
@@ -139,18 +141,21 @@ func TestDashboardInChromium(t *testing.T) {
 	t.Logf("screenshots: %s and its -narrow twin", shot)
 }
 
-// installPlaywright runs npm ci when playwright-core is not installed yet
-// (it needs the npm registry once; node_modules is not committed).
+// installPlaywright runs npm ci when playwright-core or
+// @segment/analytics-next is not installed yet (it needs the npm registry
+// once; node_modules is not committed).
 func installPlaywright(t *testing.T, npm string) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core", "package.json")); err == nil {
+	_, err1 := os.Stat(filepath.Join("node_modules", "playwright-core", "package.json"))
+	_, err2 := os.Stat(filepath.Join("node_modules", "@segment", "analytics-next", "package.json"))
+	if err1 == nil && err2 == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in testing/browser (installs playwright-core from package-lock.json): %v\n%s", err, out)
+		t.Fatalf("npm ci in testing/browser (installs playwright-core and @segment/analytics-next from package-lock.json): %v\n%s", err, out)
 	}
 }
 
