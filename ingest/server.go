@@ -1,5 +1,7 @@
 // Package ingest is the HTTP service merchants send events to. It speaks the
-// Segment HTTP Tracking API and the GA4 Measurement Protocol, validates
+// Segment HTTP Tracking API and the GA4 Measurement Protocol, takes events
+// from web pages (Segment's analytics.js and its own tracker script,
+// footfall.js, with CORS, origin allow-lists and per-IP limits), validates
 // every message, enriches it with what only ingest knows (receive time,
 // country from the client IP, the user agent), rate-limits each merchant and
 // publishes to Pub/Sub, answering 2xx only once Pub/Sub has acknowledged

@@ -93,7 +93,8 @@ const countBeacons = () => {
 // A visit: a browser context of its own (its own storage), recording every
 // request to ingest with the answer.
 async function visit(name, { userAgent = CHROME_UA, init } = {}) {
-  const context = await browser.newContext({ userAgent, locale: 'en-US', acceptDownloads: true });
+  // userAgent null: the browser's own (HeadlessChrome).
+  const context = await browser.newContext({ ...(userAgent ? { userAgent } : {}), locale: 'en-US', acceptDownloads: true });
   await context.addInitScript(countBeacons);
   if (init) await context.addInitScript(init);
   await context.route('**/*', (route) => {
@@ -295,7 +296,7 @@ try {
   });
 
   await step('V6 a headless browser\'s own user agent: sent, accepted (the pipeline counts it as a bot)', async () => {
-    const v = await visit('V6', { userAgent: undefined });
+    const v = await visit('V6', { userAgent: null });
     await v.page.goto(`${SITE}/tracker/`);
     assert.match(await v.page.evaluate(() => navigator.userAgent), /HeadlessChrome/);
     await v.page.waitForFunction(() => window.footfall && window.footfall.on);
