@@ -1,5 +1,7 @@
-// Package browser tests the merchant dashboard (queryapi/dashboard) in a
-// real headless Chromium: it starts the whole local stack on free loopback
+// Package browser runs footfall's browser tests in a real headless
+// Chromium. TestWebCollectionInChromium (web_test.go) is the acceptance test
+// of collecting from websites. TestDashboardInChromium tests the merchant
+// dashboard (queryapi/dashboard): it starts the whole local stack on free loopback
 // ports, sends the demo merchant a few hundred generated events through
 // ingest, waits until the query API shows them, and runs dashboard.mjs
 // (Playwright driving Debian's /usr/bin/chromium), which checks that the
@@ -9,8 +11,9 @@
 //
 // Chromium, node and npm are needed (found on PATH or /usr/bin/chromium, or
 // named by FOOTFALL_CHROMIUM, FOOTFALL_NODE, FOOTFALL_NPM); without them the
-// test is skipped, or fails when FOOTFALL_REQUIRE_BROWSER=1 (CI). The first
-// run installs playwright-core with npm ci (package-lock.json). FOOTFALL_DASHBOARD_SCREENSHOT
+// tests are skipped, or fail when FOOTFALL_REQUIRE_BROWSER=1 or FOOTFALL_CI=1
+// (CI). The first run installs playwright-core and @segment/analytics-next
+// with npm ci (package-lock.json). FOOTFALL_DASHBOARD_SCREENSHOT
 // names where the screenshot goes (`make dashboard-screenshot` points it at
 // docs/dashboard.png); otherwise it goes to a temporary directory.
 package browser
@@ -75,11 +78,15 @@ func tool(env, name string, fallback ...string) string {
 	return ""
 }
 
-func TestDashboardInChromium(t *testing.T) {
+// browserTools skips the test under -short, finds Chromium and node (or
+// skips, or fails when the browser tests are required: need) and installs
+// the npm packages.
+func browserTools(t *testing.T) (chromium, node string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the whole stack and a browser")
 	}
-	chromium := tool("FOOTFALL_CHROMIUM", "chromium", "/usr/bin/chromium")
+	chromium = tool("FOOTFALL_CHROMIUM", "chromium", "/usr/bin/chromium")
 	if chromium == "" {
 		need(t, "no Chromium (Debian: apt-get install -y chromium; or set FOOTFALL_CHROMIUM)")
 	}
@@ -88,6 +95,11 @@ func TestDashboardInChromium(t *testing.T) {
 		need(t, "no node or npm (Debian: apt-get install -y nodejs npm)")
 	}
 	installPlaywright(t, npm)
+	return chromium, node
+}
+
+func TestDashboardInChromium(t *testing.T) {
+	chromium, node := browserTools(t)
 
 	bin := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

@@ -73,18 +73,7 @@ type webTotals struct {
 // Browsers reach ingest through a front end on loopback that, like Cloud
 // Run's, appends the client address to X-Forwarded-For (TRUSTED_PROXIES).
 func TestWebCollectionInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole stack and a browser")
-	}
-	chromium := tool("FOOTFALL_CHROMIUM", "chromium", "/usr/bin/chromium")
-	if chromium == "" {
-		need(t, "no Chromium (Debian: apt-get install -y chromium; or set FOOTFALL_CHROMIUM)")
-	}
-	node, npm := tool("FOOTFALL_NODE", "node"), tool("FOOTFALL_NPM", "npm")
-	if node == "" || npm == "" {
-		need(t, "no node or npm (Debian: apt-get install -y nodejs npm)")
-	}
-	installPlaywright(t, npm)
+	chromium, node := browserTools(t)
 
 	siteLn, frontLn := listen(t), listen(t)
 	siteURL, frontURL := "http://"+siteLn.Addr().String(), "http://"+frontLn.Addr().String()
