@@ -19,10 +19,8 @@
 package browser
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -239,24 +237,7 @@ func waitVisible(t *testing.T, client *http.Client, base string, from time.Time,
 }
 
 func getJSON(client *http.Client, u string, v any) error {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+keys.DemoReadKey)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", u, resp.Status, bytes.TrimSpace(b))
-	}
-	return json.Unmarshal(b, v)
+	return getJSONKey(client, u, keys.DemoReadKey, v)
 }
 
 // writeTruth writes what dashboard.mjs computes its expectations from.
