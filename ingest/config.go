@@ -76,6 +76,17 @@ type Config struct {
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	ProxyHeader    string   `env:"PROXY_HEADER, default=X-Forwarded-For"`
 
+	// PublicURL is the address browsers reach ingest at
+	// ("https://ingest.example.com"); the Segment settings document tells
+	// analytics.js to send there. Empty: taken from each request's Host
+	// (https when TLS, or when a trusted proxy says X-Forwarded-Proto: https).
+	PublicURL string `env:"PUBLIC_URL"`
+	// BrowserIPRate and BrowserIPBurst are the token bucket every client IP
+	// gets on the browser endpoints, in requests (browser.go); a rate of 0
+	// turns the per-IP limit off.
+	BrowserIPRate  float64 `env:"BROWSER_IP_REQUESTS_PER_SECOND, default=50"`
+	BrowserIPBurst int     `env:"BROWSER_IP_BURST, default=200"`
+
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM (Cloud Run allows 10 s).
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=9s"`
@@ -114,6 +125,11 @@ func (c Config) Validate() error {
 		return errors.New("ingest: AUTH_FAILURES_PER_MINUTE must be positive and AUTH_FAILURE_BURST at least 1")
 	case c.OpsAddr != "" && (c.OpsAddr == c.Addr || c.Port != "" && strings.HasSuffix(c.OpsAddr, ":"+c.Port)):
 		return fmt.Errorf("ingest: INGEST_OPS_ADDR %q must differ from the public address: metrics are not for the internet", c.OpsAddr)
+	case c.BrowserIPRate < 0 || c.BrowserIPRate > 0 && c.BrowserIPBurst < 1:
+		return errors.New("ingest: BROWSER_IP_REQUESTS_PER_SECOND must not be negative (0 turns the limit off) and BROWSER_IP_BURST must be at least 1")
+	}
+	if _, err := parsePublicURL(c.PublicURL); err != nil {
+		return err
 	}
 	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("ingest: TRUSTED_PROXIES: %w", err)

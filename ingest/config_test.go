@@ -33,6 +33,11 @@ func TestLoadConfig(t *testing.T) {
 		{"unknown publisher", map[string]string{"PUBLISHER": "kafka"}, nil, true},
 		{"zero rate", map[string]string{"RATE_LIMIT_EVENTS_PER_SECOND": "0"}, nil, true},
 		{"window", map[string]string{"MAX_EVENT_AGE": "24h"}, func(c Config) bool { return c.MaxEventAge == 24*time.Hour }, false},
+		{"browser defaults", nil, func(c Config) bool { return c.BrowserIPRate == 50 && c.BrowserIPBurst == 200 && c.PublicURL == "" }, false},
+		{"browser settings", map[string]string{"PUBLIC_URL": "https://ingest.example.com", "BROWSER_IP_REQUESTS_PER_SECOND": "0", "BROWSER_IP_BURST": "5"}, func(c Config) bool {
+			return c.PublicURL == "https://ingest.example.com" && c.BrowserIPRate == 0 && c.BrowserIPBurst == 5
+		}, false},
+		{"bad public URL", map[string]string{"PUBLIC_URL": "https://ingest.example.com/collect"}, nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

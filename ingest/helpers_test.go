@@ -34,8 +34,9 @@ func testConfig() Config {
 		AuthFailuresPerMinute: 10, AuthFailureBurst: 20}
 }
 
-// testKeys has the demo merchant and two more, "shop-a" (a tight rate
-// limit of its own) and "shop-b" (purchase and refund events configured).
+// testKeys has the demo merchant and three more, "shop-a" (a tight rate
+// limit of its own), "shop-b" (purchase and refund events configured) and
+// "shop-o" (accepts web pages of https://shop-o.example only).
 func testKeys(t testing.TB) *keys.Set {
 	t.Helper()
 	f := keys.DemoFile()
@@ -43,6 +44,7 @@ func testKeys(t testing.TB) *keys.Set {
 		keys.Merchant{ID: "shop-a", WriteKeys: []string{"wk-a"}, APISecrets: []string{"sec-a"}, RateLimit: &keys.Limit{EventsPerSecond: 1, Burst: 10}},
 		keys.Merchant{ID: "shop-b", WriteKeys: []string{"wk-b"}, APISecrets: []string{"sec-b"},
 			PurchaseEvents: []string{"Order Completed", "purchase"}, RefundEvents: []string{"Order Refunded", "refund"}},
+		keys.Merchant{ID: "shop-o", WriteKeys: []string{"wk-o"}, AllowedOrigins: []string{"https://shop-o.example"}},
 	)
 	ks, err := keys.NewSet(f)
 	if err != nil {

@@ -202,6 +202,9 @@ func (s *Server) handleSegmentBatch() fiber.Handler {
 			return s.segmentFail(c, rerr)
 		}
 		merchant, rerr := s.segmentMerchant(auth, batch.WriteKey)
+		if rerr == nil {
+			rerr = s.checkOrigin(c, merchant)
+		}
 		if rerr != nil {
 			return s.segmentFail(c, rerr)
 		}
@@ -234,6 +237,9 @@ func (s *Server) handleSegmentSingle(typ string) fiber.Handler {
 			return s.segmentFail(c, rerr)
 		}
 		merchant, rerr := s.segmentMerchant(c.Get(fiber.HeaderAuthorization), writeKey)
+		if rerr == nil {
+			rerr = s.checkOrigin(c, merchant)
+		}
 		if rerr != nil {
 			return s.segmentFail(c, rerr)
 		}

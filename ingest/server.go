@@ -1,5 +1,7 @@
 // Package ingest is the HTTP service merchants send events to. It speaks the
-// Segment HTTP Tracking API and the GA4 Measurement Protocol, validates
+// Segment HTTP Tracking API and the GA4 Measurement Protocol, takes events
+// from web pages (Segment's analytics.js and its own tracker script,
+// footfall.js, with CORS, origin allow-lists and per-IP limits), validates
 // every message, enriches it with what only ingest knows (receive time,
 // country from the client IP, the user agent), rate-limits each merchant and
 // publishes to Pub/Sub, answering 2xx only once Pub/Sub has acknowledged
@@ -16,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -42,6 +45,7 @@ type Keys interface {
 	BySecret(k string) (merchant string, ok bool)
 	RateLimit(merchant string) (keys.Limit, bool)
 	Commerce(merchant, name string) string
+	OriginAllowed(merchant, origin string) bool
 }
 
 // Server is the ingest HTTP service.
@@ -57,6 +61,11 @@ type Server struct {
 	authFails *authFailures
 	proxies   []netip.Prefix
 	ready     readyCache
+
+	// Browser-facing ingest (browser.go).
+	publicURL *url.URL
+	ipLimits  *browserIPLimiters
+	tracker   *trackerAsset
 }
 
 // NewServer checks its dependencies and returns a Server.
@@ -68,6 +77,11 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 		return nil, fmt.Errorf("ingest.NewServer: %w", err)
 	}
 	proxies, _ := parsePrefixes(cfg.TrustedProxies) // checked by Validate
+	publicURL, _ := parsePublicURL(cfg.PublicURL)   // checked by Validate
+	tracker, err := buildTracker()
+	if err != nil {
+		return nil, fmt.Errorf("ingest.NewServer: %w", err)
+	}
 	return &Server{
 		cfg:  cfg,
 		keys: ks,
@@ -84,6 +98,9 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 		authFails: newAuthFailures(cfg.AuthFailuresPerMinute, cfg.AuthFailureBurst),
 		proxies:   proxies,
 		ready:     readyCache{ttl: time.Second},
+		publicURL: publicURL,
+		ipLimits:  newBrowserIPLimiters(cfg.BrowserIPRate, cfg.BrowserIPBurst),
+		tracker:   tracker,
 	}, nil
 }
 
@@ -128,10 +145,14 @@ func (s *Server) Routes(app *fiber.App) {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", s.handleReady(false))
 
-	app.Post("/v1/batch", s.handleSegmentBatch())
+	// The Segment HTTP API: CORS and, for web pages, the per-IP limit too.
+	segmentPaths := []string{"/v1/batch"}
+	app.Post("/v1/batch", s.cors, s.limitIP(false), s.handleSegmentBatch())
 	for _, typ := range []string{event.TypeTrack, event.TypePage, event.TypeScreen, event.TypeIdentify, event.TypeGroup, event.TypeAlias} {
-		app.Post("/v1/"+typ, s.handleSegmentSingle(typ))
+		app.Post("/v1/"+typ, s.cors, s.limitIP(false), s.handleSegmentSingle(typ))
+		segmentPaths = append(segmentPaths, "/v1/"+typ)
 	}
+	s.browserRoutes(app, segmentPaths)
 	app.Post("/mp/collect", s.handleMPCollect(false))
 	app.Post("/debug/mp/collect", s.handleMPCollect(true))
 }

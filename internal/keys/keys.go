@@ -39,6 +39,9 @@ type Merchant struct {
 	// as event.CommercePurchase and event.CommerceRefund.
 	PurchaseEvents []string `json:"purchase_events,omitempty"`
 	RefundEvents   []string `json:"refund_events,omitempty"`
+	// AllowedOrigins, when set, are the only web origins whose pages may
+	// send events with this merchant's write keys (origins.go).
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 }
 
 // Limit is a token-bucket rate limit in events: a sustained rate and the
@@ -91,6 +94,7 @@ type Set struct {
 	write, secret, read map[string]string
 	limits              map[string]Limit
 	commerce            map[string]map[string]string // merchant → event name → event.Commerce*
+	origins             map[string]origins
 	merchants           []Merchant
 }
 
@@ -103,7 +107,7 @@ var ErrDuplicateKey = errors.New("keys: duplicate key")
 // NewSet validates f and indexes it.
 func NewSet(f File) (*Set, error) {
 	s := &Set{write: map[string]string{}, secret: map[string]string{}, read: map[string]string{},
-		limits: map[string]Limit{}, commerce: map[string]map[string]string{}, merchants: f.Merchants}
+		limits: map[string]Limit{}, commerce: map[string]map[string]string{}, origins: map[string]origins{}, merchants: f.Merchants}
 	seen := map[string]bool{}
 	kindOf := map[string]string{} // every key string of the file → "merchant's kind", across kinds
 	for i, m := range f.Merchants {
@@ -119,6 +123,13 @@ func NewSet(f File) (*Set, error) {
 				return nil, fmt.Errorf("keys: merchant %q: %w", m.ID, err)
 			}
 			s.limits[m.ID] = *m.RateLimit
+		}
+		if m.AllowedOrigins != nil {
+			o, err := parseOrigins(m.AllowedOrigins)
+			if err != nil {
+				return nil, fmt.Errorf("keys: merchant %q: allowed_origins: %w", m.ID, err)
+			}
+			s.origins[m.ID] = o
 		}
 		for _, idx := range []struct {
 			name string

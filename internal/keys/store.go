@@ -24,6 +24,8 @@ type Store interface {
 	// Commerce is event.CommercePurchase, event.CommerceRefund or "" for
 	// one of the merchant's event names.
 	Commerce(merchant, name string) string
+
+	OriginAllowed(merchant, origin string) bool
 }
 
 var (
@@ -76,6 +78,11 @@ func (f *FileStore) RateLimit(m string) (Limit, bool) { return f.cur.Load().Rate
 
 // Commerce returns the commerce kind the merchant gave an event name.
 func (f *FileStore) Commerce(m, name string) string { return f.cur.Load().Commerce(m, name) }
+
+// OriginAllowed reports whether a page of origin may send the merchant's events.
+func (f *FileStore) OriginAllowed(m, origin string) bool {
+	return f.cur.Load().OriginAllowed(m, origin)
+}
 
 // Reload reads the file now. On error the previous keys stay in force, the
 // error is logged and returned.
