@@ -13,7 +13,7 @@ type entry struct {
 	msg       *pubsubpb.PubsubMessage // nil once acknowledged
 	published int64                   // publish time, Unix ns
 	seq       uint64                  // position in the subscription, in publish order
-	delivery uint32 // deliveries so far; the current one is in its ack id
+	delivery  uint32                  // deliveries so far; the current one is in its ack id
 	// deadline is when the current lease expires (zero: not leased).
 	deadline time.Time
 	acked    bool
