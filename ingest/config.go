@@ -61,6 +61,10 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM (Cloud Run allows 10 s).
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=9s"`
+
+	// Backpressure refuses events while the pipeline's backlog is beyond
+	// a bound (BACKPRESSURE_*; off unless BACKPRESSURE_BACKLOG_URL is set).
+	Backpressure BackpressureConfig
 }
 
 // LoadConfig reads the configuration from l (os environment with envconfig.OsLookuper()).
@@ -90,6 +94,9 @@ func (c Config) Validate() error {
 		return errors.New("ingest: RATE_LIMIT_EVENTS_PER_SECOND must be positive and RATE_LIMIT_BURST at least 1")
 	case c.KeysFile != "" && c.KeysPollInterval <= 0:
 		return errors.New("ingest: KEYS_POLL_INTERVAL must be positive")
+	}
+	if err := c.Backpressure.validate(); err != nil {
+		return err
 	}
 	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("ingest: TRUSTED_PROXIES: %w", err)

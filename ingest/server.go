@@ -52,6 +52,7 @@ type Server struct {
 	limits  *limiters
 	proxies []netip.Prefix
 	ready   readyCache
+	bp      *backpressure // nil: off
 }
 
 // NewServer checks its dependencies and returns a Server.
@@ -63,6 +64,7 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 		return nil, fmt.Errorf("ingest.NewServer: %w", err)
 	}
 	proxies, _ := parsePrefixes(cfg.TrustedProxies) // checked by Validate
+	st := newStats()
 	return &Server{
 		cfg:  cfg,
 		keys: ks,
@@ -74,7 +76,8 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 			maxFuture:       cfg.MaxFutureSkew,
 		},
 		now:     time.Now,
-		stats:   newStats(),
+		stats:   st,
+		bp:      newBackpressure(cfg.Backpressure, nil, st.reg, log),
 		limits:  newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
 		proxies: proxies,
 		ready:   readyCache{ttl: time.Second},
@@ -118,6 +121,7 @@ func (s *Server) Routes(app *fiber.App) {
 // publishes) to finish. The caller closes the publisher afterwards.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	app := s.App()
+	go s.bp.run(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
 	select {
@@ -144,6 +148,9 @@ type readyCache struct {
 
 func (s *Server) handleReady() fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if on, why := s.bp.state(); on {
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "backpressure": true, "error": "the event pipeline is behind: " + why})
+		}
 		r := &s.ready
 		r.mu.Lock()
 		if r.at.IsZero() || time.Since(r.at) > r.ttl {
@@ -213,6 +220,9 @@ func reasonForStatus(code int) string {
 // publish makes events durable. It returns nil once Pub/Sub acknowledged
 // every event, else a 503 requestError: the client must retry.
 func (s *Server) publish(c *fiber.Ctx, events []*event.Event) *requestError {
+	if rerr := s.admitBacklog(len(events), events[0].Source); rerr != nil {
+		return rerr
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.PublishTimeout)
 	defer cancel()
 	start := time.Now()
