@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,6 +25,20 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.SealGrace, "seal-grace", 2*time.Minute, "the sealer's grace after an hour closes")
 	fs.DurationVar(&c.SealLimit, "seal-limit", 30*time.Minute, "longest wait for the sealing, after the last hour closed and its grace passed")
 	fs.DurationVar(&c.GiveUp, "give-up", 10*time.Minute, "how long the sender retries a batch before abandoning it")
+	fs.Func("backpressure-max-age", "ingest's back-pressure bound on the oldest unacknowledged message (default: the stack's, 3m)", func(v string) error {
+		if _, err := time.ParseDuration(v); err != nil {
+			return err
+		}
+		c.Env = append(c.Env, "BACKPRESSURE_MAX_AGE="+v)
+		return nil
+	})
+	fs.Func("backpressure-max-messages", "ingest's back-pressure bound on unacknowledged messages (default: the stack's, 1000000)", func(v string) error {
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return err
+		}
+		c.Env = append(c.Env, "BACKPRESSURE_MAX_MESSAGES="+v)
+		return nil
+	})
 	fs.Func("sealer-arg", "an extra flag for the sealer (repeatable)", func(v string) error {
 		c.SealerArgs = append(c.SealerArgs, v)
 		return nil

@@ -196,7 +196,7 @@ func LoadGrowth(samples []Sample, f func(Sample) int64) Growth {
 		return Growth{}
 	}
 	end := load[len(load)-1].At
-	w := min(30*time.Minute, end/2)
+	w := min(30*time.Minute, (end / 2).Round(time.Second))
 	at := func(from, to time.Duration) float64 {
 		return mean(window(load, from, to), func(s Sample) float64 { return float64(f(s)) })
 	}

@@ -78,7 +78,10 @@ type Config struct {
 	// stack's, 2 minutes); SealerArgs are extra flags for it.
 	SealGrace  time.Duration
 	SealerArgs []string
-	Log        *slog.Logger
+	// Env is added to every process's environment, after the soak's own
+	// (e.g. BACKPRESSURE_MAX_AGE to move ingest's back-pressure bounds).
+	Env []string
+	Log *slog.Logger
 }
 
 // Duration is the length of the load.
@@ -188,7 +191,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		PipelineArgs: []string{"--dedup-lateness=10m"},
 		SealGrace:    c.SealGrace,
 		SealerArgs:   c.SealerArgs,
-		Env:          []string{"RATE_LIMIT_EVENTS_PER_SECOND=1000000", "RATE_LIMIT_BURST=1000000"},
+		Env:          append([]string{"RATE_LIMIT_EVENTS_PER_SECOND=1000000", "RATE_LIMIT_BURST=1000000"}, c.Env...),
 		Echo:         io.Discard,
 		Log:          c.Log,
 	})
