@@ -271,18 +271,26 @@ func checkSealed(t *testing.T, st *localstack.Stack, l *load, name string, from,
 	}
 }
 
+// bigtableClient returns a client of the stack's Bigtable emulator, a
+// context for one read (15 s) and a function that releases both.
+func bigtableClient(t *testing.T, st *localstack.Stack) (context.Context, *bigtable.Client, func()) {
+	t.Helper()
+	r := st.Resources()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	c, err := bigtable.NewClient(ctx, r.BigtableProject, r.BigtableInstance)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return ctx, c, func() { c.Close(); cancel() }
+}
+
 // sealerPass returns the write time of sealed_through (the meta table's
 // watermarks row), which the sealer writes at the end of every pass.
 func sealerPass(t *testing.T, st *localstack.Stack) time.Time {
 	t.Helper()
-	r := st.Resources()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	c, err := bigtable.NewClient(ctx, r.BigtableProject, r.BigtableInstance)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c, done := bigtableClient(t, st)
+	defer done()
 	row, err := c.Open(layout.TableMeta).ReadRow(ctx, layout.MetaWatermarks, bigtable.RowFilter(bigtable.ColumnFilter(layout.ColSealedThrough)))
 	if err != nil {
 		t.Fatal(err)
@@ -315,14 +323,8 @@ func waitSealerPasses(t *testing.T, st *localstack.Stack, n int) {
 // read from Bigtable (the query API serves the sealed values instead).
 func provisional(t *testing.T, st *localstack.Stack, from, to time.Time) int64 {
 	t.Helper()
-	r := st.Resources()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	c, err := bigtable.NewClient(ctx, r.BigtableProject, r.BigtableInstance)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c, done := bigtableClient(t, st)
+	defer done()
 	tbl := c.Open(layout.TableMetrics)
 	var n int64
 	for h := from; h.Before(to); h = h.Add(time.Hour) {
