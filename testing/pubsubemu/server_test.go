@@ -91,7 +91,8 @@ func publish(t testing.TB, c *pubsub.Client, n int) []string {
 func pull(t testing.TB, c *pubsub.Client, n int) []*pubsubpb.ReceivedMessage {
 	t.Helper()
 	resp, err := c.SubscriptionAdminClient.Pull(context.Background(), &pubsubpb.PullRequest{Subscription: testSub, MaxMessages: int32(n),
-		ReturnImmediately: true}) //lint:ignore SA1019 what the pipeline's reader sends
+		//lint:ignore SA1019 what the pipeline's reader sends
+		ReturnImmediately: true})
 	if err != nil {
 		t.Fatal(err)
 	}
