@@ -90,6 +90,10 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM (Cloud Run allows 10 s).
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=9s"`
+
+	// Backpressure refuses events while the pipeline's backlog is beyond
+	// a bound (BACKPRESSURE_*; off unless BACKPRESSURE_BACKLOG_URL is set).
+	Backpressure BackpressureConfig
 }
 
 // LoadConfig reads the configuration from l (os environment with envconfig.OsLookuper()).
@@ -129,6 +133,9 @@ func (c Config) Validate() error {
 		return errors.New("ingest: BROWSER_IP_REQUESTS_PER_SECOND must not be negative (0 turns the limit off) and BROWSER_IP_BURST must be at least 1")
 	}
 	if _, err := parsePublicURL(c.PublicURL); err != nil {
+		return err
+	}
+	if err := c.Backpressure.validate(); err != nil {
 		return err
 	}
 	if _, err := parsePrefixes(c.TrustedProxies); err != nil {

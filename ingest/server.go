@@ -61,6 +61,7 @@ type Server struct {
 	authFails *authFailures
 	proxies   []netip.Prefix
 	ready     readyCache
+	bp        *backpressure // nil: off
 
 	// Browser-facing ingest (browser.go).
 	publicURL *url.URL
@@ -82,6 +83,7 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("ingest.NewServer: %w", err)
 	}
+	st := newStats()
 	return &Server{
 		cfg:  cfg,
 		keys: ks,
@@ -93,7 +95,8 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 			maxFuture:       cfg.MaxFutureSkew,
 		},
 		now:       time.Now,
-		stats:     newStats(),
+		stats:     st,
+		bp:        newBackpressure(cfg.Backpressure, nil, st.reg, log),
 		limits:    newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
 		authFails: newAuthFailures(cfg.AuthFailuresPerMinute, cfg.AuthFailureBurst),
 		proxies:   proxies,
@@ -161,6 +164,7 @@ func (s *Server) Routes(app *fiber.App) {
 // and waits up to cfg.ShutdownTimeout for in-flight requests (and so their
 // publishes) to finish. The caller closes the publisher afterwards.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	go s.bp.run(ctx)
 	return s.serve(ctx, ln, s.App())
 }
 
@@ -200,6 +204,9 @@ type readyCache struct {
 // (detail).
 func (s *Server) handleReady(detail bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if on, why := s.bp.state(); on {
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "backpressure": true, "error": "the event pipeline is behind: " + why})
+		}
 		r := &s.ready
 		r.mu.Lock()
 		if r.at.IsZero() || time.Since(r.at) > r.ttl {
@@ -280,6 +287,9 @@ func reasonForStatus(code int) string {
 // publish makes events durable. It returns nil once Pub/Sub acknowledged
 // every event, else a 503 requestError: the client must retry.
 func (s *Server) publish(c *fiber.Ctx, events []*event.Event) *requestError {
+	if rerr := s.admitBacklog(len(events), events[0].Source); rerr != nil {
+		return rerr
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.PublishTimeout)
 	defer cancel()
 	start := time.Now()

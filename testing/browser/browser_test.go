@@ -11,9 +11,9 @@
 //
 // Chromium, node and npm are needed (found on PATH or /usr/bin/chromium, or
 // named by FOOTFALL_CHROMIUM, FOOTFALL_NODE, FOOTFALL_NPM); without them the
-// tests are skipped, or fail when FOOTFALL_REQUIRE_BROWSER=1 or FOOTFALL_CI=1
-// (CI). The first run installs playwright-core and @segment/analytics-next
-// with npm ci (package-lock.json). FOOTFALL_DASHBOARD_SCREENSHOT
+// tests are skipped, or fail when FOOTFALL_CI=1 (set by .ci/run). The
+// first run installs playwright-core and @segment/analytics-next with npm
+// ci (package-lock.json). FOOTFALL_DASHBOARD_SCREENSHOT
 // names where the screenshot goes (`make dashboard-screenshot` points it at
 // docs/dashboard.png); otherwise it goes to a temporary directory.
 package browser
@@ -34,6 +34,7 @@ import (
 	"github.com/footfall/footfall/internal/keys"
 	"github.com/footfall/footfall/testing/demodata"
 	"github.com/footfall/footfall/testing/localstack"
+	"github.com/footfall/footfall/testing/truth"
 )
 
 // Events is how many events the test sends over the last Span, and
@@ -44,16 +45,13 @@ const (
 	LiveEvents = 40
 )
 
-// need skips the test with why, or fails it when the browser test is
-// required (FOOTFALL_REQUIRE_BROWSER=1 or FOOTFALL_CI=1).
+// need skips the test with why, or fails it in CI (FOOTFALL_CI=1).
 func need(t *testing.T, why string) {
 	t.Helper()
-	for _, v := range []string{"FOOTFALL_REQUIRE_BROWSER", "FOOTFALL_CI"} {
-		if os.Getenv(v) == "1" {
-			t.Fatalf("%s (%s=1, so this is a failure)", why, v)
-		}
+	if os.Getenv("FOOTFALL_CI") == "1" {
+		t.Fatalf("%s (FOOTFALL_CI=1, so this is a failure)", why)
 	}
-	t.Skipf("%s; set FOOTFALL_REQUIRE_BROWSER=1 to make this a failure", why)
+	t.Skipf("%s; set FOOTFALL_CI=1 to make this a failure", why)
 }
 
 // tool finds a program: the environment variable env if set, else name
@@ -200,9 +198,7 @@ func waitVisible(t *testing.T, client *http.Client, base string, from time.Time,
 		"to":   {time.Now().UTC().Truncate(time.Hour).Add(time.Hour).Format(time.RFC3339)},
 	}
 	want := fmt.Sprintf("events %d, page views %d, revenue %v, country total %d", len(events), pageviews, revenue, len(events))
-	deadline := time.Now().Add(3 * time.Minute)
-	var got string
-	for time.Now().Before(deadline) {
+	truth.Eventually(t, 3*time.Minute, "the query API showing what was sent", func() string {
 		var s struct {
 			Current struct {
 				Events    int64                            `json:"events"`
@@ -220,20 +216,18 @@ func waitVisible(t *testing.T, client *http.Client, base string, from time.Time,
 		q.Set("metrics", "events")
 		err2 := getJSON(client, base+"/v1/breakdown?dimension=country&"+q.Encode(), &b)
 		q.Del("metrics")
+		if err1 != nil || err2 != nil {
+			return fmt.Sprint(err1, err2)
+		}
 		rev := map[string]int64{}
 		for c, m := range s.Current.Revenue {
 			rev[c] = m.Minor
 		}
-		got = fmt.Sprintf("events %d, page views %d, revenue %v, country total %d", s.Current.Events, s.Current.PageViews, rev, b.Total.Events)
-		if err1 == nil && err2 == nil && got == want {
-			return
+		if got := fmt.Sprintf("events %d, page views %d, revenue %v, country total %d", s.Current.Events, s.Current.PageViews, rev, b.Total.Events); got != want {
+			return "got " + got + ", want " + want
 		}
-		if err1 != nil || err2 != nil {
-			got = fmt.Sprint(err1, err2)
-		}
-		time.Sleep(time.Second)
-	}
-	t.Fatalf("the query API never showed what was sent: got %s, want %s", got, want)
+		return ""
+	})
 }
 
 func getJSON(client *http.Client, u string, v any) error {

@@ -24,6 +24,7 @@ import (
 	"github.com/footfall/footfall/internal/keys"
 	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/testing/localstack"
+	"github.com/footfall/footfall/testing/truth"
 )
 
 var binDir string
@@ -129,36 +130,19 @@ func TestEventsReachTheQueryAPI(t *testing.T) {
 	}
 
 	from, to := first, now.Truncate(time.Hour).Add(time.Hour)
-	deadline := time.Now().Add(3 * time.Minute)
-	var diff string
-	for {
-		diff = compare(t, st.QueryURL(), from, to, want, names)
-		if diff == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("query API never matched the ground truth; last difference: %s", diff)
-		}
-		time.Sleep(time.Second)
-	}
+	truth.Eventually(t, 3*time.Minute, "the query API matching the ground truth", func() string {
+		return compare(t, st.QueryURL(), from, to, want, names)
+	})
 	t.Logf("all %d events visible in the query API %.1f s after the last was sent", len(events), time.Since(lastSent).Seconds())
 
 	// The metrics the query API does not serve yet, read from Bigtable
 	// with the layout package: visitors, revenue and the page breakdown of
 	// every hour.
-	truth := hourTruth(events)
+	hours := hourTruth(events)
 	bt := bigtableClient(t, st)
-	deadline = time.Now().Add(time.Minute)
-	for {
-		diff = compareBigtable(t, bt, truth)
-		if diff == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Bigtable never matched the ground truth; last difference: %s", diff)
-		}
-		time.Sleep(time.Second)
-	}
+	truth.Eventually(t, time.Minute, "Bigtable matching the ground truth", func() string {
+		return compareBigtable(t, bt, hours)
+	})
 }
 
 // hourGroundTruth is what one hour of the sent events must produce.

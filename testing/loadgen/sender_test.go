@@ -58,7 +58,9 @@ func TestSenderRetriesUntilAcknowledged(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[string]int{}
 	var attempts []Attempt
+	started := map[[2]int]time.Time{} // by batch and try: OnStart
 	s := &Sender{URL: url, WriteKey: keys.DemoWriteKey, Concurrency: 2, MaxBackoff: 1500 * time.Millisecond,
+		OnStart: func(a Attempt) { mu.Lock(); started[[2]int{a.Batch, a.Try}] = a.Start; mu.Unlock() },
 		OnAcked: func(b []truth.Event) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -81,6 +83,12 @@ func TestSenderRetriesUntilAcknowledged(t *testing.T) {
 		if a.Status == 503 && a.RetryAfter != "1" {
 			t.Errorf("503 with Retry-After %q, want 1", a.RetryAfter)
 		}
+		if at, ok := started[[2]int{a.Batch, a.Try}]; !ok || !at.Equal(a.Start) {
+			t.Errorf("attempt %d of batch %d: OnStart saw it start at %v (seen %v), OnAttempt at %v", a.Try, a.Batch, at, ok, a.Start)
+		}
+	}
+	if int64(len(started)) != st.Requests {
+		t.Errorf("OnStart saw %d requests, want %d", len(started), st.Requests)
 	}
 	published := map[string]bool{}
 	for _, m := range srv.Messages() {

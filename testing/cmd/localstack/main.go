@@ -1,7 +1,7 @@
 // Command localstack runs the whole footfall stack in the foreground (`make
 // run`): emulators, streaming pipeline, ingest and query API. Ctrl-C stops
 // everything. Addresses can be overridden with INGEST_ADDR, INGEST_OPS_ADDR, QUERYAPI_ADDR,
-// PUBSUB_EMULATOR_HOST and BIGTABLE_EMULATOR_HOST. Once the stack is up it
+// PUBSUB_EMULATOR_HOST, PUBSUB_EMULATOR_STATS_ADDR and BIGTABLE_EMULATOR_HOST. Once the stack is up it
 // sends the demo merchant a shop's traffic of the last two days
 // (testing/demodata; -demo-events, FOOTFALL_DEMO_EVENTS, 0 for none), so
 // that the dashboard it prints the address of has something to show.
@@ -50,7 +50,9 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 		QueryAddr:     os.Getenv("QUERYAPI_ADDR"),
 		PubSubAddr:    os.Getenv("PUBSUB_EMULATOR_HOST"),
 		BigtableAddr:  os.Getenv("BIGTABLE_EMULATOR_HOST"),
-		Log:           log,
+		// The Pub/Sub emulator's backlog, which ingest's back-pressure reads.
+		PubSubStatsAddr: os.Getenv("PUBSUB_EMULATOR_STATS_ADDR"),
+		Log:             log,
 	})
 	if err != nil {
 		return err
