@@ -1,7 +1,8 @@
 // Command streaming runs the streaming job: Pub/Sub → hourly metrics in
 // Bigtable. Locally it runs on Prism in this process (--runner=prism, the
-// default); --runner=dataflow submits it to Dataflow with Dataflow's native
-// Pub/Sub source.
+// default); --runner=dataflow (or DataflowRunner, in any case, or a
+// flex-template launch without --runner: pipeflags.ResolveRunner) submits it
+// to Dataflow with Dataflow's native Pub/Sub source.
 //
 // While the job runs, the pipeline's counters are served as Prometheus
 // metrics on --metrics-addr (/metrics) and logged as one JSON line every
@@ -23,28 +24,24 @@ import (
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx" // the filesystems and the optimized runtime
 
 	"github.com/footfall/footfall/pipelines/internal/counters"
+	"github.com/footfall/footfall/pipelines/internal/pipeflags"
 	"github.com/footfall/footfall/pipelines/streaming"
 )
 
 var (
-	project          = flag.String("pubsub-project", "footfall-local", "Pub/Sub project")
-	subscription     = flag.String("subscription", "events-pipeline", "Pub/Sub subscription to read")
-	bigtableProject  = flag.String("bigtable-project", "footfall-local", "Bigtable project")
-	bigtableInstance = flag.String("bigtable-instance", "footfall", "Bigtable instance")
-	bigtableProfile  = flag.String("bigtable-app-profile", "", "Bigtable app profile (\"\": the instance's default)")
-	earlyFiring      = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
-	allowedLateness  = flag.Duration("allowed-lateness", 72*time.Hour, "how long after an hour ends its events still update it")
-	dedupLateness    = flag.Duration("dedup-lateness", 0, "how long after an hour ends a duplicate event is still recognised (0: --allowed-lateness)")
-	maxNames         = flag.Int("max-names", 0, "distinct event names kept per merchant-hour, the rest summed as (other) (0: 500)")
-	topK             = flag.Int("top-k", 0, "values kept per breakdown row, the rest summed as other (0: 100)")
-	archiveDir       = flag.String("archive-dir", "", "Prism: local Parquet archive directory every pulled batch is written to before it is processed (\"\" disables)")
-	archiveTable     = flag.String("archive-table", "", "Dataflow: BigQuery archive table PROJECT.DATASET.TABLE every event is appended to (\"\" disables)")
-	readerShards     = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
-	metricsAddr      = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
-	summaryEvery     = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
+	project         = flag.String("pubsub-project", pipeflags.DefaultProject, "Pub/Sub project")
+	subscription    = flag.String("subscription", pipeflags.DefaultSubscription, "Pub/Sub subscription to read")
+	earlyFiring     = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
+	allowedLateness = flag.Duration("allowed-lateness", 72*time.Hour, "how long after an hour ends its events still update it")
+	dedupLateness   = flag.Duration("dedup-lateness", 0, "how long after an hour ends a duplicate event is still recognised (0: --allowed-lateness)")
+	archiveDir      = flag.String("archive-dir", "", "Prism: local Parquet archive directory every pulled batch is written to before it is processed (\"\" disables)")
+	archiveTable    = flag.String("archive-table", "", "Dataflow: BigQuery archive table PROJECT.DATASET.TABLE every event is appended to (\"\" disables)")
+	readerShards    = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
+	metricsAddr     = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
+	summaryEvery    = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
 	// TEST ONLY (transforms.Options.InjectBug): deliberately wrong logic for
 	// bug-fix-and-backfill tests. Hidden from -help.
 	injectBug = flag.String("inject-bug", "", "TEST ONLY")
@@ -65,8 +62,7 @@ func usage() {
 }
 
 func main() {
-	beamlog.LogKind = "json"    // beam.Init installs the default slog handler
-	flag.Set("runner", "prism") // the default; --runner overrides it
+	beamlog.LogKind = "json" // beam.Init installs the default slog handler
 	flag.Usage = usage
 	flag.Parse()
 	beam.Init()
@@ -79,24 +75,8 @@ func main() {
 }
 
 func realMain(ctx context.Context) error {
-	runner := flag.Lookup("runner").Value.String()
-	p, err := streaming.Build(streaming.Config{
-		Dataflow:           runner == "dataflow",
-		Project:            *project,
-		Subscription:       *subscription,
-		BigtableProject:    *bigtableProject,
-		BigtableInstance:   *bigtableInstance,
-		BigtableAppProfile: *bigtableProfile,
-		EarlyFiring:        *earlyFiring,
-		AllowedLateness:    *allowedLateness,
-		DedupLateness:      *dedupLateness,
-		MaxNames:           *maxNames,
-		TopK:               *topK,
-		ReaderShards:       *readerShards,
-		ArchiveDir:         *archiveDir,
-		ArchiveTable:       *archiveTable,
-		InjectBug:          *injectBug,
-	})
+	runner, dataflow := pipeflags.Runner()
+	p, err := streaming.Build(config(dataflow))
 	if err != nil {
 		return err
 	}
@@ -116,12 +96,34 @@ func realMain(ctx context.Context) error {
 	slog.Info("streaming job starting", "runner", runner, "subscription", *subscription,
 		"early_firing", earlyFiring.String(), "allowed_lateness", allowedLateness.String(), "dedup_lateness", dedupLateness.String(),
 		"archive_dir", *archiveDir, "archive_table", *archiveTable)
-	_, err = beamx.RunWithMetrics(ctx, p)
+	_, err = beam.Run(ctx, runner, p)
 	if ctx.Err() != nil {
 		slog.Info("streaming job stopped by signal")
 		return nil
 	}
 	return err
+}
+
+// config is the streaming job's configuration from the flags.
+func config(dataflow bool) streaming.Config {
+	bt := pipeflags.Bigtable()
+	return streaming.Config{
+		Dataflow:           dataflow,
+		Project:            *project,
+		Subscription:       *subscription,
+		BigtableProject:    bt.Project,
+		BigtableInstance:   bt.Instance,
+		BigtableAppProfile: bt.AppProfile,
+		EarlyFiring:        *earlyFiring,
+		AllowedLateness:    *allowedLateness,
+		DedupLateness:      *dedupLateness,
+		MaxNames:           bt.MaxNames,
+		TopK:               bt.TopK,
+		ReaderShards:       *readerShards,
+		ArchiveDir:         *archiveDir,
+		ArchiveTable:       *archiveTable,
+		InjectBug:          *injectBug,
+	}
 }
 
 // logSummaries logs every counter as one JSON line each interval.
