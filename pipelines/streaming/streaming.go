@@ -136,8 +136,9 @@ const pubsubReadURN = "beam:transform:pubsub_read:v1"
 
 // dataflowRead is Dataflow's native Pub/Sub source, emitted exactly as the
 // SDK's io/pubsubio.Read emits it without attributes (the same URN and
-// payload, with idAttribute event_id for Dataflow's deduplication and
-// timestampAttribute event_time). pubsubio itself cannot be imported in
+// payload, with idAttribute dedup_id — merchant and event id, unique across
+// merchants — for Dataflow's deduplication and timestampAttribute
+// event_time). pubsubio itself cannot be imported in
 // this module: it imports google.golang.org/genproto/googleapis/pubsub/v1,
 // which the genproto version our Bigtable and Pub/Sub clients require no
 // longer contains.
@@ -145,7 +146,7 @@ func dataflowRead(s beam.Scope, project, subscription string) beam.PCollection {
 	s = s.Scope("pubsubio.Read")
 	payload := &pipepb.PubSubReadPayload{
 		Subscription:       fmt.Sprintf("projects/%s/subscriptions/%s", project, subscription),
-		IdAttribute:        event.AttrEventID,
+		IdAttribute:        event.AttrDedupID,
 		TimestampAttribute: event.AttrEventTime,
 	}
 	out := beam.External(s, pubsubReadURN, protox.MustEncode(payload), nil,

@@ -72,7 +72,7 @@ func TestBuildTranslates(t *testing.T) {
 				t.Fatalf("found %d Pub/Sub read transforms, want 1", len(reads))
 			}
 			r := reads[0]
-			if r.GetSubscription() != "projects/proj/subscriptions/sub" || r.GetIdAttribute() != event.AttrEventID || r.GetTimestampAttribute() != event.AttrEventTime {
+			if r.GetSubscription() != "projects/proj/subscriptions/sub" || r.GetIdAttribute() != event.AttrDedupID || r.GetTimestampAttribute() != event.AttrEventTime {
 				t.Errorf("Pub/Sub read payload = %v", r)
 			}
 		})
