@@ -84,6 +84,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("streaming: early firing interval must be positive, got %s", c.EarlyFiring)
 	case c.ArchiveDir != "" && c.Dataflow:
 		return errors.New("streaming: a local archive directory cannot be used on Dataflow; archive to BigQuery with the archive table")
+	case c.ArchiveTable == "" && c.Dataflow:
+		return errors.New("streaming: on Dataflow the archive table (--archive-table PROJECT.DATASET.TABLE) is required: sealing and backfills read every event from it")
 	case c.ArchiveTable != "" && !c.Dataflow:
 		return errors.New("streaming: the BigQuery archive table is written on Dataflow only; on Prism archive to a local directory")
 	}
@@ -104,10 +106,15 @@ func Build(c Config) (*beam.Pipeline, error) {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	events := transforms.Decode(s, read(s, c))
-	if c.ArchiveTable != "" {
+	var events beam.PCollection
+	if c.Dataflow {
+		// Decode, archive every event to BigQuery and dead-letter what
+		// cannot be archived (bqarchive.Archive); on Prism pubsubpull has
+		// archived each batch before emitting it.
 		bq, _ := bqarchive.ParseTable(c.ArchiveTable) // checked by Validate
-		bqarchive.Write(s, bq, events)
+		events = bqarchive.Archive(s, bq, read(s, c))
+	} else {
+		events = transforms.Decode(s, read(s, c))
 	}
 	out := transforms.MetricsFromEvents(s, events, c.options())
 	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, AppProfile: c.BigtableAppProfile, MaxNames: c.MaxNames, TopK: c.TopK}
