@@ -20,6 +20,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/footfall/footfall/internal/event"
@@ -63,6 +64,10 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 		return nil, fmt.Errorf("ingest.NewServer: %w", err)
 	}
 	proxies, _ := parsePrefixes(cfg.TrustedProxies) // checked by Validate
+	st := newStats()
+	if c, ok := ks.(prometheus.Collector); ok { // the Bigtable key store's counters
+		st.reg.MustRegister(c)
+	}
 	return &Server{
 		cfg:  cfg,
 		keys: ks,
@@ -74,7 +79,7 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 			maxFuture:       cfg.MaxFutureSkew,
 		},
 		now:     time.Now,
-		stats:   newStats(),
+		stats:   st,
 		limits:  newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
 		proxies: proxies,
 		ready:   readyCache{ttl: time.Second},

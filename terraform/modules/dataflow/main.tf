@@ -1,7 +1,7 @@
 # Dataflow: the bucket the jobs stage through, and the streaming job
 # launched from its flex template (built by cloudbuild.yaml from
-# pipelines/Dockerfile). The backfill/seal job uses the same bucket and is
-# launched by the scheduler module.
+# pipelines/Dockerfile). The sealer (modules/sealer, a Cloud Run job)
+# submits its batch jobs through the same bucket.
 
 locals {
   bucket_name      = coalesce(var.bucket_name, "${var.project_id}-footfall-dataflow")
@@ -21,7 +21,10 @@ locals {
     "bigtable-instance" = var.bigtable_instance
     "early-firing"      = var.early_firing
     "allowed-lateness"  = var.allowed_lateness
+    "dedup-lateness"    = var.dedup_lateness
     "archive-table"     = var.archive_table
+    "max-names"         = tostring(var.max_names)
+    "top-k"             = tostring(var.top_k)
   }, var.bigtable_app_profile == null ? {} : { "bigtable-app-profile" = var.bigtable_app_profile }, var.extra_parameters)
 }
 

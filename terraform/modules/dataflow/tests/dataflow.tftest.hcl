@@ -53,9 +53,12 @@ run "parameters_are_the_streaming_flags" {
       "subscription"      = "events-pipeline"
       "bigtable-project"  = "footfall-test"
       "bigtable-instance" = "footfall"
-      "early-firing"      = "10s"
+      "early-firing"      = "60s"
       "allowed-lateness"  = "72h"
+      "dedup-lateness"    = "6h"
       "archive-table"     = "footfall-test:footfall.events"
+      "max-names"         = "500"
+      "top-k"             = "100"
     })
     error_message = "parameters must be exactly pipelines/cmd/streaming's flags."
   }
@@ -65,11 +68,11 @@ run "extra_parameters_are_added" {
   command = plan
 
   variables {
-    extra_parameters = { "dedup-lateness" = "6h" }
+    extra_parameters = { "reader-shards" = "4" }
   }
 
   assert {
-    condition     = google_dataflow_flex_template_job.streaming[0].parameters["dedup-lateness"] == "6h" && length(google_dataflow_flex_template_job.streaming[0].parameters) == 8
+    condition     = google_dataflow_flex_template_job.streaming[0].parameters["reader-shards"] == "4" && length(google_dataflow_flex_template_job.streaming[0].parameters) == 11
     error_message = "extra parameters are merged into the flags."
   }
 }
