@@ -12,6 +12,7 @@ import (
 
 	"github.com/footfall/footfall/pipelines/io/archive"
 	"github.com/footfall/footfall/pipelines/io/bqarchive"
+	"github.com/footfall/footfall/pipelines/io/bqarchive/bqstat"
 )
 
 // Source is where a job reads archived events from.
@@ -44,7 +45,7 @@ func ParseSource(spec string) (Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("seal: --source %s: %w", spec, err)
 		}
-		return BigQuery{Options: o, stats: &bqarchive.Stats{Options: o}}, nil
+		return BigQuery{Options: o, stats: &bqstat.Stats{Options: o}}, nil
 	}
 	return Dir(spec), nil
 }
@@ -85,10 +86,10 @@ func (d Dir) Dataflow() bool { return false }
 func (d Dir) String() string { return string(d) }
 
 // BigQuery is the BigQuery archive table (pipelines/io/bqarchive). Its
-// Stat reads the appends table beside it (bqarchive.Stats).
+// Stat reads the appends table beside it (bqstat.Stats).
 type BigQuery struct {
 	bqarchive.Options
-	stats *bqarchive.Stats
+	stats *bqstat.Stats
 }
 
 func (b BigQuery) Read(s beam.Scope, from, to time.Time, merchants []string) beam.PCollection {

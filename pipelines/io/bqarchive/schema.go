@@ -13,7 +13,7 @@
 // cannot archive. Read is a Beam batch source over an event-time range and
 // optional merchants through the BigQuery Storage Read API (parallel
 // streams, a row restriction that prunes partitions and clustered blocks).
-// Stat summarises an hour from the appends table. Schema derives the table
+// bqstat summarises an hour from the appends table. Schema derives the table
 // schema from event.Event's parquet tags. docs/archive.md explains the
 // choices.
 package bqarchive

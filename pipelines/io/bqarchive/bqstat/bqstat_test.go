@@ -1,4 +1,4 @@
-package bqarchive
+package bqstat
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"cloud.google.com/go/bigquery"
 
 	"github.com/footfall/footfall/pipelines/io/archive"
+	"github.com/footfall/footfall/pipelines/io/bqarchive"
 )
 
 // Stats answers per event hour from one query of the appends table,
@@ -26,7 +27,7 @@ func TestStats(t *testing.T) {
 		{Hour: h, Rows: 10, Newest: h.Add(70 * time.Minute)},
 		{Hour: h.Add(2 * time.Hour), Rows: 3, Newest: h.Add(4 * time.Hour)},
 	}
-	s := &Stats{Options: Options{Project: "my-proj", Dataset: "footfall", Table: "events"}, CacheFor: time.Minute,
+	s := &Stats{Options: bqarchive.Options{Project: "my-proj", Dataset: "footfall", Table: "events"}, CacheFor: time.Minute,
 		Now: func() time.Time { return now },
 		query: func(_ context.Context, sql string, params []bigquery.QueryParameter) ([]hourStatRow, error) {
 			m := map[string]any{}

@@ -1,4 +1,11 @@
-package bqarchive
+// Package bqstat tells the sealer, per event hour, how many rows the
+// BigQuery archive received and when the last arrived, from the archive's
+// appends table (pipelines/io/bqarchive writes a row there after every
+// successful append). It runs where the sealer runs, with a query job; it
+// is a package of its own so that the streaming job, which only writes the
+// archive, links no BigQuery query client (terraform/contract ties each
+// binary's calls to its account's roles).
+package bqstat
 
 import (
 	"context"
@@ -11,6 +18,7 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/footfall/footfall/pipelines/io/archive"
+	"github.com/footfall/footfall/pipelines/io/bqarchive"
 )
 
 // Stats answers, per event hour, how many rows the archive received and
@@ -25,7 +33,7 @@ import (
 // low, and a seal recorded with a low count is simply redone at the next
 // pass (docs/reprocessing.md).
 type Stats struct {
-	Options
+	bqarchive.Options
 	// CacheFor is how long one query's answer is reused (default 1 minute).
 	CacheFor time.Duration
 	// Now is the clock (tests).
@@ -51,8 +59,8 @@ type hourStatRow struct {
 // the appends partitions from that much before the first hour asked.
 const MaxFutureSkew = time.Hour
 
-// StatQuery is the SQL of a Stats query over event hours [@from, @to).
-func (o Options) StatQuery() string {
+// Query is the SQL of a Stats query over event hours [@from, @to).
+func Query(o bqarchive.Options) string {
 	return fmt.Sprintf("SELECT event_hour, SUM(row_count) AS row_count, MAX(appended_at) AS newest\n"+
 		"FROM `%s.%s.%s`\n"+
 		"WHERE appended_at >= @since AND event_hour >= @from AND event_hour < @to\n"+
@@ -78,7 +86,7 @@ func (s *Stats) Stat(ctx context.Context, hour time.Time) (archive.HourStat, err
 		if !from.Before(to) {
 			to = from.Add(time.Hour)
 		}
-		rows, err := s.run(ctx, s.StatQuery(), []bigquery.QueryParameter{
+		rows, err := s.run(ctx, Query(s.Options), []bigquery.QueryParameter{
 			{Name: "since", Value: from.Add(-MaxFutureSkew)},
 			{Name: "from", Value: from},
 			{Name: "to", Value: to},
