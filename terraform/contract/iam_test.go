@@ -79,7 +79,7 @@ var accounts = map[string]account{
 	}},
 	"build": {files: []string{cloudbuildFile}, needs: []need{
 		{"repository", "roles/artifactregistry.writer", nil, []string{"docker push"}},
-		{"bucket", "roles/storage.objectAdmin", nil, []string{"flex-template build gs://"}},
+		{"bucket", "roles/storage.objectAdmin", nil, []string{"gs://${_TEMPLATES_BUCKET}/templates/"}},
 		{"project", "roles/logging.logWriter", nil, []string{"CLOUD_LOGGING_ONLY"}},
 	}},
 	// Cloud Scheduler's identity: roles/run.invoker on the sealer job,
