@@ -69,10 +69,12 @@ module "bigtable" {
   # healthy cluster; the writers' profiles (streaming, sealer) stay on one
   # cluster, moved by bigtable_writer_cluster after a zone outage
   # (docs/deploy.md). CPU target 50% leaves each cluster room to carry the
-  # other's reads while the autoscaler catches up.
+  # other's reads while the autoscaler catches up. max_nodes: docs/capacity.md
+  # (peak writes need ~31 nodes per cluster; stored data adds a node per
+  # 2.5 TB, which the autoscaler also keeps).
   clusters = [
-    { cluster_id = "footfall-c1", zone = "${var.region}-a", min_nodes = 3, max_nodes = 30, cpu_target = 50 },
-    { cluster_id = "footfall-c2", zone = "${var.region}-b", min_nodes = 3, max_nodes = 30, cpu_target = 50 },
+    { cluster_id = "footfall-c1", zone = "${var.region}-a", min_nodes = 3, max_nodes = 60, cpu_target = 50 },
+    { cluster_id = "footfall-c2", zone = "${var.region}-b", min_nodes = 3, max_nodes = 60, cpu_target = 50 },
   ]
   single_cluster_id   = var.bigtable_writer_cluster
   deletion_protection = true
@@ -86,6 +88,7 @@ module "bigquery" {
   # The archive is the source of truth for backfills: keep it.
   partition_expiration_days = null
   deletion_protection       = true
+  storage_billing_model     = "PHYSICAL"
   labels                    = local.labels
 }
 
@@ -155,6 +158,9 @@ module "ingest" {
 
   # docs/capacity.md: ~1,900 requests in flight at peak (64k requests/s ×
   # ~30 ms); 250 per 1-vCPU instance; CPU is not the limit (~7 µs/event).
+  # Instance-based billing (CPU always allocated): no per-request fee, which
+  # at ~56 billion requests a month would dominate ingest's cost.
+  cpu_idle            = false
   min_instances       = 3
   max_instances       = 100
   concurrency         = 250

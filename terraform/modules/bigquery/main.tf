@@ -19,6 +19,9 @@ resource "google_bigquery_dataset" "this" {
   labels      = var.labels
 
   delete_contents_on_destroy = !var.deletion_protection
+
+  # Physical (compressed) bytes: the archive compresses ~7× (docs/capacity.md).
+  storage_billing_model = var.storage_billing_model
 }
 
 resource "google_bigquery_table" "events" {

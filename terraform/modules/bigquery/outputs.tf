@@ -47,3 +47,8 @@ output "clustering" {
   description = "Clustering columns of the archive table."
   value       = google_bigquery_table.events.clustering
 }
+
+output "storage_billing_model" {
+  description = "Storage billing model of the dataset."
+  value       = google_bigquery_dataset.this.storage_billing_model
+}

@@ -32,6 +32,17 @@ variable "partition_expiration_days" {
   }
 }
 
+variable "storage_billing_model" {
+  type        = string
+  description = "Storage billing of the dataset: PHYSICAL (compressed bytes; the archive compresses well) or LOGICAL."
+  default     = "PHYSICAL"
+
+  validation {
+    condition     = contains(["PHYSICAL", "LOGICAL"], var.storage_billing_model)
+    error_message = "storage_billing_model must be PHYSICAL or LOGICAL."
+  }
+}
+
 variable "clustering" {
   type        = list(string)
   description = "Clustering columns of the archive (bqarchive.ClusterFields): event_time, so reading one hour (every seal) prunes to about that hour's blocks."
