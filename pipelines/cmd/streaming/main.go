@@ -47,14 +47,20 @@ var (
 	injectBug = flag.String("inject-bug", "", "TEST ONLY")
 )
 
-// usage prints the flags except the hidden test-only one.
+func init() {
+	// Template parameters are passed as --name=value with underscore names
+	// (pipelines/templates/streaming-metadata.json).
+	pipeflags.AliasUnderscores(flag.CommandLine)
+}
+
+// usage prints the flags except the hidden test-only one and the aliases.
 func usage() {
 	out := flag.CommandLine.Output()
 	fmt.Fprintf(out, "Usage of %s:\n", os.Args[0])
 	visible := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
 	visible.SetOutput(out)
 	flag.VisitAll(func(f *flag.Flag) {
-		if f.Name != "inject-bug" {
+		if f.Name != "inject-bug" && !pipeflags.IsAlias(f) {
 			visible.Var(f.Value, f.Name, f.Usage)
 		}
 	})
@@ -76,6 +82,9 @@ func main() {
 
 func realMain(ctx context.Context) error {
 	runner, dataflow := pipeflags.Runner()
+	if dataflow {
+		submitOnly()
+	}
 	p, err := streaming.Build(config(dataflow))
 	if err != nil {
 		return err
@@ -102,6 +111,17 @@ func realMain(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// submitOnly makes the Dataflow runner return once the job is submitted.
+// A flex-template launch must exit after submitting (Google: do not wait
+// for the pipeline to finish), and Beam's Go Dataflow runner otherwise
+// waits for the job's end, which a streaming job never reaches: the
+// launcher would time out.
+func submitOnly() {
+	if err := flag.Set("execute_async", "true"); err != nil {
+		panic(err) // the Dataflow runner defines it
+	}
 }
 
 // config is the streaming job's configuration from the flags.

@@ -42,6 +42,32 @@ func Bigtable() btsink.Options {
 		MaxNames: *maxNames, TopK: *topK}
 }
 
+// AliasUnderscores defines, for every flag of fs whose name has a '-', the
+// same flag with '_' instead (--allowed_lateness for --allowed-lateness),
+// unless that name is taken. Flex-template parameters are passed to the
+// command as --name=value, and underscore names are the form Google's own
+// templates use for parameter names; with the aliases the template
+// metadata and Terraform use those, whatever Dataflow allows.
+func AliasUnderscores(fs *flag.FlagSet) {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.Contains(f.Name, "-") {
+			names = append(names, f.Name)
+		}
+	})
+	for _, n := range names {
+		alias := strings.ReplaceAll(n, "-", "_")
+		if fs.Lookup(alias) == nil {
+			f := fs.Lookup(n)
+			fs.Var(f.Value, alias, "alias of --"+n)
+		}
+	}
+}
+
+// IsAlias reports whether f is an alias AliasUnderscores defined (-help
+// lists the original only).
+func IsAlias(f *flag.Flag) bool { return strings.HasPrefix(f.Usage, "alias of --") }
+
 // LauncherEnv is set in the flex-template launcher image
 // (pipelines/Dockerfile; Google's Go launcher requires it): a process that
 // sees it was started by a template launch.

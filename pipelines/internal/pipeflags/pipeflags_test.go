@@ -58,3 +58,24 @@ func TestBigtableFromFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestAliasUnderscores(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	lateness := fs.Duration("allowed-lateness", 0, "how late")
+	fs.String("staging_location", "", "Beam's own")
+	fs.String("top-k", "", "taken below")
+	fs.String("top_k", "", "already defined")
+	AliasUnderscores(fs)
+	if err := fs.Parse([]string{"--allowed_lateness=72h"}); err != nil {
+		t.Fatal(err)
+	}
+	if lateness.String() != "72h0m0s" {
+		t.Errorf("--allowed_lateness set %s, want the --allowed-lateness flag's value", lateness)
+	}
+	if f := fs.Lookup("allowed_lateness"); f == nil || !IsAlias(f) {
+		t.Error("no alias flag allowed_lateness")
+	}
+	if f := fs.Lookup("top_k"); IsAlias(f) {
+		t.Error("an existing flag was replaced by an alias")
+	}
+}

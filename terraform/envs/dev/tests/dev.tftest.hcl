@@ -34,7 +34,7 @@ run "services_use_this_environments_resources" {
   }
 
   assert {
-    condition     = module.ingest.env["MAX_EVENT_AGE"] == module.dataflow.parameters["allowed-lateness"]
+    condition     = module.ingest.env["MAX_EVENT_AGE"] == module.dataflow.parameters["allowed_lateness"]
     error_message = "ingest accepts events exactly as old as the pipeline still applies."
   }
 }
@@ -64,8 +64,8 @@ run "pipelines_write_through_their_profiles" {
   assert {
     condition = (
       module.dataflow.parameters["subscription"] == "events-pipeline" &&
-      module.dataflow.parameters["bigtable-instance"] == module.bigtable.instance_name &&
-      module.dataflow.parameters["bigtable-app-profile"] == "streaming"
+      module.dataflow.parameters["bigtable_instance"] == module.bigtable.instance_name &&
+      module.dataflow.parameters["bigtable_app_profile"] == "streaming"
     )
     error_message = "the streaming job reads events-pipeline and writes through the streaming profile."
   }
@@ -76,7 +76,7 @@ run "pipelines_write_through_their_profiles" {
   }
 
   assert {
-    condition     = module.sealer.flags["max-names"] == module.dataflow.parameters["max-names"] && module.sealer.flags["top-k"] == module.dataflow.parameters["top-k"]
+    condition     = module.sealer.flags["max-names"] == module.dataflow.parameters["max_names"] && module.sealer.flags["top-k"] == module.dataflow.parameters["top_k"]
     error_message = "sealed and provisional values are bounded alike."
   }
 

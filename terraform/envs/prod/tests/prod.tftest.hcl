@@ -91,12 +91,12 @@ run "pipeline_wiring" {
   command = plan
 
   assert {
-    condition     = module.dataflow.parameters["bigtable-app-profile"] == "streaming" && module.sealer.flags["bigtable-app-profile"] == "sealer"
+    condition     = module.dataflow.parameters["bigtable_app_profile"] == "streaming" && module.sealer.flags["bigtable-app-profile"] == "sealer"
     error_message = "each pipeline writes through its own profile."
   }
 
   assert {
-    condition     = module.sealer.flags["max-names"] == module.dataflow.parameters["max-names"] && module.sealer.flags["top-k"] == module.dataflow.parameters["top-k"]
+    condition     = module.sealer.flags["max-names"] == module.dataflow.parameters["max_names"] && module.sealer.flags["top-k"] == module.dataflow.parameters["top_k"]
     error_message = "sealed and provisional values are bounded alike."
   }
 
