@@ -4,8 +4,10 @@
 //
 // A Set is an immutable snapshot; a FileStore serves the Set of a key file
 // and swaps in a new one when the file changes (polled) or on demand
-// (SIGHUP), keeping the previous keys when the new file is bad. The file
-// format (JSON) is documented in docs/keys.md:
+// (SIGHUP), keeping the previous keys when the new file is bad; a
+// BigtableStore looks keys up in the Bigtable key store (production) and
+// caches them; Open chooses among them from Config, for both services. The
+// file format (JSON) is documented in docs/keys.md:
 //
 //	{"merchants": [{"id": "demo", "write_keys": ["demo-write-key"],
 //	  "api_secrets": ["demo-api-secret"], "read_keys": ["demo-read-key"],
