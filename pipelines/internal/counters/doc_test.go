@@ -49,6 +49,9 @@ func TestDocumentedCountersAreMirrored(t *testing.T) {
 		}
 	}
 	for n := range defined {
+		if strings.HasPrefix(n, "test_") {
+			continue // defined by this package's own tests
+		}
 		if !listed[n] {
 			t.Errorf("counter %s is not in docs/pipeline.md's counter table", n)
 		}

@@ -186,7 +186,7 @@ func (f *fakeRead) ReadRows(req *storagepb.ReadRowsRequest, srv storagepb.BigQue
 			return status.Error(codes.Unavailable, "stream interrupted")
 		}
 		if err := srv.Send(&storagepb.ReadRowsResponse{RowCount: n,
-			Rows: &storagepb.ReadRowsResponse_ArrowRecordBatch{ArrowRecordBatch: &storagepb.ArrowRecordBatch{SerializedRecordBatch: b, RowCount: n}}}); err != nil {
+			Rows: &storagepb.ReadRowsResponse_ArrowRecordBatch{ArrowRecordBatch: &storagepb.ArrowRecordBatch{SerializedRecordBatch: b}}}); err != nil {
 			return err
 		}
 		at += n
