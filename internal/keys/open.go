@@ -38,8 +38,8 @@ func (c Config) Validate() error {
 		return errors.New("keys: KEYS_BIGTABLE_PROJECT is required with KEYS_BIGTABLE_INSTANCE")
 	case c.File != "" && c.PollInterval <= 0:
 		return errors.New("keys: KEYS_POLL_INTERVAL must be positive when KEYS_FILE is set")
-	case c.CacheTTL <= 0 || c.MaxStale < 0 || c.CacheEntries <= 0:
-		return errors.New("keys: KEYS_CACHE_TTL and KEYS_CACHE_ENTRIES must be positive, KEYS_MAX_STALE not negative")
+	case c.CacheTTL < 0 || c.MaxStale < 0 || c.CacheEntries < 0:
+		return errors.New("keys: KEYS_CACHE_TTL, KEYS_MAX_STALE and KEYS_CACHE_ENTRIES must not be negative (0: the default)")
 	}
 	return nil
 }

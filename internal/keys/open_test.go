@@ -24,7 +24,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bigtable", func(c *Config) { c.BigtableProject, c.BigtableInstance = "p", "i" }, false},
 		{"file and bigtable", func(c *Config) { c.File, c.BigtableProject, c.BigtableInstance = "k.json", "p", "i" }, true},
 		{"bigtable without project", func(c *Config) { c.BigtableInstance = "i" }, true},
-		{"no cache ttl", func(c *Config) { c.CacheTTL = 0 }, true},
+		{"zero cache ttl is the default", func(c *Config) { c.CacheTTL = 0 }, false},
+		{"negative cache ttl", func(c *Config) { c.CacheTTL = -time.Second }, true},
 		{"file without poll", func(c *Config) { c.File, c.PollInterval = "k.json", 0 }, true},
 	}
 	for _, tc := range tests {
