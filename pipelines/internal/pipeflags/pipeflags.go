@@ -14,15 +14,16 @@ import (
 
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners" // defines --runner
 
+	"github.com/footfall/footfall/internal/resources"
 	"github.com/footfall/footfall/pipelines/io/btsink"
 )
 
-// The local stack's resource names, the defaults of both commands (in
-// production Terraform passes its own).
+// The local stack's resource names (internal/resources), the defaults of
+// both commands (in production Terraform passes its own).
 const (
-	DefaultProject      = "footfall-local"
-	DefaultInstance     = "footfall"
-	DefaultSubscription = "events-pipeline"
+	DefaultProject      = resources.Project
+	DefaultInstance     = resources.BigtableInstance
+	DefaultSubscription = resources.Subscription
 )
 
 var (
