@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/footfall/footfall/internal/keys"
 )
 
 // Publisher kinds (PUBLISHER).
@@ -45,10 +47,9 @@ type Config struct {
 	// Publisher is "pubsub" (always, in production) or "noop" (benchmarks only).
 	Publisher string `env:"PUBLISHER, default=pubsub"`
 
-	// KeysFile is the merchant key file (docs/keys.md); empty means the demo merchant only.
-	KeysFile string `env:"KEYS_FILE"`
-	// KeysPollInterval is how often the key file's mtime and size are checked.
-	KeysPollInterval time.Duration `env:"KEYS_POLL_INTERVAL, default=5s"`
+	// Keys says where merchant keys come from (KEYS_*; docs/keys.md): the
+	// Bigtable key store, a key file, or the demo merchant only.
+	Keys keys.Config
 
 	// MaxEventAge and MaxFutureSkew bound accepted event times.
 	MaxEventAge   time.Duration `env:"MAX_EVENT_AGE, default=72h"`
@@ -121,8 +122,6 @@ func (c Config) Validate() error {
 		return errors.New("ingest: PUBLISH_TIMEOUT must be positive")
 	case c.RateLimit <= 0 || c.RateBurst < 1:
 		return errors.New("ingest: RATE_LIMIT_EVENTS_PER_SECOND must be positive and RATE_LIMIT_BURST at least 1")
-	case c.KeysFile != "" && c.KeysPollInterval <= 0:
-		return errors.New("ingest: KEYS_POLL_INTERVAL must be positive")
 	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0:
 		return errors.New("ingest: READ_TIMEOUT, WRITE_TIMEOUT and IDLE_TIMEOUT must be positive")
 	case c.AuthFailuresPerMinute <= 0 || c.AuthFailureBurst < 1:
@@ -137,6 +136,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Backpressure.validate(); err != nil {
 		return err
+	}
+	if err := c.Keys.Validate(); err != nil {
+		return fmt.Errorf("ingest: %w", err)
 	}
 	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("ingest: TRUSTED_PROXIES: %w", err)

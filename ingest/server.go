@@ -26,6 +26,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/footfall/footfall/internal/event"
@@ -84,6 +85,9 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 		return nil, fmt.Errorf("ingest.NewServer: %w", err)
 	}
 	st := newStats()
+	if c, ok := ks.(prometheus.Collector); ok { // the Bigtable key store's counters
+		st.reg.MustRegister(c)
+	}
 	return &Server{
 		cfg:  cfg,
 		keys: ks,

@@ -21,10 +21,13 @@ import (
 const SchemaVersion = "footfall.event.v1"
 
 // Pub/Sub message attribute names. Dataflow's native Pub/Sub reader uses
-// AttrEventTime as its timestamp attribute and AttrEventID as its id
-// attribute (for deduplication).
+// AttrEventTime as its timestamp attribute and AttrDedupID as its id
+// attribute: it drops a message whose id it has seen (for ~10 minutes), so
+// the id must be unique across merchants, which the client's event id
+// (AttrEventID, e.g. a Segment messageId) is not.
 const (
 	AttrEventID    = "event_id"
+	AttrDedupID    = "dedup_id"
 	AttrEventTime  = "event_time"
 	AttrMerchantID = "merchant_id"
 	AttrSchema     = "schema"
@@ -278,10 +281,16 @@ func Decode(b []byte) (Event, error) {
 	return e, nil
 }
 
+// DedupID is the id that makes e unique across merchants: "<merchant>:<id>".
+// Merchant ids never contain ':' (ValidMerchantID), so two different
+// (merchant, id) pairs never share a DedupID.
+func DedupID(e *Event) string { return e.MerchantID + ":" + e.ID }
+
 // Attributes returns the Pub/Sub message attributes for e.
 func Attributes(e *Event) map[string]string {
 	return map[string]string{
 		AttrEventID:    e.ID,
+		AttrDedupID:    DedupID(e),
 		AttrEventTime:  e.Time().Format(time.RFC3339Nano),
 		AttrMerchantID: e.MerchantID,
 		AttrSchema:     SchemaVersion,

@@ -129,6 +129,31 @@ func TestAttributes(t *testing.T) {
 	}
 }
 
+// Dataflow drops a message whose id attribute it has already seen: two
+// merchants using the same client event id must not share one.
+func TestDedupIDIsUniqueAcrossMerchants(t *testing.T) {
+	tests := []struct {
+		name       string
+		a, b       Event
+		wantShared bool
+	}{
+		{"same id, two merchants", Event{MerchantID: "shop-1", ID: "msg-1"}, Event{MerchantID: "shop-2", ID: "msg-1"}, false},
+		{"merchant prefix of another", Event{MerchantID: "a", ID: "b:c"}, Event{MerchantID: "a-b", ID: "c"}, false},
+		{"same merchant, same id (a redelivery)", Event{MerchantID: "shop-1", ID: "msg-1"}, Event{MerchantID: "shop-1", ID: "msg-1"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := Attributes(&tc.a)[AttrDedupID], Attributes(&tc.b)[AttrDedupID]
+			if a == "" || b == "" {
+				t.Fatalf("no %s attribute: %q, %q", AttrDedupID, a, b)
+			}
+			if got := a == b; got != tc.wantShared {
+				t.Errorf("dedup ids %q and %q: shared = %v, want %v", a, b, got, tc.wantShared)
+			}
+		})
+	}
+}
+
 func TestVisitorID(t *testing.T) {
 	e := Event{AnonymousID: "a", UserID: "u"}
 	if got := e.VisitorID(); got != "a" {

@@ -6,8 +6,10 @@
 //
 // A Set is an immutable snapshot; a FileStore serves the Set of a key file
 // and swaps in a new one when the file changes (polled) or on demand
-// (SIGHUP), keeping the previous keys when the new file is bad. The file
-// format (JSON) is documented in docs/keys.md:
+// (SIGHUP), keeping the previous keys when the new file is bad; a
+// BigtableStore looks keys up in the Bigtable key store (production) and
+// caches them; Open chooses among them from Config, for both services. The
+// file format (JSON) is documented in docs/keys.md:
 //
 //	{"merchants": [{"id": "demo", "write_keys": ["demo-write-key"],
 //	  "api_secrets": ["demo-api-secret"], "read_keys": ["demo-read-key"],
@@ -214,3 +216,19 @@ func (s *Set) Commerce(merchant, name string) string { return s.commerce[merchan
 
 // Merchants lists the merchants in file order.
 func (s *Set) Merchants() []Merchant { return s.merchants }
+
+// Commerce returns event.CommercePurchase or event.CommerceRefund when m
+// configures name as a purchase or refund event, else "".
+func (m Merchant) Commerce(name string) string {
+	for _, n := range m.PurchaseEvents {
+		if n == name {
+			return event.CommercePurchase
+		}
+	}
+	for _, n := range m.RefundEvents {
+		if n == name {
+			return event.CommerceRefund
+		}
+	}
+	return ""
+}

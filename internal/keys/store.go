@@ -11,11 +11,9 @@ import (
 	"time"
 )
 
-// Store is the live key set a service consults on every request. A
-// production backend (e.g. one that reads Secret Manager directly) only has
-// to provide these lookups; FileStore is the one this repository ships, and
-// on Cloud Run the file is a Secret Manager secret mounted as a volume
-// (docs/keys.md).
+// Store is the live key set a service consults on every request: Set (a
+// snapshot), FileStore (a key file) or BigtableStore (production, millions
+// of merchants); Open picks one from Config (docs/keys.md).
 type Store interface {
 	ByWriteKey(k string) (merchant string, ok bool)
 	BySecret(k string) (merchant string, ok bool)

@@ -39,20 +39,11 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var ks ingest.Keys = keys.Demo()
-	if cfg.KeysFile != "" {
-		fs, err := keys.OpenFile(cfg.KeysFile, log)
-		if err != nil {
-			return err
-		}
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go fs.Watch(ctx, cfg.KeysPollInterval, hup)
-		ks = fs
-	} else {
-		log.Info("KEYS_FILE not set: only the demo merchant's keys are accepted", "write_key", keys.DemoWriteKey)
+	ks, closeKeys, err := keys.Open(ctx, cfg.Keys, log)
+	if err != nil {
+		return err
 	}
+	defer closeKeys()
 
 	var pub ingest.Publisher
 	switch cfg.Publisher {
