@@ -74,6 +74,20 @@ func DependentHours(t time.Time) []time.Time {
 	return out
 }
 
+// DependentHoursOf returns the hours whose values events of hour h can
+// change (every H whose InputRange(H, H+1h) meets [h, h+1h)).
+func DependentHoursOf(h time.Time) []time.Time {
+	h = layout.Hour(h)
+	var out []time.Time
+	for c := h.Add(-LongRun - time.Hour); !c.After(h.Add(lookBack + time.Hour)); c = c.Add(time.Hour) {
+		from, to := InputRange(c, c.Add(time.Hour))
+		if from.Before(h.Add(time.Hour)) && to.After(h) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // SettledAfter is how long after an hour ends its values stop depending
 // on events that have not happened yet: a session that starts in its last
 // moment can run until the full hour LongRun later. Sealing an hour

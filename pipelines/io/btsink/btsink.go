@@ -30,9 +30,7 @@ import (
 	"cloud.google.com/go/bigtable"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
+	"github.com/footfall/footfall/internal/gcperr"
 	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/pipelines/internal/counters"
 )
@@ -211,27 +209,7 @@ func Permanent(err error) bool {
 		}
 		return false
 	}
-	st, ok := status.FromError(unwrapAll(err))
-	if !ok {
-		return false
-	}
-	switch st.Code() {
-	case codes.PermissionDenied, codes.Unauthenticated, codes.InvalidArgument, codes.FailedPrecondition,
-		codes.NotFound, codes.Unimplemented, codes.OutOfRange:
-		return true
-	}
-	return false
-}
-
-// unwrapAll returns the innermost error of a chain of single wraps.
-func unwrapAll(err error) error {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err
-		}
-		err = u
-	}
+	return gcperr.Permanent(err)
 }
 
 // permanentError is a failure retrying cannot fix (a row that does not

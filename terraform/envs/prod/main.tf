@@ -10,10 +10,10 @@ locals {
   env    = "prod"
   labels = { app = "footfall", env = local.env }
 
-  # Events older than this are rejected by ingest (MAX_EVENT_AGE) and no
-  # longer update their hour in the pipeline (--allowed-lateness); the
-  # sealer looks back further (seal_lookback) so that every accepted event
-  # is eventually sealed.
+  # Events older than this are rejected by ingest (MAX_EVENT_AGE). The
+  # streaming job updates an hour for `horizon` after it ends; older events
+  # are archived and counted by the sealer, which looks back further
+  # (seal_lookback) so that every accepted event is eventually sealed.
   max_event_age   = "72h"
   max_future_skew = "10m"
   seal_lookback   = "96h"
@@ -25,8 +25,8 @@ locals {
 
   # docs/capacity.md: provisional writes cost one Bigtable write per touched
   # row per pane; at 5 B/day a pane a minute is what Bigtable can take.
-  early_firing   = "60s"
-  dedup_lateness = "6h"
+  early_firing = "60s"
+  horizon      = "3h"
 
   ingest_image   = coalesce(var.ingest_image, "${module.registry.url}/ingest:${var.image_tag}")
   queryapi_image = coalesce(var.queryapi_image, "${module.registry.url}/queryapi:${var.image_tag}")
@@ -115,8 +115,7 @@ module "dataflow" {
   subscription          = module.pubsub.subscription_name
   bigtable_instance     = module.bigtable.instance_name
   bigtable_app_profile  = module.bigtable.app_profiles["streaming"]
-  allowed_lateness      = local.max_event_age
-  dedup_lateness        = local.dedup_lateness
+  horizon               = local.horizon
   early_firing          = local.early_firing
   max_names             = local.max_names
   top_k                 = local.top_k

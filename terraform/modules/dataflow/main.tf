@@ -21,8 +21,7 @@ locals {
     "bigtable_project"  = coalesce(var.bigtable_project, var.project_id)
     "bigtable_instance" = var.bigtable_instance
     "early_firing"      = var.early_firing
-    "allowed_lateness"  = var.allowed_lateness
-    "dedup_lateness"    = var.dedup_lateness
+    "horizon"           = var.horizon
     "archive_table"     = var.archive_table
     "max_names"         = tostring(var.max_names)
     "top_k"             = tostring(var.top_k)

@@ -89,16 +89,10 @@ variable "early_firing" {
   default     = "60s"
 }
 
-variable "allowed_lateness" {
+variable "horizon" {
   type        = string
-  description = "--allowed-lateness: how long after an hour ends its events still update it (Go duration)."
-  default     = "72h"
-}
-
-variable "dedup_lateness" {
-  type        = string
-  description = "--dedup-lateness: how long after an hour ends a duplicate is still recognised (Go duration). docs/capacity.md: keep it well below allowed_lateness at scale (the dedup state grows with it; the seal deduplicates everything)."
-  default     = "6h"
+  description = "--horizon: how long after an hour ends the streaming job still updates it (Go duration). Older events (ingest accepts them up to MAX_EVENT_AGE) are archived and counted by the sealer; the horizon bounds the job's state (docs/pipeline.md, docs/capacity.md)."
+  default     = "3h"
 }
 
 variable "max_names" {

@@ -34,8 +34,8 @@ run "services_use_this_environments_resources" {
   }
 
   assert {
-    condition     = module.ingest.env["MAX_EVENT_AGE"] == module.dataflow.parameters["allowed_lateness"]
-    error_message = "ingest accepts events exactly as old as the pipeline still applies."
+    condition     = module.dataflow.parameters["horizon"] == "3h"
+    error_message = "the streaming job holds state for a 3-hour horizon; the sealer owns older events."
   }
 }
 

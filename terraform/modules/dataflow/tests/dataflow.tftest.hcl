@@ -54,8 +54,7 @@ run "parameters_are_the_streaming_flags" {
       "bigtable_project"  = "footfall-test"
       "bigtable_instance" = "footfall"
       "early_firing"      = "60s"
-      "allowed_lateness"  = "72h"
-      "dedup_lateness"    = "6h"
+      "horizon"           = "3h"
       "archive_table"     = "footfall-test:footfall.events"
       "max_names"         = "500"
       "top_k"             = "100"
@@ -72,7 +71,7 @@ run "extra_parameters_are_added" {
   }
 
   assert {
-    condition     = google_dataflow_flex_template_job.streaming[0].parameters["reader_shards"] == "4" && length(google_dataflow_flex_template_job.streaming[0].parameters) == 11
+    condition     = google_dataflow_flex_template_job.streaming[0].parameters["reader_shards"] == "4" && length(google_dataflow_flex_template_job.streaming[0].parameters) == 10
     error_message = "extra parameters are merged into the flags."
   }
 }
