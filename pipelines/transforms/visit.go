@@ -211,7 +211,7 @@ func settle(h *Hit, lastTx map[string]int64) bool {
 type openSession struct {
 	SID          string
 	Start, Last  int64
-	Run          int64 // when the run of events without a SessionGap pause began
+	Run          int64       // when the run of events without a SessionGap pause began
 	First        enrich.Dims // session-scoped values of the first event
 	Entry        string
 	EntryAt      int64

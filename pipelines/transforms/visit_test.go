@@ -27,13 +27,13 @@ func at(t testing.TB, hms string) int64 {
 
 // ev is a compact test event of visitor "v".
 type ev struct {
-	at   string
-	name string // page_view, screen_view, identify, purchase, refund, … ("" page_view)
-	page string // "" no page context
-	sid  string
-	id   string // "" a fresh id
-	src  string // referrer host ("" none)
-	tx   string
+	at    string
+	name  string // page_view, screen_view, identify, purchase, refund, … ("" page_view)
+	page  string // "" no page context
+	sid   string
+	id    string // "" a fresh id
+	src   string // referrer host ("" none)
+	tx    string
 	cents int64
 }
 

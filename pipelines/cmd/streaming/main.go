@@ -33,15 +33,15 @@ import (
 )
 
 var (
-	project         = flag.String("pubsub-project", pipeflags.DefaultProject, "Pub/Sub project")
-	subscription    = flag.String("subscription", pipeflags.DefaultSubscription, "Pub/Sub subscription to read")
-	earlyFiring     = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
-	horizon         = flag.Duration("horizon", transforms.DefaultHorizon, "how long after an hour ends the streaming job still updates it; older events reach the metrics through the sealer (docs/pipeline.md)")
-	archiveDir      = flag.String("archive-dir", "", "Prism: local Parquet archive directory every pulled batch is written to before it is processed (\"\" disables)")
-	archiveTable    = flag.String("archive-table", "", "Dataflow: BigQuery archive table PROJECT.DATASET.TABLE every event is appended to (\"\" disables)")
-	readerShards    = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
-	metricsAddr     = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
-	summaryEvery    = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
+	project      = flag.String("pubsub-project", pipeflags.DefaultProject, "Pub/Sub project")
+	subscription = flag.String("subscription", pipeflags.DefaultSubscription, "Pub/Sub subscription to read")
+	earlyFiring  = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
+	horizon      = flag.Duration("horizon", transforms.DefaultHorizon, "how long after an hour ends the streaming job still updates it; older events reach the metrics through the sealer (docs/pipeline.md)")
+	archiveDir   = flag.String("archive-dir", "", "Prism: local Parquet archive directory every pulled batch is written to before it is processed (\"\" disables)")
+	archiveTable = flag.String("archive-table", "", "Dataflow: BigQuery archive table PROJECT.DATASET.TABLE every event is appended to (\"\" disables)")
+	readerShards = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
+	metricsAddr  = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
+	summaryEvery = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
 	// TEST ONLY (transforms.Options.InjectBug): deliberately wrong logic for
 	// bug-fix-and-backfill tests. Hidden from -help.
 	injectBug = flag.String("inject-bug", "", "TEST ONLY")
