@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"github.com/sethvargo/go-envconfig"
 	"io"
 	"log/slog"
 	"net"
@@ -124,9 +125,12 @@ func startIngest(t *testing.T, outage *failFirst) (url string, srv *pstest.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ingest.Config{PubSubProject: "p", PubSubTopic: "t", Publisher: ingest.PublisherPubSub, MaxEventAge: 72 * time.Hour,
-		MaxFutureSkew: time.Minute, PublishTimeout: 2 * time.Second, RetryAfter: 1, RateLimit: 1e9, RateBurst: 1e9,
-		ProxyHeader: "X-Forwarded-For", ShutdownTimeout: 5 * time.Second}
+	cfg, err := ingest.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{
+		"PUBSUB_PROJECT": "p", "PUBSUB_TOPIC": "t", "PUBLISH_TIMEOUT": "2s", "RETRY_AFTER_SECONDS": "1",
+		"RATE_LIMIT_EVENTS_PER_SECOND": "1000000000", "RATE_LIMIT_BURST": "1000000000", "MAX_FUTURE_SKEW": "1m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	is, err := ingest.NewServer(cfg, keys.Demo(), pub, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
