@@ -4,12 +4,13 @@ GO ?= go
 BIN := bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CMDS := ./ingest/cmd/ingest ./queryapi/cmd/queryapi ./pipelines/cmd/streaming ./pipelines/cmd/backfill \
-	./testing/cmd/localstack ./testing/cmd/pubsub-emulator ./testing/cmd/bigtable-emulator
+	./internal/keys/cmd/footfall-admin ./testing/cmd/localstack ./testing/cmd/pubsub-emulator ./testing/cmd/bigtable-emulator
 
 .DEFAULT_GOAL := help
 
-# Area-specific targets live in fragments (mk/*.mk, terraform/terraform.mk).
--include $(sort $(wildcard mk/*.mk)) terraform/terraform.mk
+# Area-specific targets live in fragments, one per area (mk/*.mk); a
+# missing fragment is an error, not a silently smaller build.
+include $(sort $(wildcard mk/*.mk))
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'

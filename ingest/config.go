@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/footfall/footfall/internal/keys"
 )
 
 // Publisher kinds (PUBLISHER).
@@ -27,16 +29,27 @@ type Config struct {
 	// Addr is the listen address. On Cloud Run, PORT is set instead.
 	Addr string `env:"INGEST_ADDR, default=127.0.0.1:8080"`
 	Port string `env:"PORT"`
+	// OpsAddr is the operators' listener: /metrics and /readyz with the
+	// reason when not ready. Empty: not served. Never the public port; on
+	// Cloud Run a loopback address only a sidecar (the metrics collector)
+	// reaches.
+	OpsAddr string `env:"INGEST_OPS_ADDR"`
+
+	// ReadTimeout bounds reading a whole request (headers and body),
+	// WriteTimeout writing the answer, IdleTimeout an idle keep-alive
+	// connection: a client that trickles bytes cannot hold a connection.
+	ReadTimeout  time.Duration `env:"READ_TIMEOUT, default=30s"`
+	WriteTimeout time.Duration `env:"WRITE_TIMEOUT, default=30s"`
+	IdleTimeout  time.Duration `env:"IDLE_TIMEOUT, default=120s"`
 
 	PubSubProject string `env:"PUBSUB_PROJECT, default=footfall-local"`
 	PubSubTopic   string `env:"PUBSUB_TOPIC, default=events"`
 	// Publisher is "pubsub" (always, in production) or "noop" (benchmarks only).
 	Publisher string `env:"PUBLISHER, default=pubsub"`
 
-	// KeysFile is the merchant key file (docs/keys.md); empty means the demo merchant only.
-	KeysFile string `env:"KEYS_FILE"`
-	// KeysPollInterval is how often the key file's mtime and size are checked.
-	KeysPollInterval time.Duration `env:"KEYS_POLL_INTERVAL, default=5s"`
+	// Keys says where merchant keys come from (KEYS_*; docs/keys.md): the
+	// Bigtable key store, a key file, or the demo merchant only.
+	Keys keys.Config
 
 	// MaxEventAge and MaxFutureSkew bound accepted event times.
 	MaxEventAge   time.Duration `env:"MAX_EVENT_AGE, default=72h"`
@@ -52,15 +65,36 @@ type Config struct {
 	RateLimit float64 `env:"RATE_LIMIT_EVENTS_PER_SECOND, default=5000"`
 	RateBurst int     `env:"RATE_LIMIT_BURST, default=10000"`
 
+	// AuthFailuresPerMinute and AuthFailureBurst limit failed GA4
+	// authentications per client address (IPv4 address, IPv6 /64): past
+	// them, the client's requests are answered 429 unchecked.
+	AuthFailuresPerMinute float64 `env:"AUTH_FAILURES_PER_MINUTE, default=10"`
+	AuthFailureBurst      int     `env:"AUTH_FAILURE_BURST, default=20"`
+
 	// TrustedProxies lists the proxies (IPs or CIDRs, comma separated)
 	// whose ProxyHeader is believed; empty means the header is ignored and
 	// the peer address is the client.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	ProxyHeader    string   `env:"PROXY_HEADER, default=X-Forwarded-For"`
 
+	// PublicURL is the address browsers reach ingest at
+	// ("https://ingest.example.com"); the Segment settings document tells
+	// analytics.js to send there. Empty: taken from each request's Host
+	// (https when TLS, or when a trusted proxy says X-Forwarded-Proto: https).
+	PublicURL string `env:"PUBLIC_URL"`
+	// BrowserIPRate and BrowserIPBurst are the token bucket every client IP
+	// gets on the browser endpoints, in requests (browser.go); a rate of 0
+	// turns the per-IP limit off.
+	BrowserIPRate  float64 `env:"BROWSER_IP_REQUESTS_PER_SECOND, default=50"`
+	BrowserIPBurst int     `env:"BROWSER_IP_BURST, default=200"`
+
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM (Cloud Run allows 10 s).
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=9s"`
+
+	// Backpressure refuses events while the pipeline's backlog is beyond
+	// a bound (BACKPRESSURE_*; off unless BACKPRESSURE_BACKLOG_URL is set).
+	Backpressure BackpressureConfig
 }
 
 // LoadConfig reads the configuration from l (os environment with envconfig.OsLookuper()).
@@ -88,8 +122,23 @@ func (c Config) Validate() error {
 		return errors.New("ingest: PUBLISH_TIMEOUT must be positive")
 	case c.RateLimit <= 0 || c.RateBurst < 1:
 		return errors.New("ingest: RATE_LIMIT_EVENTS_PER_SECOND must be positive and RATE_LIMIT_BURST at least 1")
-	case c.KeysFile != "" && c.KeysPollInterval <= 0:
-		return errors.New("ingest: KEYS_POLL_INTERVAL must be positive")
+	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0:
+		return errors.New("ingest: READ_TIMEOUT, WRITE_TIMEOUT and IDLE_TIMEOUT must be positive")
+	case c.AuthFailuresPerMinute <= 0 || c.AuthFailureBurst < 1:
+		return errors.New("ingest: AUTH_FAILURES_PER_MINUTE must be positive and AUTH_FAILURE_BURST at least 1")
+	case c.OpsAddr != "" && (c.OpsAddr == c.Addr || c.Port != "" && strings.HasSuffix(c.OpsAddr, ":"+c.Port)):
+		return fmt.Errorf("ingest: INGEST_OPS_ADDR %q must differ from the public address: metrics are not for the internet", c.OpsAddr)
+	case c.BrowserIPRate < 0 || c.BrowserIPRate > 0 && c.BrowserIPBurst < 1:
+		return errors.New("ingest: BROWSER_IP_REQUESTS_PER_SECOND must not be negative (0 turns the limit off) and BROWSER_IP_BURST must be at least 1")
+	}
+	if _, err := parsePublicURL(c.PublicURL); err != nil {
+		return err
+	}
+	if err := c.Backpressure.validate(); err != nil {
+		return err
+	}
+	if err := c.Keys.Validate(); err != nil {
+		return fmt.Errorf("ingest: %w", err)
 	}
 	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("ingest: TRUSTED_PROXIES: %w", err)

@@ -1,9 +1,14 @@
 // Package ingest is the HTTP service merchants send events to. It speaks the
-// Segment HTTP Tracking API and the GA4 Measurement Protocol, validates
+// Segment HTTP Tracking API and the GA4 Measurement Protocol, takes events
+// from web pages (Segment's analytics.js and its own tracker script,
+// footfall.js, with CORS, origin allow-lists and per-IP limits), validates
 // every message, enriches it with what only ingest knows (receive time,
 // country from the client IP, the user agent), rate-limits each merchant and
 // publishes to Pub/Sub, answering 2xx only once Pub/Sub has acknowledged
-// every accepted event. docs/ingest.md describes the endpoints and errors.
+// every accepted event. Hostile input is refused cheaply: nesting, numbers,
+// ids and amounts are bounded before anything expands them. Metrics and
+// diagnostic detail are served on a separate operators' listener.
+// docs/ingest.md describes the endpoints and errors.
 package ingest
 
 import (
@@ -13,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -20,6 +26,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/footfall/footfall/internal/event"
@@ -38,20 +45,29 @@ type Keys interface {
 	ByWriteKey(k string) (merchant string, ok bool)
 	BySecret(k string) (merchant string, ok bool)
 	RateLimit(merchant string) (keys.Limit, bool)
+	Commerce(merchant, name string) string
+	OriginAllowed(merchant, origin string) bool
 }
 
 // Server is the ingest HTTP service.
 type Server struct {
-	cfg     Config
-	keys    Keys
-	pub     Publisher
-	log     *slog.Logger
-	val     validator
-	now     func() time.Time
-	stats   *stats
-	limits  *limiters
-	proxies []netip.Prefix
-	ready   readyCache
+	cfg       Config
+	keys      Keys
+	pub       Publisher
+	log       *slog.Logger
+	val       validator
+	now       func() time.Time
+	stats     *stats
+	limits    *limiters
+	authFails *authFailures
+	proxies   []netip.Prefix
+	ready     readyCache
+	bp        *backpressure // nil: off
+
+	// Browser-facing ingest (browser.go).
+	publicURL *url.URL
+	ipLimits  *browserIPLimiters
+	tracker   *trackerAsset
 }
 
 // NewServer checks its dependencies and returns a Server.
@@ -63,6 +79,15 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 		return nil, fmt.Errorf("ingest.NewServer: %w", err)
 	}
 	proxies, _ := parsePrefixes(cfg.TrustedProxies) // checked by Validate
+	publicURL, _ := parsePublicURL(cfg.PublicURL)   // checked by Validate
+	tracker, err := buildTracker()
+	if err != nil {
+		return nil, fmt.Errorf("ingest.NewServer: %w", err)
+	}
+	st := newStats()
+	if c, ok := ks.(prometheus.Collector); ok { // the Bigtable key store's counters
+		st.reg.MustRegister(c)
+	}
 	return &Server{
 		cfg:  cfg,
 		keys: ks,
@@ -73,15 +98,20 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 			maxAge:          cfg.MaxEventAge,
 			maxFuture:       cfg.MaxFutureSkew,
 		},
-		now:     time.Now,
-		stats:   newStats(),
-		limits:  newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
-		proxies: proxies,
-		ready:   readyCache{ttl: time.Second},
+		now:       time.Now,
+		stats:     st,
+		bp:        newBackpressure(cfg.Backpressure, nil, st.reg, log),
+		limits:    newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
+		authFails: newAuthFailures(cfg.AuthFailuresPerMinute, cfg.AuthFailureBurst),
+		proxies:   proxies,
+		ready:     readyCache{ttl: time.Second},
+		publicURL: publicURL,
+		ipLimits:  newBrowserIPLimiters(cfg.BrowserIPRate, cfg.BrowserIPBurst),
+		tracker:   tracker,
 	}, nil
 }
 
-// App returns the Fiber application with every route attached.
+// App returns the public Fiber application with every route attached.
 func (s *Server) App() *fiber.App {
 	app := fiber.New(fiber.Config{
 		// The wire limit; each endpoint checks its own, smaller one after
@@ -91,24 +121,45 @@ func (s *Server) App() *fiber.App {
 		ErrorHandler:          s.errorHandler,
 		JSONEncoder:           json.Marshal,
 		JSONDecoder:           json.Unmarshal,
-		ReadTimeout:           30 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		ReadTimeout:           s.cfg.ReadTimeout,
+		WriteTimeout:          s.cfg.WriteTimeout,
+		IdleTimeout:           s.cfg.IdleTimeout,
 	})
 	s.Routes(app)
 	return app
 }
 
-// Routes attaches the middleware and handlers.
+// OpsApp returns the operators' application: /metrics, /healthz and
+// /readyz with the reason when not ready. It is served on INGEST_OPS_ADDR,
+// never on the public port.
+func (s *Server) OpsApp() *fiber.App {
+	app := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ReadTimeout:           s.cfg.ReadTimeout,
+		WriteTimeout:          s.cfg.WriteTimeout,
+		IdleTimeout:           s.cfg.IdleTimeout,
+	})
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", s.handleReady(true))
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.stats.reg, promhttp.HandlerOpts{})))
+	return app
+}
+
+// Routes attaches the middleware and handlers of the public application.
+// /healthz and /readyz (status only) stay here for Cloud Run's probes.
 func (s *Server) Routes(app *fiber.App) {
 	app.Use(s.requestID, s.observe)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
-	app.Get("/readyz", s.handleReady())
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.stats.reg, promhttp.HandlerOpts{})))
+	app.Get("/readyz", s.handleReady(false))
 
-	app.Post("/v1/batch", s.handleSegmentBatch())
+	// The Segment HTTP API: CORS and, for web pages, the per-IP limit too.
+	segmentPaths := []string{"/v1/batch"}
+	app.Post("/v1/batch", s.cors, s.limitIP(false), s.handleSegmentBatch())
 	for _, typ := range []string{event.TypeTrack, event.TypePage, event.TypeScreen, event.TypeIdentify, event.TypeGroup, event.TypeAlias} {
-		app.Post("/v1/"+typ, s.handleSegmentSingle(typ))
+		app.Post("/v1/"+typ, s.cors, s.limitIP(false), s.handleSegmentSingle(typ))
+		segmentPaths = append(segmentPaths, "/v1/"+typ)
 	}
+	s.browserRoutes(app, segmentPaths)
 	app.Post("/mp/collect", s.handleMPCollect(false))
 	app.Post("/debug/mp/collect", s.handleMPCollect(true))
 }
@@ -117,7 +168,16 @@ func (s *Server) Routes(app *fiber.App) {
 // and waits up to cfg.ShutdownTimeout for in-flight requests (and so their
 // publishes) to finish. The caller closes the publisher afterwards.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	app := s.App()
+	go s.bp.run(ctx)
+	return s.serve(ctx, ln, s.App())
+}
+
+// ServeOps answers the operators' routes (OpsApp) on ln until ctx is done.
+func (s *Server) ServeOps(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.OpsApp())
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, app *fiber.App) error {
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
 	select {
@@ -125,7 +185,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("ingest: serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.log.Info("ingest draining", "timeout", s.cfg.ShutdownTimeout.String())
+	s.log.Info("ingest draining", "addr", ln.Addr().String(), "timeout", s.cfg.ShutdownTimeout.String())
 	if err := app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("ingest: shutdown: %w", err)
 	}
@@ -142,20 +202,38 @@ type readyCache struct {
 	err error
 }
 
-func (s *Server) handleReady() fiber.Handler {
+// handleReady answers readiness. The public answer is the status alone:
+// the reason (Pub/Sub's error text, which names the project and topic) is
+// logged when readiness changes and shown only on the operators' listener
+// (detail).
+func (s *Server) handleReady(detail bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if on, why := s.bp.state(); on {
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "backpressure": true, "error": "the event pipeline is behind: " + why})
+		}
 		r := &s.ready
 		r.mu.Lock()
 		if r.at.IsZero() || time.Since(r.at) > r.ttl {
+			was := r.err
 			r.err = s.pub.Ready(c.UserContext())
+			switch {
+			case r.err != nil && (was == nil || r.at.IsZero()):
+				s.log.Warn("not ready: Pub/Sub unreachable", "err", r.err)
+			case r.err == nil && was != nil:
+				s.log.Info("ready again: Pub/Sub reachable")
+			}
 			r.at = time.Now()
 		}
 		err := r.err
 		r.mu.Unlock()
-		if err != nil {
+		switch {
+		case err == nil:
+			return c.JSON(fiber.Map{"ready": true})
+		case detail:
 			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "error": err.Error()})
+		default:
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false})
 		}
-		return c.JSON(fiber.Map{"ready": true})
 	}
 }
 
@@ -213,6 +291,9 @@ func reasonForStatus(code int) string {
 // publish makes events durable. It returns nil once Pub/Sub acknowledged
 // every event, else a 503 requestError: the client must retry.
 func (s *Server) publish(c *fiber.Ctx, events []*event.Event) *requestError {
+	if rerr := s.admitBacklog(len(events), events[0].Source); rerr != nil {
+		return rerr
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.PublishTimeout)
 	defer cancel()
 	start := time.Now()
@@ -236,6 +317,21 @@ func (s *Server) admit(c *fiber.Ctx, merchant, source string, n int) *requestErr
 	if ok {
 		return nil
 	}
+	return s.rateLimited(c, merchant, source, n, wait, lim)
+}
+
+// admitEarly refuses a request before its events are validated when the
+// merchant's bucket cannot pay for a single event (n: the messages it
+// carries, for the metrics).
+func (s *Server) admitEarly(c *fiber.Ctx, merchant, source string, n int) *requestError {
+	debt, wait, lim := s.limits.inDebt(merchant, s.now())
+	if !debt {
+		return nil
+	}
+	return s.rateLimited(c, merchant, source, n, wait, lim)
+}
+
+func (s *Server) rateLimited(c *fiber.Ctx, merchant, source string, n int, wait time.Duration, lim keys.Limit) *requestError {
 	secs := int((wait + time.Second - 1) / time.Second)
 	if secs < 1 {
 		secs = 1

@@ -1,7 +1,7 @@
 # Local archive (pipelines/io/archive): measurements recorded in docs/benchmarks.md.
 ARCHIVE_BENCH_DIR ?= $(or $(TMPDIR),/tmp)/footfall-archivebench
 
-archive-bench: ## measure the Parquet archive: durable writes, compaction, reads of a 1M-event hour (scratch dir ARCHIVE_BENCH_DIR)
+bench-archive: ## measure the Parquet archive: durable writes, compaction, reads of a 1M-event hour (scratch dir ARCHIVE_BENCH_DIR)
 	rm -rf $(ARCHIVE_BENCH_DIR) && mkdir -p $(ARCHIVE_BENCH_DIR)
 	$(GO) build -o $(ARCHIVE_BENCH_DIR)/archivebench ./pipelines/io/archive/cmd/archivebench
 	$(ARCHIVE_BENCH_DIR)/archivebench -dir $(ARCHIVE_BENCH_DIR)/b1000 -phase write -events 1000000 -batch 1000
@@ -14,4 +14,4 @@ archive-bench: ## measure the Parquet archive: durable writes, compaction, reads
 	$(ARCHIVE_BENCH_DIR)/archivebench -dir $(ARCHIVE_BENCH_DIR)/b5000 -phase read -merchant m7
 	rm -rf $(ARCHIVE_BENCH_DIR)
 
-.PHONY: archive-bench
+.PHONY: bench-archive

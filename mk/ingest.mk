@@ -9,11 +9,11 @@ ingest-load-pubsub: ## ingest load test into the Pub/Sub emulator (its own proce
 	$(GO) build -o $(BIN)/ ./ingest/cmd/ingest ./testing/cmd/pubsub-emulator ./testing/cmd/loadgen
 	$(BIN)/loadgen -spawn $(BIN) -publisher pubsub $(INGEST_BENCH_FLAGS)
 
-ingest-bench: ## ingest Go benchmarks (allocations per event)
+bench-ingest: ## ingest Go benchmarks (allocations per event)
 	$(GO) test -run '^$$' -bench . -benchmem ./ingest/
 
 ingest-fuzz: ## fuzz both ingest decoders for 3 minutes each
 	cd ingest && $(GO) test -run '^$$' -fuzz '^FuzzSegmentMessage$$' -fuzztime 3m .
 	cd ingest && $(GO) test -run '^$$' -fuzz '^FuzzGA4Payload$$' -fuzztime 3m .
 
-.PHONY: ingest-load-noop ingest-load-pubsub ingest-bench ingest-fuzz
+.PHONY: ingest-load-noop ingest-load-pubsub bench-ingest ingest-fuzz

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/footfall/footfall/internal/keys"
 )
 
 // Config is the query API's configuration, read from the environment. The
@@ -22,11 +24,9 @@ type Config struct {
 	// instance's default; production routes through a multi-cluster one).
 	BigtableAppProfile string `env:"BIGTABLE_APP_PROFILE"`
 
-	// KeysFile is the merchant key file (docs/keys.md); empty means the demo merchant only.
-	KeysFile string `env:"KEYS_FILE"`
-	// KeysPollInterval is how often the key file's mtime and size are
-	// checked for changes (it is also reloaded on SIGHUP).
-	KeysPollInterval time.Duration `env:"KEYS_POLL_INTERVAL, default=5s"`
+	// Keys says where merchant keys come from (KEYS_*; docs/keys.md): the
+	// Bigtable key store, a key file, or the demo merchant only.
+	Keys keys.Config
 
 	// MaxPoints bounds the buckets of one time series.
 	MaxPoints int `env:"MAX_POINTS, default=2000"`
@@ -90,12 +90,13 @@ func (c Config) Validate() error {
 		return errors.New("queryapi: RATE_LIMIT_PER_SECOND and RATE_LIMIT_BURST must be positive")
 	case c.RateKeys <= 0:
 		return errors.New("queryapi: RATE_LIMIT_KEYS must be positive")
-	case c.KeysFile != "" && c.KeysPollInterval <= 0:
-		return errors.New("queryapi: KEYS_POLL_INTERVAL must be positive when KEYS_FILE is set")
 	case c.CacheEntries < 0:
 		return errors.New("queryapi: CACHE_ENTRIES must be 0 (off) or positive")
 	case c.FreshnessTTL < 0 || c.SealedTTL < 0:
 		return errors.New("queryapi: FRESHNESS_TTL and CACHE_SEALED_TTL must not be negative")
+	}
+	if err := c.Keys.Validate(); err != nil {
+		return fmt.Errorf("queryapi: %w", err)
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func load(t testing.TB, f *fixture, merchant string, sessions []gSession, sealed
 	bds := map[layout.Dimension]map[time.Time]*layout.Breakdown{}
 	tot := func(h time.Time) *layout.Totals {
 		if totals[h] == nil {
-			totals[h] = &layout.Totals{Visitors: layout.NewVisitorSketch(), ByName: map[string]int64{}, Revenue: map[string]int64{}}
+			totals[h] = &layout.Totals{Visitors: layout.NewVisitorSketch(), ByName: map[string]int64{}}
 		}
 		return totals[h]
 	}
@@ -128,7 +128,7 @@ func load(t testing.TB, f *fixture, merchant string, sessions []gSession, sealed
 				t.PageViews++
 			}
 			if e.currency != "" {
-				t.Revenue[e.currency] += e.minor
+				t.Revenue = t.Revenue.Add(e.currency, layout.Amount{Minor: e.minor, Scale: 2})
 			}
 			t.Visitors.Insert([]byte(e.visitor))
 			for d := range gTopK {
@@ -151,10 +151,7 @@ func load(t testing.TB, f *fixture, merchant string, sessions []gSession, sealed
 					it.PageViews++
 				}
 				if e.currency != "" {
-					if it.Revenue == nil {
-						it.Revenue = map[string]int64{}
-					}
-					it.Revenue[e.currency] += e.minor
+					it.Revenue = it.Revenue.Add(e.currency, layout.Amount{Minor: e.minor, Scale: 2})
 				}
 				it.Visitors.Insert([]byte(e.visitor))
 			}

@@ -63,6 +63,9 @@ func NewServer(cfg Config, ks KeyLookup, store Store, log *slog.Logger) (*Server
 		return nil, fmt.Errorf("queryapi.NewServer: %w", err)
 	}
 	reg := prometheus.NewRegistry()
+	if c, ok := ks.(prometheus.Collector); ok { // the Bigtable key store's counters
+		reg.MustRegister(c)
+	}
 	s := &Server{cfg: cfg, keys: ks, store: store, log: log, reg: reg, now: time.Now,
 		cache:    newAggCache(cfg.CacheEntries, cfg.SealedTTL),
 		limiters: newLimiters(cfg.RateLimit, cfg.RateBurst, cfg.RateKeys),

@@ -54,10 +54,10 @@ func money(minor int64, code string) Money {
 	return Money{Minor: minor, Amount: formatMinor(minor, code)}
 }
 
-func revenueOf(m map[string]int64) Revenue {
+func revenueOf(m layout.Money) Revenue {
 	out := make(Revenue, len(m))
-	for code, v := range m {
-		out[code] = money(v, code)
+	for code, a := range m {
+		out[code] = Money{Minor: a.Minor, Amount: a.Decimal()}
 	}
 	return out
 }

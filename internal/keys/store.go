@@ -11,16 +11,19 @@ import (
 	"time"
 )
 
-// Store is the live key set a service consults on every request. A
-// production backend (e.g. one that reads Secret Manager directly) only has
-// to provide these lookups; FileStore is the one this repository ships, and
-// on Cloud Run the file is a Secret Manager secret mounted as a volume
-// (docs/keys.md).
+// Store is the live key set a service consults on every request: Set (a
+// snapshot), FileStore (a key file) or BigtableStore (production, millions
+// of merchants); Open picks one from Config (docs/keys.md).
 type Store interface {
 	ByWriteKey(k string) (merchant string, ok bool)
 	BySecret(k string) (merchant string, ok bool)
 	ByReadKey(k string) (merchant string, ok bool)
 	RateLimit(merchant string) (Limit, bool)
+	// Commerce is event.CommercePurchase, event.CommerceRefund or "" for
+	// one of the merchant's event names.
+	Commerce(merchant, name string) string
+
+	OriginAllowed(merchant, origin string) bool
 }
 
 var (
@@ -70,6 +73,14 @@ func (f *FileStore) ByReadKey(k string) (string, bool) { return f.cur.Load().ByR
 
 // RateLimit returns the merchant's own rate limit, if the file sets one.
 func (f *FileStore) RateLimit(m string) (Limit, bool) { return f.cur.Load().RateLimit(m) }
+
+// Commerce returns the commerce kind the merchant gave an event name.
+func (f *FileStore) Commerce(m, name string) string { return f.cur.Load().Commerce(m, name) }
+
+// OriginAllowed reports whether a page of origin may send the merchant's events.
+func (f *FileStore) OriginAllowed(m, origin string) bool {
+	return f.cur.Load().OriginAllowed(m, origin)
+}
 
 // Reload reads the file now. On error the previous keys stay in force, the
 // error is logged and returned.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/bigtable"
@@ -157,3 +160,134 @@ func (r *Records) ServedTotals(ctx context.Context, keys []string, seals map[tim
 	}
 	return out, nil
 }
+
+// The seal lease (meta row LeaseRow) serialises every run that writes
+// sealed rows — the sealer's passes and backfills, merchant-scoped or not
+// — so that two runs never write the same hours at once: a generation is
+// taken only under the lease, so a later writer always carries a later
+// generation (a merchant-scoped backfill beside the sealer would otherwise
+// stamp its rows with a generation older than the seal record, and the
+// hour would serve nothing). The lease is a row with its holder and expiry,
+// taken and renewed with conditional mutations (single-row transactions:
+// the sealer's app profile allows them, docs/deploy.md); a holder that dies
+// loses it at expiry.
+const (
+	LeaseRow        = "lease#seal"
+	colLeaseHolder  = "holder"
+	colLeaseExpires = "expires"
+)
+
+// Lease is a held seal lease.
+type Lease struct {
+	r      *Records
+	holder string
+	ttl    time.Duration
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// liveLease matches a lease row whose expiry is in the future.
+func liveLease(now time.Time) bigtable.Filter {
+	return bigtable.ChainFilters(bigtable.FamilyFilter("^"+layout.FamilyMeta+"$"),
+		bigtable.ColumnFilter("^"+colLeaseExpires+"$"), bigtable.LatestNFilter(1),
+		bigtable.ValueRangeFilter(layout.EncodeInt(now.UnixMicro()), nil))
+}
+
+// heldBy matches a lease row whose holder is holder.
+func heldBy(holder string) bigtable.Filter {
+	return bigtable.ChainFilters(bigtable.FamilyFilter("^"+layout.FamilyMeta+"$"),
+		bigtable.ColumnFilter("^"+colLeaseHolder+"$"), bigtable.LatestNFilter(1),
+		bigtable.ValueFilter("^"+regexpQuote(holder)+"$"))
+}
+
+func leaseMutation(holder string, expires time.Time) *bigtable.Mutation {
+	m := bigtable.NewMutation()
+	ts := bigtable.Now()
+	m.Set(layout.FamilyMeta, colLeaseHolder, ts, []byte(holder))
+	m.Set(layout.FamilyMeta, colLeaseExpires, ts, layout.EncodeInt(expires.UnixMicro()))
+	return m
+}
+
+// AcquireLease waits until it holds the seal lease (logging, every
+// minute, who holds it meanwhile), then keeps renewing it every ttl/3
+// until Release. holder names this run in the row (host, pid, purpose).
+func (r *Records) AcquireLease(ctx context.Context, holder string, ttl time.Duration, log func(msg string, args ...any)) (*Lease, error) {
+	lastLog := time.Time{}
+	for {
+		now := time.Now()
+		var held bool
+		// Set the lease only if no live one exists.
+		cond := bigtable.NewCondMutation(liveLease(now), nil, leaseMutation(holder, now.Add(ttl)))
+		if err := r.meta.Apply(ctx, LeaseRow, cond, bigtable.GetCondMutationResult(&held)); err != nil {
+			return nil, fmt.Errorf("seal: take the seal lease: %w", err)
+		}
+		if !held {
+			l := &Lease{r: r, holder: holder, ttl: ttl, stop: make(chan struct{}), done: make(chan struct{})}
+			go l.renew()
+			return l, nil
+		}
+		if log != nil && time.Since(lastLog) >= time.Minute {
+			lastLog = time.Now()
+			who, until := r.leaseHolder(ctx)
+			log("waiting for the seal lease: another seal or backfill is writing sealed values", "holder", who, "expires", until)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("seal: waiting for the seal lease: %w", ctx.Err())
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func (r *Records) leaseHolder(ctx context.Context) (string, time.Time) {
+	row, err := r.meta.ReadRow(ctx, LeaseRow, bigtable.RowFilter(bigtable.LatestNFilter(1)))
+	if err != nil {
+		return "?", time.Time{}
+	}
+	var holder string
+	var until time.Time
+	for _, it := range row[layout.FamilyMeta] {
+		switch strings.TrimPrefix(it.Column, layout.FamilyMeta+":") {
+		case colLeaseHolder:
+			holder = string(it.Value)
+		case colLeaseExpires:
+			if v, err := layout.DecodeInt(it.Value); err == nil {
+				until = time.UnixMicro(v).UTC()
+			}
+		}
+	}
+	return holder, until
+}
+
+func (l *Lease) renew() {
+	defer close(l.done)
+	t := time.NewTicker(l.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
+			cond := bigtable.NewCondMutation(heldBy(l.holder), leaseMutation(l.holder, time.Now().Add(l.ttl)), nil)
+			if err := l.r.meta.Apply(ctx, LeaseRow, cond); err != nil {
+				slog.Warn("seal: renewing the seal lease failed; retrying", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Release gives the lease up (only if this run still holds it).
+func (l *Lease) Release(ctx context.Context) error {
+	close(l.stop)
+	<-l.done
+	del := bigtable.NewMutation()
+	del.DeleteRow()
+	if err := l.r.meta.Apply(ctx, LeaseRow, bigtable.NewCondMutation(heldBy(l.holder), del, nil)); err != nil {
+		return fmt.Errorf("seal: release the seal lease: %w", err)
+	}
+	return nil
+}
+
+func regexpQuote(s string) string { return regexp.QuoteMeta(s) }

@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/pipelines/internal/counters"
@@ -22,7 +21,9 @@ type Runner struct {
 	Runner   string
 	Source   Source
 	Bigtable btsink.Options
-	Records  *Records
+	// MaxNames and TopK bound rows like the streaming job's.
+	MaxNames, TopK int
+	Records        *Records
 	// ChunkHours is how many hours one batch job recomputes (its memory
 	// on Prism grows with the events of ChunkHours + 2 hours).
 	ChunkHours int
@@ -37,7 +38,16 @@ type Runner struct {
 	OnChunk func(Chunk)
 	// Clock gives a run's generation (default time.Now); tests that
 	// simulate time set it.
-	Clock func() time.Time
+	Clock   func() time.Time
+	lastGen int64
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "?"
+	}
+	return h
 }
 
 // Chunk is what one batch job did.
@@ -82,7 +92,7 @@ type Metrics struct {
 	Present                      bool
 	Events, PageViews, Visitors  int64
 	Sessions, Bounces, BotEvents int64
-	Revenue                      map[string]int64
+	Revenue                      layout.Money
 }
 
 func metricsOf(t *layout.Totals) Metrics {
@@ -139,15 +149,40 @@ func chunks(hours []time.Time, n int) [][]time.Time {
 	return out
 }
 
-// runChunk runs one batch job over [from, to) and records it.
+// LeaseTTL is how long a seal lease outlives its holder's last renewal.
+const LeaseTTL = time.Minute
+
+// runChunk runs one batch job over [from, to) and records it. A run that
+// writes takes the seal lease first (Records.AcquireLease) and its
+// generation only then, so that runs on the same hours are serialised and
+// a later one always writes a later generation.
 func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []string, dryRun bool, reason string) (Chunk, error) {
 	start := time.Now()
-	gen := start.UnixMicro()
-	if r.Clock != nil {
-		gen = r.Clock().UnixMicro()
+	if !dryRun {
+		holder := fmt.Sprintf("%s pid %d %s [%s, %s) %d", hostname(), os.Getpid(), reason, from.Format(time.RFC3339), to.Format(time.RFC3339), start.UnixNano())
+		lease, err := r.Records.AcquireLease(ctx, holder, LeaseTTL, func(msg string, args ...any) {
+			if r.Log != nil {
+				r.Log.InfoContext(ctx, msg, args...)
+			}
+		})
+		if err != nil {
+			return Chunk{From: from, To: to}, err
+		}
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := lease.Release(rctx); err != nil && r.Log != nil {
+				r.Log.WarnContext(ctx, "releasing the seal lease failed; it expires by itself", "err", err, "ttl", LeaseTTL)
+			}
+		}()
 	}
+	gen := time.Now().UnixMicro()
+	if r.Clock != nil {
+		gen = max(r.Clock().UnixMicro(), r.lastGen+1)
+	}
+	r.lastGen = gen
 	full := len(merchants) == 0
-	job := Job{From: from, To: to, Merchants: merchants, Source: r.Source, Bigtable: r.Bigtable, DryRun: dryRun, InjectBug: r.InjectBug}
+	job := Job{From: from, To: to, Merchants: merchants, Source: r.Source, Bigtable: r.Bigtable, MaxNames: r.MaxNames, TopK: r.TopK, DryRun: dryRun, InjectBug: r.InjectBug}
 	job.Bigtable.SealedAt = gen
 	ch := Chunk{From: from, To: to, Hours: len(job.Hours()), Generation: gen, Reason: reason, MerchantRuns: !full}
 
@@ -183,7 +218,12 @@ func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []s
 		if err != nil {
 			return ch, err
 		}
-		if _, err := beam.Run(ctx, r.Runner, p); err != nil {
+		kind := "seal"
+		if reason == "backfill" {
+			kind = "backfill"
+		}
+		lo := LaunchOptions{JobName: ChunkJobName(kind, from, len(job.Hours()), shard, shards, gen), Log: r.Log}
+		if err := Launch(ctx, r.Runner, p, lo); err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}

@@ -6,10 +6,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/bigtable"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/footfall/footfall/internal/event"
@@ -42,7 +45,7 @@ func gen(seed uint64, n, hours int, merchants ...string) (archived, unique []eve
 			e.UserAgent = robots
 		}
 		if e.Name == "purchase" {
-			e.RevenueMinor, e.Currency = int64(100+rng.IntN(9000)), "EUR"
+			e.RevenueMinor, e.Currency, e.RevenueScale = int64(100+rng.IntN(9000)), "EUR", 2
 		}
 		unique = append(unique, e)
 		archived = append(archived, e)
@@ -152,9 +155,9 @@ func (e *env) check(t *testing.T, want map[string]*truth, merchants []string, fr
 			t.Errorf("%s: nothing served, want %d events", k, w.events)
 			continue
 		}
-		if g.Events != w.events || g.PageViews != w.pageViews || g.BotEvents != w.bots || g.Revenue["EUR"] != w.revenue {
+		if g.Events != w.events || g.PageViews != w.pageViews || g.BotEvents != w.bots || g.Revenue["EUR"].Minor != w.revenue {
 			t.Errorf("%s: events %d, page views %d, bots %d, revenue %d; want %d, %d, %d, %d",
-				k, g.Events, g.PageViews, g.BotEvents, g.Revenue["EUR"], w.events, w.pageViews, w.bots, w.revenue)
+				k, g.Events, g.PageViews, g.BotEvents, g.Revenue["EUR"].Minor, w.events, w.pageViews, w.bots, w.revenue)
 		}
 		if v, wv := g.VisitorCount(), int64(len(w.visitors)); math.Abs(float64(v-wv)) > 0.02*float64(wv) {
 			t.Errorf("%s: %d visitors, want %d", k, v, wv)
@@ -189,7 +192,9 @@ func TestBackfillExactRerunAndScope(t *testing.T) {
 	// Provisional values from a streaming job that counted wrong: the seal
 	// replaces them (and retires one the seal does not recompute).
 	for _, k := range []string{layout.TotalsKey("shop-a", h0), layout.TotalsKey("shop-c", h0)} {
-		if err := btsink.MergeTotals(ctx, e.bt.Open(layout.TableMetrics), k, layout.FamilyProvisional, &layout.Totals{Events: 99999}, 0, time.Now()); err != nil {
+		wrong := &layout.Totals{Events: 99999, UpdatedAt: time.Now().UnixMilli() * 1000}
+		cells, _ := wrong.Cells()
+		if err := e.bt.Open(layout.TableMetrics).Apply(ctx, k, layout.OverwriteFamily(layout.FamilyProvisional, cells, nil, bigtable.Timestamp(wrong.UpdatedAt))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -277,7 +282,9 @@ func TestDryRun(t *testing.T) {
 	archived, unique := gen(4, 800, 1, "shop-a", "shop-b")
 	e.archive(t, archived)
 	k := layout.TotalsKey("shop-a", h0)
-	if err := btsink.MergeTotals(ctx, e.bt.Open(layout.TableMetrics), k, layout.FamilyProvisional, &layout.Totals{Events: 7}, 0, time.Now()); err != nil {
+	seven := &layout.Totals{Events: 7, UpdatedAt: time.Now().UnixMilli() * 1000}
+	cells, _ := seven.Cells()
+	if err := e.bt.Open(layout.TableMetrics).Apply(ctx, k, layout.OverwriteFamily(layout.FamilyProvisional, cells, nil, bigtable.Timestamp(seven.UpdatedAt))); err != nil {
 		t.Fatal(err)
 	}
 	var diffs []Diff
@@ -305,8 +312,9 @@ func TestSealClosedHours(t *testing.T) {
 	archived, unique := gen(5, 1500, 3, "shop-a")
 	e.archive(t, archived)
 	sc := Schedule{Grace: 2 * time.Minute, Final: 24 * time.Hour, Lookback: 12 * time.Hour}
-	// At h0+2h01m: hours h0 and h0+1 have closed (grace passed); h0+2 has not.
-	now := h0.Add(2*time.Hour + 2*time.Minute)
+	// At h0+3h02m: hours h0 and h0+1 have settled (an hour after their end,
+	// grace passed); h0+2 has not.
+	now := h0.Add(3*time.Hour + 2*time.Minute)
 	clock := now
 	e.r.Clock = func() time.Time { return clock }
 	pass, err := e.r.SealClosedHours(ctx, now, sc)
@@ -331,23 +339,24 @@ func TestSealClosedHours(t *testing.T) {
 	if pass, err = e.r.SealClosedHours(ctx, now.Add(time.Minute), sc); err != nil || pass.Hours != 0 {
 		t.Errorf("second pass = %+v, %v; want nothing sealed", pass, err)
 	}
-	// A late event for h0 is archived: h0 is sealed again.
+	// A late event for h0 is archived: h0 is sealed again, and so is the
+	// sealed hour whose sessions it can change (h0+1).
 	late := event.Event{ID: "late-1", MerchantID: "shop-a", Type: event.TypeTrack, Name: "signup", AnonymousID: "late-visitor",
 		EventTime: h0.Add(10 * time.Minute).UnixMicro(), ReceiveTime: now.UnixMicro(), Source: event.SourceSegment, UserAgent: human}
 	e.archive(t, []event.Event{late})
 	clock = now.Add(2 * time.Minute)
-	if pass, err = e.r.SealClosedHours(ctx, clock, sc); err != nil || pass.Hours != 1 {
-		t.Errorf("pass after a late event = %+v, %v; want h0 sealed again", pass, err)
+	if pass, err = e.r.SealClosedHours(ctx, clock, sc); err != nil || pass.Hours != 2 {
+		t.Errorf("pass after a late event = %+v, %v; want h0 and h0+1 sealed again", pass, err)
 	}
 	e.check(t, groundTruth(append(inFirst, late)), []string{"shop-a"}, h0, h0.Add(2*time.Hour))
-	seals, _ := e.r.Records.Seals(ctx, h0, h0.Add(time.Hour))
-	if seals[h0].Runs != 2 {
-		t.Errorf("h0 sealed %d times, want 2", seals[h0].Runs)
+	seals, _ := e.r.Records.Seals(ctx, h0, h0.Add(2*time.Hour))
+	if seals[h0].Runs != 2 || seals[h0.Add(time.Hour)].Runs != 2 {
+		t.Errorf("h0 sealed %d times, h0+1 %d; want 2 each", seals[h0].Runs, seals[h0.Add(time.Hour)].Runs)
 	}
-	// After the session horizon, every hour is sealed once more.
+	// Once h0+2 settles it is sealed; nothing else is.
 	clock = h0.Add(6 * time.Hour)
-	if pass, err = e.r.SealClosedHours(ctx, clock, sc); err != nil || pass.Hours != 3 {
-		t.Errorf("pass after the session horizon = %+v, %v; want the 3 hours sealed again", pass, err)
+	if pass, err = e.r.SealClosedHours(ctx, clock, sc); err != nil || pass.Hours != 1 {
+		t.Errorf("pass after h0+2 settled = %+v, %v; want h0+2 sealed", pass, err)
 	}
 }
 
@@ -367,17 +376,17 @@ func TestSchedule(t *testing.T) {
 		want  string
 	}{
 		{"open hour", 30 * time.Minute, layout.Seal{}, st, true, ""},
-		{"within grace", time.Hour + time.Minute, layout.Seal{}, st, true, ""},
-		{"closed", time.Hour + 2*time.Minute, layout.Seal{}, st, true, "closed"},
-		{"closed, nothing archived", time.Hour + 2*time.Minute, layout.Seal{}, archive.HourStat{}, true, ""},
-		{"closed, source cannot tell", time.Hour + 2*time.Minute, layout.Seal{}, archive.HourStat{}, false, "closed"},
-		{"sealed, nothing new", time.Hour + 10*time.Minute, sealedAt(time.Hour + 3*time.Minute), st, true, ""},
-		{"more rows", time.Hour + 10*time.Minute, sealedAt(time.Hour + 3*time.Minute), archive.HourStat{Rows: 11, Newest: st.Newest}, true, "new events"},
-		{"newer file", time.Hour + 10*time.Minute, sealedAt(time.Hour + 3*time.Minute), archive.HourStat{Rows: 10, Newest: h.Add(time.Hour + 5*time.Minute)}, true, "new events"},
-		{"session horizon", 2*time.Hour + 33*time.Minute, sealedAt(time.Hour + 3*time.Minute), st, true, "session horizon"},
-		{"after horizon seal", 3 * time.Hour, sealedAt(2*time.Hour + 33*time.Minute), st, true, ""},
-		{"final", 25 * time.Hour, sealedAt(2*time.Hour + 33*time.Minute), st, true, "final"},
-		{"after final", 26 * time.Hour, sealedAt(25 * time.Hour), st, true, ""},
+		{"closed, not settled: a session may still be running", time.Hour + 10*time.Minute, layout.Seal{}, st, true, ""},
+		{"settled, within grace", 2*time.Hour + time.Minute, layout.Seal{}, st, true, ""},
+		{"settled", 2*time.Hour + 2*time.Minute, layout.Seal{}, st, true, "settled"},
+		{"settled, nothing archived", 2*time.Hour + 2*time.Minute, layout.Seal{}, archive.HourStat{}, true, ""},
+		{"settled, source cannot tell", 2*time.Hour + 2*time.Minute, layout.Seal{}, archive.HourStat{}, false, "settled"},
+		{"sealed, nothing new", 2*time.Hour + 10*time.Minute, sealedAt(2*time.Hour + 3*time.Minute), st, true, ""},
+		{"more rows", 2*time.Hour + 10*time.Minute, sealedAt(2*time.Hour + 3*time.Minute), archive.HourStat{Rows: 11, Newest: st.Newest}, true, "new events"},
+		{"newer file", 2*time.Hour + 10*time.Minute, sealedAt(2*time.Hour + 3*time.Minute), archive.HourStat{Rows: 10, Newest: h.Add(time.Hour + 5*time.Minute)}, true, "new events"},
+		{"a source that can tell needs no final reseal", 25 * time.Hour, sealedAt(2*time.Hour + 3*time.Minute), st, true, ""},
+		{"final, source cannot tell", 25 * time.Hour, sealedAt(2*time.Hour + 3*time.Minute), st, false, "final"},
+		{"after final", 26 * time.Hour, sealedAt(25 * time.Hour), st, false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,6 +429,10 @@ func TestJobValidate(t *testing.T) {
 	}
 }
 
+// rowsPerHour is the rows of one merchant-hour: totals and quarter
+// totals, a breakdown and a quarter breakdown per dimension.
+var rowsPerHour = 2 + 2*int64(len(layout.Dimensions))
+
 // Sharding a chunk by merchant gives the same sealed values as one job,
 // for full and merchant-scoped runs.
 func TestMerchantShards(t *testing.T) {
@@ -434,8 +447,8 @@ func TestMerchantShards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.RowsChanged != 2*10*int64(len(merchants)) {
-		t.Errorf("sharded run changed %d rows, want %d (10 per merchant-hour, each written once)", sum.RowsChanged, 2*10*len(merchants))
+	if sum.RowsChanged != 2*rowsPerHour*int64(len(merchants)) {
+		t.Errorf("sharded run changed %d rows, want %d (%d per merchant-hour, each written once)", sum.RowsChanged, 2*rowsPerHour*int64(len(merchants)), rowsPerHour)
 	}
 	e.check(t, groundTruth(unique), merchants, from, to)
 	// A scoped, sharded run: shop-z has no events and gets explicit zero
@@ -444,8 +457,113 @@ func TestMerchantShards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.RowsChanged != 2*10 || sum.RowsSame != 2*10 {
-		t.Errorf("scoped sharded run: %d rows changed, %d unchanged; want 20 (shop-z's new zero rows) and 20 (shop-a's)", sum.RowsChanged, sum.RowsSame)
+	if sum.RowsChanged != 2*rowsPerHour || sum.RowsSame != 2*rowsPerHour {
+		t.Errorf("scoped sharded run: %d rows changed, %d unchanged; want %d each (shop-z's new zero rows, shop-a's)", sum.RowsChanged, sum.RowsSame, 2*rowsPerHour)
 	}
 	e.check(t, groundTruth(unique), append(merchants, "shop-z"), from, to)
+}
+
+// The seal lease is exclusive: a second run waits until the first
+// releases it, and a lease whose holder stopped renewing expires.
+func TestSealLease(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, err := e.r.Records.AcquireLease(ctx, "a", 3*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *Lease)
+	go func() {
+		b, err := e.r.Records.AcquireLease(ctx, "b", 3*time.Second, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- b
+	}()
+	select {
+	case <-got:
+		t.Fatal("b took the lease while a held it")
+	case <-time.After(4 * time.Second): // longer than the TTL: a keeps renewing
+	}
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := <-got
+	if holder, _ := e.r.Records.leaseHolder(ctx); holder != "b" {
+		t.Errorf("after a released, the lease is held by %q, want b", holder)
+	}
+	// b dies without releasing (its renewals stop): the lease expires.
+	close(b.stop)
+	<-b.done
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := e.r.Records.AcquireLease(tctx, "c", 3*time.Second, nil)
+	if err != nil {
+		t.Fatalf("the lease of a dead holder did not expire: %v", err)
+	}
+	if err := c.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A merchant-scoped backfill that starts first and a full seal of the
+// same hours that starts while it runs: without the lease the seal would
+// finish first and record a newer generation than the backfill's rows,
+// which the backfill then writes over shop-a's — shop-a's hours would
+// serve nothing (issue 16.6). With the lease the seal waits, takes its
+// generation after the backfill, and every merchant-hour serves exactly
+// the ground truth.
+func TestBackfillBesideTheSealer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	archived, unique := gen(7, 1500, 2, "shop-a", "shop-b")
+	e.archive(t, archived)
+	from, to := h0, h0.Add(2*time.Hour)
+	gate, entered := make(chan struct{}), make(chan struct{})
+	gates.Store("scoped", gate)
+	gates.Store("scoped-entered", entered)
+	scoped := *e.r
+	scoped.Source = gatedSource{Source: e.r.Source, Gate: "scoped"}
+	errs := make(chan error, 2)
+	go func() { _, err := scoped.Backfill(ctx, from, to, []string{"shop-a"}, false); errs <- err }()
+	<-entered // the backfill's job is reading: it has its generation
+	go func() { _, err := e.r.Backfill(ctx, from, to, nil, false); errs <- err }()
+	time.Sleep(3 * time.Second) // the full seal runs, or waits for the lease
+	close(gate)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.check(t, groundTruth(unique), []string{"shop-a", "shop-b"}, from, to)
+}
+
+// gates holds the channels gateFn waits on, by name (the DoFn runs in this
+// process: Prism loopback).
+var gates sync.Map
+
+// gatedSource reads like Source, but its events wait for the gate.
+type gatedSource struct {
+	Source
+	Gate string
+}
+
+func (g gatedSource) Read(s beam.Scope, from, to time.Time, merchants []string) beam.PCollection {
+	return beam.ParDo(s, &gateFn{Gate: g.Gate}, g.Source.Read(s, from, to, merchants))
+}
+
+type gateFn struct{ Gate string }
+
+func (fn *gateFn) ProcessElement(e event.Event, emit func(event.Event)) {
+	if ch, ok := gates.LoadAndDelete(fn.Gate + "-entered"); ok {
+		close(ch.(chan struct{}))
+	}
+	if ch, ok := gates.Load(fn.Gate); ok {
+		<-ch.(chan struct{})
+	}
+	emit(e)
+}
+
+func init() {
+	register.DoFn2x0[event.Event, func(event.Event)](&gateFn{})
 }

@@ -10,45 +10,47 @@ import (
 )
 
 // Schedule says when the sealer seals an hour h:
-//   - first, once h has closed and Grace has passed (h+1h+Grace);
+//   - first, once h has settled: its values no longer depend on events
+//     still to come (transforms.SettledAfter after it ends) and Grace has
+//     passed — a sealed value never changes without new data;
 //   - again whenever the archive holds events for h that the last seal did
-//     not read (sources that can tell: the local archive);
-//   - again once the session horizon has passed (the end of
-//     transforms.SessionInputRange of h, plus Grace): sessions that start
-//     in h are complete only then;
-//   - once more Final after h ends (default 24 h), to take in late events
-//     on sources that cannot tell when they arrive.
+//     not read, and then also every settled hour whose values depend on
+//     h's events (transforms.DependentHours: sessions, deduplication and
+//     attachment reach across hours);
+//   - once more Final after h ends, on sources that cannot tell when new
+//     events arrive.
 type Schedule struct {
 	Grace    time.Duration
 	Final    time.Duration
 	Lookback time.Duration // hours older than this are left alone
 }
 
-// DefaultSchedule: seal 2 minutes after an hour closes, re-seal after the
-// session horizon and after 24 hours, look back 4 days (ingest refuses
-// events older than 72 hours).
+// DefaultSchedule: seal 2 minutes after an hour has settled (an hour
+// after it ends), look back 4 days (ingest refuses events older than
+// 72 hours); a source that cannot tell about late events is resealed
+// after 24 hours.
 var DefaultSchedule = Schedule{Grace: 2 * time.Minute, Final: 24 * time.Hour, Lookback: 96 * time.Hour}
 
-// due says why hour h needs sealing now ("" when it does not).
+// settledBy is the first instant hour h may be sealed.
+func (sc Schedule) settledBy(h time.Time) time.Time {
+	return h.Add(time.Hour + transforms.SettledAfter + sc.Grace)
+}
+
+// due says why hour h needs sealing now ("" when it does not), from its
+// own seal record and archive.
 func (sc Schedule) due(now, h time.Time, rec layout.Seal, st archive.HourStat, statKnown bool) string {
-	end := h.Add(time.Hour)
-	if now.Before(end.Add(sc.Grace)) {
+	if now.Before(sc.settledBy(h)) {
 		return ""
 	}
-	sealedAt := time.UnixMicro(rec.SealedAt)
+	end := h.Add(time.Hour)
 	switch {
 	case rec.SealedAt == 0 && statKnown && st.Rows == 0:
 		return "" // nothing archived, nothing to seal
 	case rec.SealedAt == 0:
-		return "closed"
+		return "settled"
 	case statKnown && (st.Rows != rec.Events || st.Newest.UnixMicro() > rec.ArchivedAt):
 		return "new events"
-	}
-	_, horizon := transforms.SessionInputRange(h, end)
-	if !now.Before(horizon.Add(sc.Grace)) && sealedAt.Before(horizon.Add(sc.Grace)) {
-		return "session horizon"
-	}
-	if sc.Final > 0 && !now.Before(end.Add(sc.Final)) && sealedAt.Before(end.Add(sc.Final)) {
+	case !statKnown && sc.Final > 0 && !now.Before(end.Add(sc.Final)) && time.UnixMicro(rec.SealedAt).Before(end.Add(sc.Final)):
 		return "final"
 	}
 	return ""
@@ -63,15 +65,15 @@ type Pass struct {
 // SealClosedHours runs one sealer pass at now: it seals every hour of the
 // lookback window that is due (Schedule), contiguous due hours together
 // in chunks, compacting each hour's archive partition first, then advances
-// sealed_through to the start of the first closed hour with archived
-// events that has never been sealed (or to the end of the closed hours).
+// sealed_through to the start of the first settled hour with archived
+// events that has never been sealed (or to the end of the settled hours).
 func (r *Runner) SealClosedHours(ctx context.Context, now time.Time, sc Schedule) (Pass, error) {
 	start := time.Now()
 	var pass Pass
 	if err := r.Source.Check(ctx); err != nil {
 		return pass, err
 	}
-	closedEnd := layout.Hour(now.Add(-sc.Grace)) // hours before it have closed, grace included
+	closedEnd := layout.Hour(now.Add(-sc.Grace - transforms.SettledAfter)) // hours before it have settled
 	from := layout.Hour(now.Add(-sc.Lookback))
 	seals, err := r.Records.Seals(ctx, from, closedEnd)
 	if err != nil {
@@ -83,15 +85,28 @@ func (r *Runner) SealClosedHours(ctx context.Context, now time.Time, sc Schedule
 		reason string
 	}
 	infos := map[time.Time]hourInfo{}
-	var due []time.Time
 	for h := from; h.Before(closedEnd); h = h.Add(time.Hour) {
 		st, known, err := r.Source.Stat(ctx, h)
 		if err != nil {
 			return pass, err
 		}
-		reason := sc.due(now, h, seals[h], st, known)
-		infos[h] = hourInfo{st, known, reason}
-		if reason != "" {
+		infos[h] = hourInfo{st, known, sc.due(now, h, seals[h], st, known)}
+	}
+	// New events of an hour change the hours that depend on it too.
+	for h, in := range infos {
+		if in.reason != "new events" {
+			continue
+		}
+		for _, d := range transforms.DependentHoursOf(h) {
+			if di, ok := infos[d]; ok && di.reason == "" && seals[d].SealedAt != 0 {
+				di.reason = "events of " + h.Format("2006-01-02T15")
+				infos[d] = di
+			}
+		}
+	}
+	var due []time.Time
+	for h := from; h.Before(closedEnd); h = h.Add(time.Hour) {
+		if infos[h].reason != "" {
 			due = append(due, h)
 		}
 	}

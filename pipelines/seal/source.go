@@ -12,6 +12,7 @@ import (
 
 	"github.com/footfall/footfall/pipelines/io/archive"
 	"github.com/footfall/footfall/pipelines/io/bqarchive"
+	"github.com/footfall/footfall/pipelines/io/bqarchive/bqstat"
 )
 
 // Source is where a job reads archived events from.
@@ -44,7 +45,7 @@ func ParseSource(spec string) (Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("seal: --source %s: %w", spec, err)
 		}
-		return BigQuery{Options: o}, nil
+		return BigQuery{Options: o, stats: &bqstat.Stats{Options: o}}, nil
 	}
 	return Dir(spec), nil
 }
@@ -84,19 +85,27 @@ func (d Dir) Dataflow() bool { return false }
 
 func (d Dir) String() string { return string(d) }
 
-// BigQuery is the BigQuery archive table (pipelines/io/bqarchive).
-type BigQuery struct{ bqarchive.Options }
+// BigQuery is the BigQuery archive table (pipelines/io/bqarchive). Its
+// Stat reads the appends table beside it (bqstat.Stats).
+type BigQuery struct {
+	bqarchive.Options
+	stats *bqstat.Stats
+}
 
 func (b BigQuery) Read(s beam.Scope, from, to time.Time, merchants []string) beam.PCollection {
 	return bqarchive.Read(s, b.Options, from, to, merchants)
 }
 
 // Check validates the names; whether the table is readable shows when the
-// job's first query runs (the credentials are the workers').
+// job's read session is created (the credentials are the workers').
 func (b BigQuery) Check(context.Context) error { return b.Options.Validate() }
 
-func (b BigQuery) Stat(context.Context, time.Time) (archive.HourStat, bool, error) {
-	return archive.HourStat{}, false, nil
+func (b BigQuery) Stat(ctx context.Context, hour time.Time) (archive.HourStat, bool, error) {
+	if b.stats == nil {
+		return archive.HourStat{}, false, nil
+	}
+	st, err := b.stats.Stat(ctx, hour)
+	return st, err == nil, err
 }
 
 func (b BigQuery) Prepare(context.Context, time.Time) error { return nil }

@@ -39,12 +39,10 @@ type Config struct {
 	// BigtableAppProfile is the app profile ("": the default one).
 	BigtableAppProfile string
 	// EarlyFiring is how often an open hour's provisional values are
-	// updated; AllowedLateness how long after an hour ends its events
-	// still update them; DedupLateness how long duplicates are recognised
-	// (0: AllowedLateness).
-	EarlyFiring     time.Duration
-	AllowedLateness time.Duration
-	DedupLateness   time.Duration
+	// updated; Horizon how long after an hour ends its events still
+	// update them (older ones reach the metrics through the sealer).
+	EarlyFiring time.Duration
+	Horizon     time.Duration
 	// MaxNames and TopK bound totals and breakdown rows (0: defaults).
 	MaxNames int
 	TopK     int
@@ -62,14 +60,12 @@ type Config struct {
 
 func (c Config) options() transforms.Options {
 	return transforms.Options{
-		EarlyFiring:       c.EarlyFiring,
-		AllowedLateness:   c.AllowedLateness,
-		DedupLateness:     c.DedupLateness,
-		WallClockLateness: true,
-		Realtime:          true,
-		MaxNames:          c.MaxNames,
-		TopK:              c.TopK,
-		InjectBug:         c.InjectBug,
+		EarlyFiring: c.EarlyFiring,
+		Horizon:     c.Horizon,
+		Realtime:    true,
+		MaxNames:    c.MaxNames,
+		TopK:        c.TopK,
+		InjectBug:   c.InjectBug,
 	}
 }
 
@@ -84,6 +80,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("streaming: early firing interval must be positive, got %s", c.EarlyFiring)
 	case c.ArchiveDir != "" && c.Dataflow:
 		return errors.New("streaming: a local archive directory cannot be used on Dataflow; archive to BigQuery with the archive table")
+	case c.ArchiveTable == "" && c.Dataflow:
+		return errors.New("streaming: on Dataflow the archive table (--archive-table PROJECT.DATASET.TABLE) is required: sealing and backfills read every event from it")
 	case c.ArchiveTable != "" && !c.Dataflow:
 		return errors.New("streaming: the BigQuery archive table is written on Dataflow only; on Prism archive to a local directory")
 	}
@@ -104,14 +102,19 @@ func Build(c Config) (*beam.Pipeline, error) {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	events := transforms.Decode(s, read(s, c))
-	if c.ArchiveTable != "" {
+	var events beam.PCollection
+	if c.Dataflow {
+		// Decode, archive every event to BigQuery and dead-letter what
+		// cannot be archived (bqarchive.Archive); on Prism pubsubpull has
+		// archived each batch before emitting it.
 		bq, _ := bqarchive.ParseTable(c.ArchiveTable) // checked by Validate
-		bqarchive.Write(s, bq, events)
+		events = bqarchive.Archive(s, bq, read(s, c))
+	} else {
+		events = transforms.Decode(s, read(s, c))
 	}
 	out := transforms.MetricsFromEvents(s, events, c.options())
-	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, AppProfile: c.BigtableAppProfile, MaxNames: c.MaxNames, TopK: c.TopK}
-	btsink.WriteProvisional(s, bt, out.Totals, out.Breakdowns)
+	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, AppProfile: c.BigtableAppProfile}
+	btsink.WriteProvisional(s, bt, out.Rows)
 	btsink.WriteRealtime(s, bt, out.Realtime)
 	return p, nil
 }
@@ -136,8 +139,9 @@ const pubsubReadURN = "beam:transform:pubsub_read:v1"
 
 // dataflowRead is Dataflow's native Pub/Sub source, emitted exactly as the
 // SDK's io/pubsubio.Read emits it without attributes (the same URN and
-// payload, with idAttribute event_id for Dataflow's deduplication and
-// timestampAttribute event_time). pubsubio itself cannot be imported in
+// payload, with idAttribute dedup_id — merchant and event id, unique across
+// merchants — for Dataflow's deduplication and timestampAttribute
+// event_time). pubsubio itself cannot be imported in
 // this module: it imports google.golang.org/genproto/googleapis/pubsub/v1,
 // which the genproto version our Bigtable and Pub/Sub clients require no
 // longer contains.
@@ -145,7 +149,7 @@ func dataflowRead(s beam.Scope, project, subscription string) beam.PCollection {
 	s = s.Scope("pubsubio.Read")
 	payload := &pipepb.PubSubReadPayload{
 		Subscription:       fmt.Sprintf("projects/%s/subscriptions/%s", project, subscription),
-		IdAttribute:        event.AttrEventID,
+		IdAttribute:        event.AttrDedupID,
 		TimestampAttribute: event.AttrEventTime,
 	}
 	out := beam.External(s, pubsubReadURN, protox.MustEncode(payload), nil,

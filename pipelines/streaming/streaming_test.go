@@ -14,7 +14,7 @@ import (
 
 func config(dataflow bool) Config {
 	c := Config{Dataflow: dataflow, Project: "proj", Subscription: "sub", BigtableProject: "proj", BigtableInstance: "inst",
-		EarlyFiring: 10 * time.Second, AllowedLateness: 72 * time.Hour, DedupLateness: 6 * time.Hour}
+		EarlyFiring: 10 * time.Second, Horizon: 3 * time.Hour}
 	if dataflow {
 		c.ArchiveTable = "proj-1.footfall.events"
 	} else {
@@ -45,10 +45,13 @@ func TestBuildTranslates(t *testing.T) {
 				t.Fatalf("translating to the pipeline proto: %v", err)
 			}
 			var reads []*pipepb.PubSubReadPayload
-			bqWrites := 0
+			bqWrites, deadLetters := 0, 0
 			for _, tr := range model.GetComponents().GetTransforms() {
 				if strings.HasSuffix(tr.GetUniqueName(), "bqarchive.Write") {
 					bqWrites++
+				}
+				if strings.HasSuffix(tr.GetUniqueName(), "bqarchive.Archive/DeadLetters") {
+					deadLetters++
 				}
 				if tr.GetSpec().GetUrn() != pubsubReadURN {
 					continue
@@ -68,11 +71,16 @@ func TestBuildTranslates(t *testing.T) {
 			if bqWrites != 1 {
 				t.Errorf("found %d BigQuery archive writes in the Dataflow graph, want 1", bqWrites)
 			}
+			// Undecodable messages go to the dead-letter table on Dataflow,
+			// not nowhere.
+			if deadLetters != 1 {
+				t.Errorf("found %d dead-letter writers in the Dataflow graph, want 1", deadLetters)
+			}
 			if len(reads) != 1 {
 				t.Fatalf("found %d Pub/Sub read transforms, want 1", len(reads))
 			}
 			r := reads[0]
-			if r.GetSubscription() != "projects/proj/subscriptions/sub" || r.GetIdAttribute() != event.AttrEventID || r.GetTimestampAttribute() != event.AttrEventTime {
+			if r.GetSubscription() != "projects/proj/subscriptions/sub" || r.GetIdAttribute() != event.AttrDedupID || r.GetTimestampAttribute() != event.AttrEventTime {
 				t.Errorf("Pub/Sub read payload = %v", r)
 			}
 		})
@@ -84,10 +92,11 @@ func TestConfigValidate(t *testing.T) {
 		"no subscription":           func(c *Config) { c.Subscription = "" },
 		"no bigtable":               func(c *Config) { c.BigtableInstance = "" },
 		"no early firing":           func(c *Config) { c.EarlyFiring = 0 },
-		"dedup beyond lateness":     func(c *Config) { c.DedupLateness = 73 * time.Hour },
+		"horizon under an hour":     func(c *Config) { c.Horizon = 30 * time.Minute },
 		"unknown injected bug":      func(c *Config) { c.InjectBug = "typo" },
-		"negative allowed latness":  func(c *Config) { c.AllowedLateness = -time.Hour },
+		"negative horizon":          func(c *Config) { c.Horizon = -time.Hour },
 		"bigquery archive on prism": func(c *Config) { c.ArchiveTable = "proj-1.footfall.events" },
+		"dataflow without archive":  func(c *Config) { c.Dataflow, c.ArchiveDir = true, "" },
 	}
 	for name, mutate := range bad {
 		t.Run(name, func(t *testing.T) {

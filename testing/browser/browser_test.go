@@ -1,5 +1,7 @@
-// Package browser tests the merchant dashboard (queryapi/dashboard) in a
-// real headless Chromium: it starts the whole local stack on free loopback
+// Package browser runs footfall's browser tests in a real headless
+// Chromium. TestWebCollectionInChromium (web_test.go) is the acceptance test
+// of collecting from websites. TestDashboardInChromium tests the merchant
+// dashboard (queryapi/dashboard): it starts the whole local stack on free loopback
 // ports, sends the demo merchant a few hundred generated events through
 // ingest, waits until the query API shows them, and runs dashboard.mjs
 // (Playwright driving Debian's /usr/bin/chromium), which checks that the
@@ -9,17 +11,16 @@
 //
 // Chromium, node and npm are needed (found on PATH or /usr/bin/chromium, or
 // named by FOOTFALL_CHROMIUM, FOOTFALL_NODE, FOOTFALL_NPM); without them the
-// test is skipped, or fails when FOOTFALL_REQUIRE_BROWSER=1 (CI). The first
-// run installs playwright-core with npm ci (package-lock.json). FOOTFALL_DASHBOARD_SCREENSHOT
+// tests are skipped, or fail when FOOTFALL_CI=1 (set by .ci/run). The
+// first run installs playwright-core and @segment/analytics-next with npm
+// ci (package-lock.json). FOOTFALL_DASHBOARD_SCREENSHOT
 // names where the screenshot goes (`make dashboard-screenshot` points it at
 // docs/dashboard.png); otherwise it goes to a temporary directory.
 package browser
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -33,6 +34,7 @@ import (
 	"github.com/footfall/footfall/internal/keys"
 	"github.com/footfall/footfall/testing/demodata"
 	"github.com/footfall/footfall/testing/localstack"
+	"github.com/footfall/footfall/testing/truth"
 )
 
 // Events is how many events the test sends over the last Span, and
@@ -43,14 +45,13 @@ const (
 	LiveEvents = 40
 )
 
-// need skips the test with why, or fails it when the browser test is
-// required.
+// need skips the test with why, or fails it in CI (FOOTFALL_CI=1).
 func need(t *testing.T, why string) {
 	t.Helper()
-	if os.Getenv("FOOTFALL_REQUIRE_BROWSER") == "1" {
-		t.Fatalf("%s (FOOTFALL_REQUIRE_BROWSER=1, so this is a failure)", why)
+	if os.Getenv("FOOTFALL_CI") == "1" {
+		t.Fatalf("%s (FOOTFALL_CI=1, so this is a failure)", why)
 	}
-	t.Skipf("%s; set FOOTFALL_REQUIRE_BROWSER=1 to make this a failure", why)
+	t.Skipf("%s; set FOOTFALL_CI=1 to make this a failure", why)
 }
 
 // tool finds a program: the environment variable env if set, else name
@@ -73,11 +74,15 @@ func tool(env, name string, fallback ...string) string {
 	return ""
 }
 
-func TestDashboardInChromium(t *testing.T) {
+// browserTools skips the test under -short, finds Chromium and node (or
+// skips, or fails when the browser tests are required: need) and installs
+// the npm packages.
+func browserTools(t *testing.T) (chromium, node string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the whole stack and a browser")
 	}
-	chromium := tool("FOOTFALL_CHROMIUM", "chromium", "/usr/bin/chromium")
+	chromium = tool("FOOTFALL_CHROMIUM", "chromium", "/usr/bin/chromium")
 	if chromium == "" {
 		need(t, "no Chromium (Debian: apt-get install -y chromium; or set FOOTFALL_CHROMIUM)")
 	}
@@ -86,6 +91,11 @@ func TestDashboardInChromium(t *testing.T) {
 		need(t, "no node or npm (Debian: apt-get install -y nodejs npm)")
 	}
 	installPlaywright(t, npm)
+	return chromium, node
+}
+
+func TestDashboardInChromium(t *testing.T) {
+	chromium, node := browserTools(t)
 
 	bin := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -139,18 +149,21 @@ func TestDashboardInChromium(t *testing.T) {
 	t.Logf("screenshots: %s and its -narrow twin", shot)
 }
 
-// installPlaywright runs npm ci when playwright-core is not installed yet
-// (it needs the npm registry once; node_modules is not committed).
+// installPlaywright runs npm ci when playwright-core or
+// @segment/analytics-next is not installed yet (it needs the npm registry
+// once; node_modules is not committed).
 func installPlaywright(t *testing.T, npm string) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core", "package.json")); err == nil {
+	_, err1 := os.Stat(filepath.Join("node_modules", "playwright-core", "package.json"))
+	_, err2 := os.Stat(filepath.Join("node_modules", "@segment", "analytics-next", "package.json"))
+	if err1 == nil && err2 == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in testing/browser (installs playwright-core from package-lock.json): %v\n%s", err, out)
+		t.Fatalf("npm ci in testing/browser (installs playwright-core and @segment/analytics-next from package-lock.json): %v\n%s", err, out)
 	}
 }
 
@@ -185,9 +198,7 @@ func waitVisible(t *testing.T, client *http.Client, base string, from time.Time,
 		"to":   {time.Now().UTC().Truncate(time.Hour).Add(time.Hour).Format(time.RFC3339)},
 	}
 	want := fmt.Sprintf("events %d, page views %d, revenue %v, country total %d", len(events), pageviews, revenue, len(events))
-	deadline := time.Now().Add(3 * time.Minute)
-	var got string
-	for time.Now().Before(deadline) {
+	truth.Eventually(t, 3*time.Minute, "the query API showing what was sent", func() string {
 		var s struct {
 			Current struct {
 				Events    int64                            `json:"events"`
@@ -205,41 +216,22 @@ func waitVisible(t *testing.T, client *http.Client, base string, from time.Time,
 		q.Set("metrics", "events")
 		err2 := getJSON(client, base+"/v1/breakdown?dimension=country&"+q.Encode(), &b)
 		q.Del("metrics")
+		if err1 != nil || err2 != nil {
+			return fmt.Sprint(err1, err2)
+		}
 		rev := map[string]int64{}
 		for c, m := range s.Current.Revenue {
 			rev[c] = m.Minor
 		}
-		got = fmt.Sprintf("events %d, page views %d, revenue %v, country total %d", s.Current.Events, s.Current.PageViews, rev, b.Total.Events)
-		if err1 == nil && err2 == nil && got == want {
-			return
+		if got := fmt.Sprintf("events %d, page views %d, revenue %v, country total %d", s.Current.Events, s.Current.PageViews, rev, b.Total.Events); got != want {
+			return "got " + got + ", want " + want
 		}
-		if err1 != nil || err2 != nil {
-			got = fmt.Sprint(err1, err2)
-		}
-		time.Sleep(time.Second)
-	}
-	t.Fatalf("the query API never showed what was sent: got %s, want %s", got, want)
+		return ""
+	})
 }
 
 func getJSON(client *http.Client, u string, v any) error {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+keys.DemoReadKey)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", u, resp.Status, bytes.TrimSpace(b))
-	}
-	return json.Unmarshal(b, v)
+	return getJSONKey(client, u, keys.DemoReadKey, v)
 }
 
 // writeTruth writes what dashboard.mjs computes its expectations from.

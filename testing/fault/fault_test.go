@@ -108,6 +108,7 @@ type load struct {
 	mu       sync.Mutex
 	ackedEvs []truth.Event
 	attempts []loadgen.Attempt
+	inFlight map[[2]int]time.Time // requests started, not answered: start by batch and try
 	done     chan struct{}
 	stats    loadgen.SendStats
 	err      error
@@ -118,7 +119,7 @@ type load struct {
 // right after the first (a client retrying a batch it thinks failed).
 func startLoad(t *testing.T, st *localstack.Stack, evs []truth.Event, r float64, resend func(i int) bool) *load {
 	t.Helper()
-	l := &load{total: len(evs), done: make(chan struct{})}
+	l := &load{total: len(evs), done: make(chan struct{}), inFlight: map[[2]int]time.Time{}}
 	s := &loadgen.Sender{URL: st.IngestURL(), WriteKey: keys.DemoWriteKey, Concurrency: 4, MaxBackoff: 2 * time.Second,
 		GiveUp: 4 * time.Minute,
 		OnAcked: func(b []truth.Event) {
@@ -127,9 +128,15 @@ func startLoad(t *testing.T, st *localstack.Stack, evs []truth.Event, r float64,
 			l.mu.Unlock()
 			l.acked.Add(int64(len(b)))
 		},
+		OnStart: func(a loadgen.Attempt) {
+			l.mu.Lock()
+			l.inFlight[[2]int{a.Batch, a.Try}] = a.Start
+			l.mu.Unlock()
+		},
 		OnAttempt: func(a loadgen.Attempt) {
 			l.mu.Lock()
 			l.attempts = append(l.attempts, a)
+			delete(l.inFlight, [2]int{a.Batch, a.Try})
 			l.mu.Unlock()
 		},
 	}
@@ -175,6 +182,22 @@ func (l *load) waitAcked(t *testing.T, frac float64) {
 	})
 }
 
+// waitInFlight waits until a request that started after since is still
+// unanswered, started at least age ago (so that it reached ingest).
+func (l *load) waitInFlight(t *testing.T, since time.Time, age time.Duration) {
+	t.Helper()
+	truth.Eventually(t, time.Minute, "a request in flight", func() string {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, start := range l.inFlight {
+			if start.After(since) && time.Since(start) >= age {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%d requests in flight, none started after %s and at least %s ago", len(l.inFlight), since.Format(time.StampMilli), age)
+	})
+}
+
 // finish waits for the load to end; every batch must have been settled.
 func (l *load) finish(t *testing.T) {
 	t.Helper()
@@ -201,8 +224,9 @@ func (l *load) snapshot() ([]truth.Event, []loadgen.Attempt) {
 }
 
 // checkSealed waits until the query API serves [from, to) sealed and equal
-// to the ground truth of the acknowledged events, checks it stays so over
-// two more sealer passes, and records the figures.
+// to the ground truth of the acknowledged events, checks it stays so after
+// two more sealer passes (a late redelivery would be re-sealed by them),
+// and records the figures.
 func checkSealed(t *testing.T, st *localstack.Stack, l *load, name string, from, to time.Time, note string) {
 	t.Helper()
 	acked, _ := l.snapshot()
@@ -219,7 +243,7 @@ func checkSealed(t *testing.T, st *localstack.Stack, l *load, name string, from,
 	}
 	diff := truth.Within(limit, served)
 	if diff == "" {
-		time.Sleep(2*sealEvery + time.Second)
+		waitSealerPasses(t, st, 2)
 		diff = served()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -247,18 +271,60 @@ func checkSealed(t *testing.T, st *localstack.Stack, l *load, name string, from,
 	}
 }
 
+// bigtableClient returns a client of the stack's Bigtable emulator, a
+// context for one read (15 s) and a function that releases both.
+func bigtableClient(t *testing.T, st *localstack.Stack) (context.Context, *bigtable.Client, func()) {
+	t.Helper()
+	r := st.Resources()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	c, err := bigtable.NewClient(ctx, r.BigtableProject, r.BigtableInstance)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return ctx, c, func() { c.Close(); cancel() }
+}
+
+// sealerPass returns the write time of sealed_through (the meta table's
+// watermarks row), which the sealer writes at the end of every pass.
+func sealerPass(t *testing.T, st *localstack.Stack) time.Time {
+	t.Helper()
+	ctx, c, done := bigtableClient(t, st)
+	defer done()
+	row, err := c.Open(layout.TableMeta).ReadRow(ctx, layout.MetaWatermarks, bigtable.RowFilter(bigtable.ColumnFilter(layout.ColSealedThrough)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest bigtable.Timestamp
+	for _, it := range row[layout.FamilyMeta] {
+		newest = max(newest, it.Timestamp)
+	}
+	return newest.Time()
+}
+
+// waitSealerPasses waits until the sealer has finished n more passes (n
+// new writes of sealed_through), i.e. at least n-1 passes that started
+// after the call.
+func waitSealerPasses(t *testing.T, st *localstack.Stack, n int) {
+	t.Helper()
+	last, seen := sealerPass(t, st), 0
+	truth.Eventually(t, 2*time.Minute, fmt.Sprintf("%d more sealer passes", n), func() string {
+		if p := sealerPass(t, st); p.After(last) {
+			last, seen = p, seen+1
+		}
+		if seen < n {
+			return fmt.Sprintf("%d of %d passes seen (the last wrote sealed_through at %s)", seen, n, last.Format(time.StampMilli))
+		}
+		return ""
+	})
+}
+
 // provisional sums the streaming job's provisional events of [from, to),
 // read from Bigtable (the query API serves the sealed values instead).
 func provisional(t *testing.T, st *localstack.Stack, from, to time.Time) int64 {
 	t.Helper()
-	r := st.Resources()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	c, err := bigtable.NewClient(ctx, r.BigtableProject, r.BigtableInstance)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c, done := bigtableClient(t, st)
+	defer done()
 	tbl := c.Open(layout.TableMetrics)
 	var n int64
 	for h := from; h.Before(to); h = h.Add(time.Hour) {
@@ -453,14 +519,20 @@ func TestClientRetriesAndIngestKilled(t *testing.T) {
 		// Hold publishes so that requests are in flight, kill ingest under
 		// them, and let the emulator go on: some of the cut-off requests'
 		// events may be stored without an answer.
+		paused := time.Now()
 		if err := st.Pause(localstack.PubSub); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(700 * time.Millisecond)
+		l.waitInFlight(t, paused, 0)
+		exited := st.Exited(localstack.Ingest)
 		if err := st.Kill(localstack.Ingest); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		select {
+		case <-exited:
+		case <-time.After(time.Minute):
+			t.Fatal("ingest did not exit within a minute of SIGKILL")
+		}
 		if err := st.Resume(localstack.PubSub); err != nil {
 			t.Fatal(err)
 		}
@@ -498,15 +570,24 @@ func TestIngestGracefulRestart(t *testing.T) {
 	for _, at := range sz.at {
 		l.waitAcked(t, at)
 		restarts := st.Restarts(localstack.Ingest)
+		paused := time.Now()
 		if err := st.Pause(localstack.PubSub); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(800 * time.Millisecond)
+		// A request held by the stopped emulator, long enough to be
+		// inside ingest (the check below counts those).
+		l.waitInFlight(t, paused, inFlightAge)
+		draining := ingestLogCount(st, "ingest draining")
 		signals = append(signals, time.Now())
 		if err := st.Terminate(localstack.Ingest); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Second)
+		truth.Eventually(t, time.Minute, "ingest draining after SIGTERM", func() string {
+			if ingestLogCount(st, "ingest draining") == draining {
+				return "not draining yet"
+			}
+			return ""
+		})
 		if err := st.Resume(localstack.PubSub); err != nil {
 			t.Fatal(err)
 		}
@@ -523,7 +604,7 @@ func TestIngestGracefulRestart(t *testing.T) {
 	var inFlight, drained int
 	for _, a := range attempts {
 		for _, sig := range signals {
-			if a.Start.Before(sig.Add(-200*time.Millisecond)) && a.End.After(sig) {
+			if a.Start.Before(sig.Add(-inFlightAge)) && a.End.After(sig) {
 				inFlight++
 				if a.Status/100 == 2 {
 					drained++
@@ -536,10 +617,20 @@ func TestIngestGracefulRestart(t *testing.T) {
 	if inFlight == 0 {
 		t.Error("no request was in flight at SIGTERM: the test did not test the drain")
 	}
-	logs, _ := os.ReadFile(filepath.Join(st.Options().DataDir, "logs", "ingest.log"))
-	if n := strings.Count(string(logs), "ingest stopped cleanly"); n != len(signals) {
+	if n := ingestLogCount(st, "ingest stopped cleanly"); n != len(signals) {
 		t.Errorf("ingest logged a clean stop %d times, want %d", n, len(signals))
 	}
 	checkSealed(t, st, l, "ingest restarted (SIGTERM) with requests in flight", from, to,
 		fmt.Sprintf("%d SIGTERMs; %d requests in flight at the signal, %d of them answered 2xx", len(signals), inFlight, drained))
+}
+
+// inFlightAge is how long before SIGTERM a request must have started to
+// count as in flight at it: long enough to have reached ingest.
+const inFlightAge = 200 * time.Millisecond
+
+// ingestLogCount counts the lines of ingest's log (all incarnations) that
+// contain msg.
+func ingestLogCount(st *localstack.Stack, msg string) int {
+	logs, _ := os.ReadFile(filepath.Join(st.Options().DataDir, "logs", "ingest.log"))
+	return strings.Count(string(logs), msg)
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"github.com/sethvargo/go-envconfig"
 	"io"
 	"log/slog"
 	"net"
@@ -59,9 +60,12 @@ func TestBodiesAreRealisticSegmentBatches(t *testing.T) {
 // TestRunAgainstIngest drives a real ingest (no-op publisher) with a small,
 // bounded run and checks the counts add up.
 func TestRunAgainstIngest(t *testing.T) {
-	cfg := ingest.Config{PubSubProject: "p", PubSubTopic: "t", Publisher: ingest.PublisherNoop, MaxEventAge: time.Hour,
-		MaxFutureSkew: time.Minute, PublishTimeout: time.Second, RetryAfter: 1, RateLimit: 1e9, RateBurst: 1e9,
-		ProxyHeader: "X-Forwarded-For", ShutdownTimeout: 5 * time.Second}
+	cfg, err := ingest.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{
+		"PUBSUB_PROJECT": "p", "PUBSUB_TOPIC": "t", "PUBLISHER": "noop", "MAX_EVENT_AGE": "1h", "PUBLISH_TIMEOUT": "1s", "RETRY_AFTER_SECONDS": "1",
+		"RATE_LIMIT_EVENTS_PER_SECOND": "1000000000", "RATE_LIMIT_BURST": "1000000000", "MAX_FUTURE_SKEW": "1m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := ingest.NewServer(cfg, keys.Demo(), ingest.Noop{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

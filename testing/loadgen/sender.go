@@ -45,6 +45,9 @@ type Sender struct {
 	// OnAttempt, when set, receives every request's outcome (from several
 	// goroutines at once).
 	OnAttempt func(Attempt)
+	// OnStart, when set, receives every request as it starts (Batch, Try,
+	// Events and Start set), before OnAttempt receives its outcome.
+	OnStart func(Attempt)
 }
 
 // Attempt is one request of a batch.
@@ -136,7 +139,11 @@ func (s *Sender) settle(ctx context.Context, client *http.Client, n int, b []tru
 	first := time.Now()
 	backoff := 100 * time.Millisecond
 	for try := 1; ; try++ {
-		a := s.post(ctx, client, body)
+		var onStart func(time.Time)
+		if s.OnStart != nil {
+			onStart = func(at time.Time) { s.OnStart(Attempt{Batch: n, Try: try, Events: len(b), Start: at}) }
+		}
+		a := s.post(ctx, client, body, onStart)
 		a.Batch, a.Try, a.Events = n, try, len(b)
 		if s.OnAttempt != nil {
 			s.OnAttempt(a)
@@ -197,8 +204,11 @@ func (s *Sender) acked(b []truth.Event, count func(func(*SendStats))) {
 
 // post makes one request. For a 400 the body is kept in Err, for
 // partition to read.
-func (s *Sender) post(ctx context.Context, client *http.Client, body []byte) Attempt {
+func (s *Sender) post(ctx context.Context, client *http.Client, body []byte, onStart func(time.Time)) Attempt {
 	a := Attempt{Start: time.Now()}
+	if onStart != nil {
+		onStart(a.Start)
+	}
 	defer func() { a.End = time.Now() }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(s.URL, "/")+"/v1/batch", bytes.NewReader(body))
 	if err != nil {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"github.com/sethvargo/go-envconfig"
 	"io"
 	"log/slog"
 	"net"
@@ -58,7 +59,9 @@ func TestSenderRetriesUntilAcknowledged(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[string]int{}
 	var attempts []Attempt
+	started := map[[2]int]time.Time{} // by batch and try: OnStart
 	s := &Sender{URL: url, WriteKey: keys.DemoWriteKey, Concurrency: 2, MaxBackoff: 1500 * time.Millisecond,
+		OnStart: func(a Attempt) { mu.Lock(); started[[2]int{a.Batch, a.Try}] = a.Start; mu.Unlock() },
 		OnAcked: func(b []truth.Event) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -81,6 +84,12 @@ func TestSenderRetriesUntilAcknowledged(t *testing.T) {
 		if a.Status == 503 && a.RetryAfter != "1" {
 			t.Errorf("503 with Retry-After %q, want 1", a.RetryAfter)
 		}
+		if at, ok := started[[2]int{a.Batch, a.Try}]; !ok || !at.Equal(a.Start) {
+			t.Errorf("attempt %d of batch %d: OnStart saw it start at %v (seen %v), OnAttempt at %v", a.Try, a.Batch, at, ok, a.Start)
+		}
+	}
+	if int64(len(started)) != st.Requests {
+		t.Errorf("OnStart saw %d requests, want %d", len(started), st.Requests)
 	}
 	published := map[string]bool{}
 	for _, m := range srv.Messages() {
@@ -116,9 +125,12 @@ func startIngest(t *testing.T, outage *failFirst) (url string, srv *pstest.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ingest.Config{PubSubProject: "p", PubSubTopic: "t", Publisher: ingest.PublisherPubSub, MaxEventAge: 72 * time.Hour,
-		MaxFutureSkew: time.Minute, PublishTimeout: 2 * time.Second, RetryAfter: 1, RateLimit: 1e9, RateBurst: 1e9,
-		ProxyHeader: "X-Forwarded-For", ShutdownTimeout: 5 * time.Second}
+	cfg, err := ingest.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{
+		"PUBSUB_PROJECT": "p", "PUBSUB_TOPIC": "t", "PUBLISH_TIMEOUT": "2s", "RETRY_AFTER_SECONDS": "1",
+		"RATE_LIMIT_EVENTS_PER_SECOND": "1000000000", "RATE_LIMIT_BURST": "1000000000", "MAX_FUTURE_SKEW": "1m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	is, err := ingest.NewServer(cfg, keys.Demo(), pub, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,11 @@
 // as its own process: the Pub/Sub and Bigtable emulators, the streaming
 // pipeline on Prism (archiving every event to DataDir/archive), the sealer
 // (the backfill command sealing closed hours from that archive), ingest and
-// the query API. `make run` and the end-to-end
-// and fault tests use it. It restarts a crashed pipeline or service (never an
-// emulator, whose state would be gone) and stops everything on Stop.
+// the query API. `make run`, the end-to-end and fault tests and the soak
+// and overload tools use it. It restarts a crashed pipeline or service
+// (never an emulator, whose state would be gone) and stops everything on
+// Stop. Ingest runs with back-pressure on the pipeline's backlog
+// (BackpressureEnv), which the Pub/Sub emulator serves.
 package localstack
 
 import (
@@ -16,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +26,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/footfall/footfall/testing/pubsubemu"
 )
 
 // Process names.
@@ -45,8 +52,15 @@ type Options struct {
 
 	PubSubAddr   string // default 127.0.0.1:8085
 	BigtableAddr string // default 127.0.0.1:8086
-	IngestAddr   string // default 127.0.0.1:8080
-	QueryAddr    string // default 127.0.0.1:8081
+	// PubSubStatsAddr is where the Pub/Sub emulator serves its backlog
+	// (/v1/backlog, /metrics; default 127.0.0.1:8087). Ingest's
+	// back-pressure reads it (BackpressureEnv).
+	PubSubStatsAddr string
+	IngestAddr      string // default 127.0.0.1:8080
+	// IngestOpsAddr is where ingest serves /metrics and readiness detail
+	// (INGEST_OPS_ADDR; default 127.0.0.1:8083).
+	IngestOpsAddr string
+	QueryAddr     string // default 127.0.0.1:8081
 	// PipelineMetricsAddr is where the streaming job serves /metrics
 	// (default 127.0.0.1:8082).
 	PipelineMetricsAddr string
@@ -94,7 +108,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	def(&o.PubSubAddr, "127.0.0.1:8085")
 	def(&o.BigtableAddr, "127.0.0.1:8086")
+	def(&o.PubSubStatsAddr, "127.0.0.1:8087")
 	def(&o.IngestAddr, "127.0.0.1:8080")
+	def(&o.IngestOpsAddr, "127.0.0.1:8083")
 	def(&o.QueryAddr, "127.0.0.1:8081")
 	def(&o.PipelineMetricsAddr, "127.0.0.1:8082")
 	if o.SealEvery <= 0 {
@@ -129,8 +145,11 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
-	for _, p := range []struct{ name, addr string }{{PubSub, o.PubSubAddr}, {Bigtable, o.BigtableAddr}} {
-		if err := s.startProc(p.name, []string{"-addr", p.addr}, env, false); err != nil {
+	for _, p := range []struct {
+		name, addr string
+		args       []string
+	}{{PubSub, o.PubSubAddr, []string{"-stats-addr", o.PubSubStatsAddr}}, {Bigtable, o.BigtableAddr, nil}} {
+		if err := s.startProc(p.name, append([]string{"-addr", p.addr}, p.args...), env, false); err != nil {
 			return fail(err)
 		}
 		if err := waitTCP(ctx, p.addr, 20*time.Second); err != nil {
@@ -169,7 +188,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.startProc(Sealer, sealArgs, env, true); err != nil {
 		return fail(err)
 	}
-	if err := s.startProc(Ingest, nil, append(env, "INGEST_ADDR="+o.IngestAddr), true); err != nil {
+	// Back-pressure first, so that o.Env (in env) can override it.
+	ingestEnv := append(append(s.BackpressureEnv(), env...), "INGEST_ADDR="+o.IngestAddr, "INGEST_OPS_ADDR="+o.IngestOpsAddr)
+	if err := s.startProc(Ingest, nil, ingestEnv, true); err != nil {
 		return fail(err)
 	}
 	if err := s.startProc(QueryAPI, nil, append(env, "QUERYAPI_ADDR="+o.QueryAddr), true); err != nil {
@@ -184,8 +205,61 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	return s, nil
 }
 
+// Backpressure bounds of the local stack's ingest (docs/ingest.md,
+// "Back-pressure"): it answers 503 while the pipeline's subscription holds
+// more than BackpressureMaxMessages unacknowledged messages or one older
+// than BackpressureMaxAge, until both are under half. About 1.1 GiB of
+// emulator memory at most, and room for a 90-second Bigtable outage (the
+// full fault scenario) without a 503.
+const (
+	BackpressureMaxAge      = 3 * time.Minute
+	BackpressureMaxMessages = 1_000_000
+)
+
+// BackpressureEnv is the environment that turns on ingest's back-pressure
+// on the pipeline's subscription. Options.Env can override it
+// ("BACKPRESSURE_BACKLOG_URL=" turns it off).
+func (s *Stack) BackpressureEnv() []string {
+	return []string{
+		"BACKPRESSURE_BACKLOG_URL=" + s.BacklogURL(),
+		"BACKPRESSURE_MAX_AGE=" + BackpressureMaxAge.String(),
+		fmt.Sprintf("BACKPRESSURE_MAX_MESSAGES=%d", BackpressureMaxMessages),
+	}
+}
+
+// BacklogURL is where the Pub/Sub emulator serves the pipeline
+// subscription's backlog (JSON, pubsubemu.Backlog).
+func (s *Stack) BacklogURL() string {
+	return "http://" + s.opts.PubSubStatsAddr + "/v1/backlog?subscription=" +
+		url.QueryEscape(fmt.Sprintf("projects/%s/subscriptions/%s", s.res.PubSubProject, s.res.Subscription))
+}
+
+// Backlog reads the pipeline subscription's backlog from the emulator.
+func (s *Stack) Backlog(ctx context.Context) (pubsubemu.Backlog, error) {
+	var b pubsubemu.Backlog
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.BacklogURL(), nil)
+	if err != nil {
+		return b, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return b, fmt.Errorf("localstack: read the backlog: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return b, fmt.Errorf("localstack: read the backlog: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
+		return b, fmt.Errorf("localstack: read the backlog: %w", err)
+	}
+	return b, nil
+}
+
 // IngestURL is the base URL of ingest.
 func (s *Stack) IngestURL() string { return "http://" + s.opts.IngestAddr }
+
+// IngestOpsURL is the base URL of ingest's operators' listener (/metrics).
+func (s *Stack) IngestOpsURL() string { return "http://" + s.opts.IngestOpsAddr }
 
 // QueryURL is the base URL of the query API.
 func (s *Stack) QueryURL() string { return "http://" + s.opts.QueryAddr }
@@ -255,6 +329,20 @@ func (s *Stack) signal(name string, sig syscall.Signal) error {
 	return p.signal(sig)
 }
 
+// Exited returns a channel closed when the current incarnation of a
+// process has exited (nil if it was never started).
+func (s *Stack) Exited(name string) <-chan struct{} {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exited
+}
+
 // Restarts returns how many times a process was restarted after it exited.
 func (s *Stack) Restarts(name string) int {
 	s.mu.Lock()
@@ -301,6 +389,7 @@ type proc struct {
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
+	started  time.Time
 	exited   chan struct{}
 	stopping bool
 	restarts int
@@ -320,13 +409,14 @@ func (p *proc) start() error {
 		return fmt.Errorf("localstack: start %s: %w", p.name, err)
 	}
 	exited := make(chan struct{})
+	started := time.Now()
 	go func() {
 		p.copyLog(out)
 		cmd.Wait()
 		close(exited)
 	}()
 	p.mu.Lock()
-	p.cmd, p.exited = cmd, exited
+	p.cmd, p.exited, p.started = cmd, exited, started
 	p.mu.Unlock()
 	return nil
 }
@@ -363,6 +453,11 @@ func (p *proc) watch() {
 		if !p.supervise {
 			return
 		}
+		p.mu.Lock()
+		if time.Since(p.started) > 5*time.Minute {
+			backoff = time.Second // it ran healthily for a while: not a crash loop
+		}
+		p.mu.Unlock()
 		time.Sleep(backoff)
 		backoff = min(backoff*2, 30*time.Second)
 		p.mu.Lock()
@@ -468,7 +563,7 @@ func StartOnFreePorts(ctx context.Context, o Options) (*Stack, error) {
 	var err error
 	for range 3 {
 		try := o
-		for _, p := range []*string{&try.PubSubAddr, &try.BigtableAddr, &try.IngestAddr, &try.QueryAddr, &try.PipelineMetricsAddr} {
+		for _, p := range []*string{&try.PubSubAddr, &try.PubSubStatsAddr, &try.BigtableAddr, &try.IngestAddr, &try.IngestOpsAddr, &try.QueryAddr, &try.PipelineMetricsAddr} {
 			if *p == "" {
 				if *p, err = FreeAddr(); err != nil {
 					return nil, err

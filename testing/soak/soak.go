@@ -1,11 +1,18 @@
-// Package soak runs the whole local stack (testing/localstack) under a
-// steady load for minutes: it sends real-time events at a fixed rate with
-// loadgen.Sender (retrying with the same ids), measures the end-to-end
-// delay with marker events that it polls for in the query API, samples
-// every process's RSS and CPU, and ends with the loss and duplicate check:
-// the query API must count every acknowledged event once, and the raw
-// archive must hold every acknowledged event. It writes the samples as CSV
-// and a plot (SVG). testing/cmd/soak is its command; `make soak` runs it.
+// Package soak runs the whole local stack (testing/localstack) under load
+// for minutes or hours: it offers real-time events at the rates of a
+// schedule of phases (a steady soak is one phase; an overload run is a
+// phase at three times the rate, then one at the rate) with
+// loadgen.Sender, which retries 429, 503 and cut-off requests with the same
+// ids after Retry-After; it measures the end-to-end delay with marker
+// events that it polls for in the query API; it samples every process's
+// RSS and CPU, the Pub/Sub backlog and the requests ingest refused with 503
+// (back-pressure); and it ends with the checks: the query API must count
+// every acknowledged event exactly once — provisionally as soon as the
+// pipeline has caught up, and, with Config.Sealed, once the stack's sealer
+// has sealed every hour of the run — and the raw archive must hold every
+// acknowledged event. It writes the samples as CSV and a plot.
+// testing/cmd/soak and testing/cmd/overload are its commands (`make soak`,
+// `make overload`; docs/reliability.md).
 package soak
 
 import (
@@ -18,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,13 +42,18 @@ import (
 	"github.com/footfall/footfall/testing/truth"
 )
 
+// Phase is a stretch of the load at one rate.
+type Phase struct {
+	Rate     float64 // events per second offered
+	Duration time.Duration
+}
+
 // Config describes a run.
 type Config struct {
 	BinDir  string // the stack's binaries (localstack.Build)
 	DataDir string // logs and archive (a fresh directory)
-	// Rate is the events per second offered; Duration how long.
-	Rate     float64
-	Duration time.Duration
+	// Phases is the load, in order.
+	Phases []Phase
 	// BatchSize events per request; Concurrency requests in flight.
 	BatchSize, Concurrency int
 	// Visitors is the number of distinct visitors events come from.
@@ -48,23 +61,68 @@ type Config struct {
 	// MarkerEvery is how often a marker event is sent to measure the
 	// end-to-end delay; SampleEvery how often processes are sampled.
 	MarkerEvery, SampleEvery time.Duration
-	// DrainLimit bounds the wait, after the load, for the query API to
-	// count everything.
+	// GiveUp is how long the sender retries one batch before abandoning
+	// it (default 10 minutes).
+	GiveUp time.Duration
+	// DrainLimit bounds the wait, after the load, for the provisional
+	// values to count everything.
 	DrainLimit time.Duration
-	Log        *slog.Logger
+	// Sealed makes the run wait, after the load, until the stack's sealer
+	// has sealed every hour the load touched (the last one closes at the
+	// end of its clock hour, plus SealGrace) and compare the sealed values
+	// with the ground truth; SealLimit bounds the wait after that hour's
+	// grace has passed.
+	Sealed    bool
+	SealLimit time.Duration
+	// SealGrace is the sealer's grace after an hour closes (default: the
+	// stack's, 2 minutes); SealerArgs are extra flags for it.
+	SealGrace  time.Duration
+	SealerArgs []string
+	// Env is added to every process's environment, after the soak's own
+	// (e.g. BACKPRESSURE_MAX_AGE to move ingest's back-pressure bounds).
+	Env []string
+	Log *slog.Logger
+}
+
+// Duration is the length of the load.
+func (c Config) Duration() time.Duration {
+	var d time.Duration
+	for _, p := range c.Phases {
+		d += p.Duration
+	}
+	return d
+}
+
+// rateAt is the rate offered at d after the start (0 after the load).
+func (c Config) rateAt(d time.Duration) float64 {
+	for _, p := range c.Phases {
+		if d < p.Duration {
+			return p.Rate
+		}
+		d -= p.Duration
+	}
+	return 0
 }
 
 // Processes sampled, in plot order ("soak" is this process: load
-// generator and ground truth).
+// generator and ground truth; the others are the stack).
 var Processes = []string{localstack.PubSub, localstack.Bigtable, localstack.Pipeline, localstack.Sealer,
 	localstack.Ingest, localstack.QueryAPI, "soak"}
 
 // Sample is one sampling interval.
 type Sample struct {
 	At time.Duration // since the load started
-	// AckedRate is events acknowledged by ingest per second over the
-	// interval; DecodedRate events the streaming job decoded per second.
-	AckedRate, DecodedRate float64
+	// Load is whether the load was running.
+	Load bool
+	// OfferedRate, AckedRate and RefusedRate are events per second over
+	// the interval: offered by the schedule, acknowledged by ingest, and
+	// answered 503 (back-pressure, or Pub/Sub unavailable; each attempt
+	// counts). DecodedRate is what the streaming job decoded.
+	OfferedRate, AckedRate, RefusedRate, DecodedRate float64
+	// Backlog is the pipeline subscription's unacknowledged messages and
+	// BacklogAge the age of the oldest (-1 and 0: not read).
+	Backlog    int64
+	BacklogAge time.Duration
 	// Delay is the end-to-end delay of the latest marker seen (0: none yet).
 	Delay time.Duration
 	// CPU (cores over the interval) and RSS (bytes) per process.
@@ -72,28 +130,50 @@ type Sample struct {
 	RSS map[string]int64
 }
 
+// StackRSS is the summed RSS of the stack's processes (this one excluded).
+func (s Sample) StackRSS() int64 {
+	var n int64
+	for p, v := range s.RSS {
+		if p != "soak" {
+			n += v
+		}
+	}
+	return n
+}
+
 // Result is what a run measured.
 type Result struct {
 	Config  Config
-	Elapsed time.Duration
+	Elapsed time.Duration // of the load
 	Samples []Sample
 	// Delays of every marker seen counted, in send order; Markers is the
 	// number of markers acknowledged.
 	Delays  []time.Duration
 	Markers int
 	Stats   loadgen.SendStats
+	// Hours the acknowledged events fall in (RFC 3339, UTC).
+	Hours []string
 	// Acked is the distinct events acknowledged (markers included);
-	// Expected the non-crawler ones; Counted, Lost, Duplicated what the
-	// query API serves against that (docs/reliability.md).
-	Acked, Expected, Counted, Lost, Duplicated int64
-	// Drain is how long after the load the query API counted everything
-	// (or DrainLimit, with Diff set).
-	Drain time.Duration
-	Diff  string
+	// Expected the non-crawler ones, which the query API counts.
+	Acked, Expected int64
+	// Provisional check: what the query API served once the pipeline had
+	// caught up (Drain after the load; ProvisionalDiff when it never
+	// matched within DrainLimit).
+	ProvisionalCounted, ProvisionalLost, ProvisionalDuplicated int64
+	Drain                                                      time.Duration
+	ProvisionalDiff                                            string
+	// Sealed check (Config.Sealed): what the query API served sealed,
+	// SealWait after the load; SealedDiff when it never matched.
+	SealedCounted, SealedLost, SealedDuplicated int64
+	SealWait                                    time.Duration
+	SealedDiff                                  string
 	// ArchiveMissing counts acknowledged events absent from the raw
 	// archive; ArchiveCopies the extra copies it holds (redeliveries,
 	// which sealing deduplicates).
 	ArchiveMissing, ArchiveCopies int64
+	// BackpressureOn counts the times ingest logged that it switched
+	// back-pressure on.
+	BackpressureOn int
 }
 
 // Run starts a stack, runs the load and the checks, and stops the stack.
@@ -101,18 +181,19 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if c.Log == nil {
 		c.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
+	if c.GiveUp <= 0 {
+		c.GiveUp = 10 * time.Minute
+	}
 	st, err := localstack.StartOnFreePorts(ctx, localstack.Options{
 		BinDir: c.BinDir, DataDir: c.DataDir,
 		// Dedup ids live for their hour plus minutes, not 72 h
 		// (docs/pipeline.md: ~0.5 GiB of Prism memory per million ids).
 		PipelineArgs: []string{"--dedup-lateness=10m"},
-		// The sealer runs but leaves the soak's hours alone: sealing an
-		// hour of millions of events on Prism needs more memory than
-		// this machine has (docs/reliability.md).
-		SealGrace: 12 * time.Hour,
-		Env:       []string{"RATE_LIMIT_EVENTS_PER_SECOND=1000000", "RATE_LIMIT_BURST=1000000"},
-		Echo:      io.Discard,
-		Log:       c.Log,
+		SealGrace:    c.SealGrace,
+		SealerArgs:   c.SealerArgs,
+		Env:          append([]string{"RATE_LIMIT_EVENTS_PER_SECOND=1000000", "RATE_LIMIT_BURST=1000000"}, c.Env...),
+		Echo:         io.Discard,
+		Log:          c.Log,
 	})
 	if err != nil {
 		return nil, err
@@ -127,109 +208,144 @@ type runState struct {
 	prefix string
 
 	mu      sync.Mutex
-	tally   *truth.Tally
-	acked   []bool // by event number
-	nAcked  atomic.Int64
+	tally   *tally
 	markers []time.Duration
-	nMarker int          // markers acknowledged
+	nMarker int // markers acknowledged
+
+	offered atomic.Int64
+	acked   atomic.Int64
+	refused atomic.Int64
 	last    atomic.Int64 // latest marker delay, ns
+	loading atomic.Bool
 }
 
 func run(ctx context.Context, st *localstack.Stack, c Config) (*Result, error) {
-	s := &runState{c: c, st: st, prefix: fmt.Sprintf("soak%d", time.Now().Unix()), tally: truth.NewTally(false)}
+	prefix := fmt.Sprintf("soak%d", time.Now().Unix())
+	s := &runState{c: c, st: st, prefix: prefix, tally: newTally(prefix)}
 	start := time.Now()
 	firstHour := start.UTC().Truncate(time.Hour)
-	lctx, stopLoad := context.WithTimeout(ctx, c.Duration)
+	lctx, stopLoad := context.WithTimeout(ctx, c.Duration())
 	defer stopLoad()
+	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	s.loading.Store(true)
 
 	sender := &loadgen.Sender{URL: st.IngestURL(), WriteKey: keys.DemoWriteKey, Concurrency: c.Concurrency,
-		MaxBackoff: 2 * time.Second, GiveUp: 5 * time.Minute, OnAcked: s.onAcked}
+		MaxBackoff: 2 * time.Second, GiveUp: c.GiveUp, OnAcked: s.onAcked, OnAttempt: s.onAttempt}
 	batches := make(chan []truth.Event, 64)
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); s.produce(lctx, batches) }()
+	wg.Add(2)
+	go func() { defer wg.Done(); s.produce(lctx, start, batches) }()
 	go func() { defer wg.Done(); s.mark(lctx, firstHour) }()
-	var samples []Sample
-	go func() { defer wg.Done(); samples = s.sample(lctx, start) }()
+	samplesc := make(chan []Sample, 1)
+	go func() { samplesc <- s.sample(sctx, start) }()
 	// The sender finishes what was produced even after the load's time.
 	stats, err := sender.Send(ctx, batches)
-	if err != nil {
-		return nil, err
-	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	c.Log.Info("load finished", "acked", s.nAcked.Load(), "elapsed", elapsed.String())
+	s.loading.Store(false)
+	r := &Result{Config: c, Elapsed: elapsed, Stats: stats}
+	finish := func() {
+		stopSampling()
+		r.Samples = <-samplesc
+	}
+	if err != nil {
+		finish()
+		return r, err
+	}
+	c.Log.Info("load finished", "acked", s.acked.Load(), "elapsed", elapsed.String())
 
-	r := &Result{Config: c, Elapsed: elapsed, Samples: samples, Stats: stats}
 	s.mu.Lock()
 	r.Delays = append(r.Delays, s.markers...)
 	r.Markers = s.nMarker
-	want := s.tally.Hours()
+	want := s.tally.hours
+	r.Acked = s.tally.acked + int64(r.Markers)
 	s.mu.Unlock()
 	r.Expected, _ = truth.Totals(want)
-	for _, a := range s.acked {
-		if a {
-			r.Acked++
+	last := firstHour
+	for h := range want {
+		r.Hours = append(r.Hours, h)
+		if t, err := time.Parse(time.RFC3339, h); err == nil && t.After(last) {
+			last = t
 		}
 	}
-	r.Acked += int64(r.Markers)
+	to := last.Add(time.Hour)
 
-	// The loss and duplicate check: the query API must count every
-	// acknowledged event once (provisional values are exact while nothing
-	// crashes), and the archive must hold every one.
-	to := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
+	// Provisional values are exact while nothing crashes: once the
+	// pipeline caught up they must count every acknowledged event once.
 	drainStart := time.Now()
-	for {
-		qctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		r.Diff = truth.Served(qctx, st.QueryURL(), keys.DemoReadKey, firstHour, to, want, false)
-		cancel()
-		if r.Diff == "" || time.Since(drainStart) > c.DrainLimit || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(time.Second)
-	}
+	r.ProvisionalDiff = truth.Within(c.DrainLimit, func() string { return s.served(ctx, firstHour, to, want, false) })
 	r.Drain = time.Since(drainStart)
-	qctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	points, err := truth.Fetch(qctx, st.QueryURL(), keys.DemoReadKey, firstHour, to)
-	cancel()
-	if err != nil {
-		return r, fmt.Errorf("soak: read the query API: %w", err)
+	if r.ProvisionalCounted, r.ProvisionalLost, r.ProvisionalDuplicated, err = s.diff(ctx, firstHour, to, want); err != nil {
+		finish()
+		return r, err
 	}
-	r.Counted, r.Lost, r.Duplicated = truth.Diff(points, want)
+	c.Log.Info("provisional check", "counted", r.ProvisionalCounted, "lost", r.ProvisionalLost, "duplicated", r.ProvisionalDuplicated,
+		"drain", r.Drain.Round(time.Second).String(), "diff", r.ProvisionalDiff)
+
+	// Sealed values: wait for the sealer to seal every hour of the run.
+	if c.Sealed {
+		grace := c.SealGrace
+		if grace <= 0 {
+			grace = 2 * time.Minute
+		}
+		limit := time.Until(to.Add(grace).Add(c.SealLimit))
+		c.Log.Info("waiting for the sealer to seal every hour of the run", "last_hour_closes", to.Format(time.RFC3339),
+			"grace", grace.String(), "limit", limit.Round(time.Second).String())
+		sealStart := time.Now()
+		r.SealedDiff = truth.Within(limit, func() string { return s.served(ctx, firstHour, to, want, true) })
+		r.SealWait = time.Since(sealStart)
+		if r.SealedCounted, r.SealedLost, r.SealedDuplicated, err = s.diff(ctx, firstHour, to, want); err != nil {
+			finish()
+			return r, err
+		}
+		c.Log.Info("sealed check", "counted", r.SealedCounted, "lost", r.SealedLost, "duplicated", r.SealedDuplicated,
+			"wait", r.SealWait.Round(time.Second).String(), "diff", r.SealedDiff)
+	}
+	finish()
+	logs, _ := os.ReadFile(filepath.Join(st.Options().DataDir, "logs", localstack.Ingest+".log"))
+	r.BackpressureOn = strings.Count(string(logs), "back-pressure on:")
 	if err := s.checkArchive(ctx, r, firstHour, to); err != nil {
 		return r, err
 	}
 	return r, nil
 }
 
+// served compares the query API's hourly series with want ("" on a match).
+func (s *runState) served(ctx context.Context, from, to time.Time, want map[string]*truth.Hour, sealed bool) string {
+	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return truth.Served(qctx, s.st.QueryURL(), keys.DemoReadKey, from, to, want, sealed)
+}
+
+// diff counts what the query API serves against want.
+func (s *runState) diff(ctx context.Context, from, to time.Time, want map[string]*truth.Hour) (counted, lost, dup int64, err error) {
+	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	points, err := truth.Fetch(qctx, s.st.QueryURL(), keys.DemoReadKey, from, to)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("soak: read the query API: %w", err)
+	}
+	counted, lost, dup = truth.Diff(points, want)
+	return counted, lost, dup, nil
+}
+
 func (s *runState) onAcked(b []truth.Event) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tally.Add(b...)
-	for _, e := range b {
-		if i, ok := s.number(e.ID); ok {
-			for len(s.acked) <= i {
-				s.acked = append(s.acked, false)
-			}
-			s.acked[i] = true
-		}
-	}
-	s.nAcked.Add(int64(len(b)))
+	s.tally.add(b)
+	s.mu.Unlock()
+	s.acked.Add(int64(len(b)))
 }
 
-// number returns the sequence number of a generated (non-marker) event id.
-func (s *runState) number(id string) (int, bool) {
-	rest, ok := strings.CutPrefix(id, s.prefix+"-")
-	if !ok {
-		return 0, false
+func (s *runState) onAttempt(a loadgen.Attempt) {
+	if a.Status == http.StatusServiceUnavailable {
+		s.refused.Add(int64(a.Events))
 	}
-	i, err := strconv.Atoi(rest)
-	return i, err == nil
 }
 
-// produce offers Rate events per second in batches, in 10 steps a second,
+// produce offers the schedule's rate in batches, in 10 steps a second,
 // with real-time event times: a quarter purchases, one in ten crawlers.
-func (s *runState) produce(ctx context.Context, out chan<- []truth.Event) {
+func (s *runState) produce(ctx context.Context, start time.Time, out chan<- []truth.Event) {
 	defer close(out)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -245,7 +361,7 @@ func (s *runState) produce(ctx context.Context, out chan<- []truth.Event) {
 			return
 		case <-tick.C:
 		}
-		owed += s.c.Rate / 10
+		owed += s.c.rateAt(time.Since(start)) / 10
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		for ; owed >= 1; owed-- {
 			e := truth.Event{ID: fmt.Sprintf("%s-%d", s.prefix, n), At: now, Visitor: fmt.Sprintf("visitor-%d", rng.IntN(s.c.Visitors)),
@@ -254,6 +370,7 @@ func (s *runState) produce(ctx context.Context, out chan<- []truth.Event) {
 				e.Name, e.Cents = "purchase", int64(100+rng.IntN(9000))
 			}
 			n++
+			s.offered.Add(1)
 			batch = append(batch, e)
 			if len(batch) == s.c.BatchSize {
 				select {
@@ -289,7 +406,7 @@ func (s *runState) mark(ctx context.Context, firstHour time.Time) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		s.mu.Lock()
-		s.tally.Add(e)
+		s.tally.add([]truth.Event{e})
 		s.nMarker++
 		s.mu.Unlock()
 		// Poll until k markers are counted (the end of the load or a limit
@@ -347,8 +464,9 @@ func (s *runState) markersCounted(firstHour time.Time) (int64, error) {
 	return n, nil
 }
 
-// sample reads every process's CPU and RSS, the acknowledged and decoded
-// event counts and the latest marker delay every SampleEvery.
+// sample reads every process's CPU and RSS, the offered, acknowledged,
+// refused and decoded event counts, the backlog and the latest marker
+// delay every SampleEvery, until ctx is done (after the checks).
 func (s *runState) sample(ctx context.Context, start time.Time) []Sample {
 	type prev struct {
 		pid int
@@ -368,7 +486,7 @@ func (s *runState) sample(ctx context.Context, start time.Time) []Sample {
 			prevs[name] = prev{pid, ps.CPU}
 		}
 	}
-	lastAcked, lastDecoded, lastAt := s.nAcked.Load(), s.decoded(), time.Now()
+	lastOffered, lastAcked, lastRefused, lastDecoded, lastAt := s.offered.Load(), s.acked.Load(), s.refused.Load(), s.decoded(), time.Now()
 	var out []Sample
 	tick := time.NewTicker(s.c.SampleEvery)
 	defer tick.Stop()
@@ -380,12 +498,18 @@ func (s *runState) sample(ctx context.Context, start time.Time) []Sample {
 		}
 		now := time.Now()
 		dt := now.Sub(lastAt).Seconds()
-		acked, decoded := s.nAcked.Load(), s.decoded()
-		smp := Sample{At: now.Sub(start), AckedRate: float64(acked-lastAcked) / dt, Delay: time.Duration(s.last.Load()),
-			CPU: map[string]float64{}, RSS: map[string]int64{}}
+		offered, acked, refused, decoded := s.offered.Load(), s.acked.Load(), s.refused.Load(), s.decoded()
+		smp := Sample{At: now.Sub(start), Load: s.loading.Load(), OfferedRate: float64(offered-lastOffered) / dt,
+			AckedRate: float64(acked-lastAcked) / dt, RefusedRate: float64(refused-lastRefused) / dt,
+			Delay: time.Duration(s.last.Load()), Backlog: -1, CPU: map[string]float64{}, RSS: map[string]int64{}}
 		if decoded >= lastDecoded { // a restarted job starts its counter again
 			smp.DecodedRate = float64(decoded-lastDecoded) / dt
 		}
+		bctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if b, err := s.st.Backlog(bctx); err == nil {
+			smp.Backlog, smp.BacklogAge = int64(b.Messages), time.Duration(b.OldestUnackedAgeSeconds*float64(time.Second))
+		}
+		cancel()
 		for _, name := range Processes {
 			ps, pid, err := read(name)
 			if err != nil {
@@ -398,10 +522,13 @@ func (s *runState) sample(ctx context.Context, start time.Time) []Sample {
 			prevs[name] = prev{pid, ps.CPU}
 		}
 		out = append(out, smp)
-		s.c.Log.Info("soak", "at", smp.At.Round(time.Second).String(), "acked_per_s", int(smp.AckedRate),
-			"decoded_per_s", int(smp.DecodedRate), "delay", smp.Delay.Round(100*time.Millisecond).String(),
-			"pipeline_rss_mib", smp.RSS[localstack.Pipeline]>>20, "pubsub_rss_mib", smp.RSS[localstack.PubSub]>>20)
-		lastAcked, lastDecoded, lastAt = acked, decoded, now
+		s.c.Log.Info("soak", "at", smp.At.Round(time.Second).String(), "load", smp.Load, "offered_per_s", int(smp.OfferedRate),
+			"acked_per_s", int(smp.AckedRate), "refused_per_s", int(smp.RefusedRate), "decoded_per_s", int(smp.DecodedRate),
+			"backlog", smp.Backlog, "backlog_age", smp.BacklogAge.Round(time.Second).String(),
+			"delay", smp.Delay.Round(100*time.Millisecond).String(), "stack_rss_mib", smp.StackRSS()>>20,
+			"pipeline_rss_mib", smp.RSS[localstack.Pipeline]>>20, "pubsub_rss_mib", smp.RSS[localstack.PubSub]>>20,
+			"sealer_rss_mib", smp.RSS[localstack.Sealer]>>20)
+		lastOffered, lastAcked, lastRefused, lastDecoded, lastAt = offered, acked, refused, decoded, now
 	}
 }
 
@@ -425,9 +552,12 @@ func (s *runState) decoded() int64 {
 
 // checkArchive counts, per generated event, its copies in the raw archive.
 func (s *runState) checkArchive(ctx context.Context, r *Result, from, to time.Time) error {
-	copies := make([]uint8, len(s.acked))
+	s.mu.Lock()
+	n := s.tally.n()
+	s.mu.Unlock()
+	copies := make([]uint8, n)
 	err := archive.Scan(ctx, s.st.ArchiveDir(), archive.Query{From: from, To: to}, func(e *event.Event) error {
-		if i, ok := s.number(e.ID); ok && i < len(copies) && copies[i] < 255 {
+		if i, ok := s.tally.number(e.ID); ok && i < len(copies) && copies[i] < 255 {
 			copies[i]++
 		}
 		return nil
@@ -435,8 +565,10 @@ func (s *runState) checkArchive(ctx context.Context, r *Result, from, to time.Ti
 	if err != nil {
 		return fmt.Errorf("soak: scan the archive: %w", err)
 	}
-	for i, a := range s.acked {
-		switch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range copies {
+		switch a := s.tally.isAcked(i); {
 		case a && copies[i] == 0:
 			r.ArchiveMissing++
 		case copies[i] > 1:

@@ -1,6 +1,7 @@
 package truth
 
 import (
+	"math/big"
 	"net/url"
 	"strings"
 	"time"
@@ -13,9 +14,9 @@ import (
 // Archived is the event ingest publishes for a message (docs/ingest.md,
 // "How messages map onto events"), received at receive: what a test
 // writes straight into the archive for hours ingest no longer accepts.
-// Amounts are converted at the truth's ISO 4217 scale; use currencies
-// whose scale no library disputes (EUR, JPY, BHD) until the event carries
-// its scale.
+// Amounts are converted at the truth's ISO 4217 scale, which the event
+// carries (revenue_scale); one that cannot be parsed or is too large is
+// left out, as ingest drops it.
 func Archived(m Msg, receive time.Time) event.Event {
 	h := m.Hit
 	e := event.Event{ID: h.ID, MerchantID: h.Merchant, Type: h.Type, Name: h.Name, AnonymousID: h.Anon, UserID: h.User,
@@ -59,9 +60,10 @@ func Archived(m Msg, receive time.Time) event.Event {
 		if cur == "" {
 			cur = "USD"
 		}
-		if minor, ok := MinorUnits(h.Amount, Currencies[cur]); ok && minor.IsInt64() {
-			e.RevenueMinor, e.Currency = minor.Int64(), cur
+		if minor, ok := MinorUnits(h.Amount, Currencies[cur]); ok && minor.CmpAbs(big.NewInt(MaxAmountMinor)) <= 0 {
+			e.RevenueMinor, e.Currency, e.RevenueScale = minor.Int64(), cur, int32(Currencies[cur])
 		}
 	}
+	e.TransactionID = h.TxID
 	return e
 }

@@ -66,6 +66,10 @@ const (
 	EngagedDuration   = 10 * time.Second // sessions this long are engaged
 	EngagedViews      = 2                // sessions with this many views are engaged
 	MaxBreakdownItems = 100              // values kept per hour and dimension before (other)
+	// MaxAmountMinor bounds one amount in minor units (docs/ingest.md,
+	// "Limits": larger ones are dropped with a warning), so that 100
+	// million of them sum without overflow.
+	MaxAmountMinor = 92_233_720_368
 )
 
 // None is the value of a dimension an event has no value for.
@@ -271,8 +275,8 @@ func Compute(hits []Hit, cfg Config) (*Model, error) {
 			return nil, fmt.Errorf("truth.Compute: hit %s: currency %q has no ISO 4217 scale in truth.Currencies", h.ID, cur)
 		}
 		minor, ok := MinorUnits(h.Amount, scale)
-		if !ok {
-			continue // unparseable: the field is dropped, the event counts
+		if !ok || minor.CmpAbs(big.NewInt(MaxAmountMinor)) > 0 {
+			continue // unparseable or too large: the field is dropped, the event counts
 		}
 		if c.Purchase && h.TxID != "" {
 			k := [3]string{h.Merchant, c.Key, h.TxID}

@@ -1,7 +1,7 @@
 package truth
 
 import (
-	"fmt"
+	"math/big"
 	"testing"
 	"time"
 )
@@ -183,6 +183,8 @@ func TestRevenue(t *testing.T) {
 		{"another merchant's configuration does not apply", []Hit{buy("1", "subscription_paid", "9.99", "EUR", "", 0)}, Config{PurchaseEvents: map[string][]string{"n": {"subscription_paid"}}}, map[string]string{}},
 		{"ISO scales", []Hit{buy("1", "purchase", "1500.50", "IDR", "", 0), buy("2", "purchase", "1500", "JPY", "", 0), buy("3", "purchase", "1.234", "BHD", "", 0)}, Config{},
 			map[string]string{"IDR": "1500.50", "JPY": "1500", "BHD": "1.234"}},
+		{"the largest amount counts", []Hit{buy("1", "purchase", "922337203.68", "USD", "", 0), buy("2", "purchase", "922337203.68", "USD", "", 0)}, Config{}, map[string]string{"USD": "1844674407.36"}},
+		{"a larger one is dropped", []Hit{buy("1", "purchase", "922337203.69", "USD", "", 0)}, Config{}, map[string]string{}},
 		{"Segment's default currency is USD", []Hit{buy("1", "purchase", "2.00", "", "", 0)}, Config{}, map[string]string{"USD": "2.00"}},
 	}
 	for _, tc := range tests {
@@ -205,16 +207,14 @@ func TestRevenue(t *testing.T) {
 }
 
 func TestRevenueSaturates(t *testing.T) {
-	var hits []Hit
-	for i := range 10000 { // 10⁴ × (10¹⁵ − 1) cents > 2⁶³
-		hits = append(hits, with(tr(fmt.Sprint(i), "v", "purchase", time.Duration(i)*time.Millisecond), func(h *Hit) {
-			h.Amount, h.Currency = "9999999999999.99", "EUR" // 10¹⁵ − 1 cents
-		}))
+	r := Revenue{}
+	for range 3 {
+		r.add("EUR", big.NewInt(1<<62), 2) // 3 × 2⁶² > 2⁶³ − 1
 	}
-	got := total(compute(t, hits, Config{}))
-	a := got.Revenue["EUR"]
-	if a.Saturated() != 1<<63-1 || a.String() != "99999999999999900.00" || a.Decimal() != "92233720368547758.07" {
-		t.Errorf("revenue = %d (exact %s), want 2⁶³−1 (exact 99999999999999900.00)", a.Saturated(), a)
+	r.add("EUR", big.NewInt(5), 3) // another scale: brought to 3 decimals
+	a := r["EUR"]
+	if a.Saturated() != 1<<63-1 || a.Scale != 3 || a.String() != "138350580552821637.125" || a.Decimal() != "9223372036854775.807" {
+		t.Errorf("revenue = %d at scale %d (exact %s), want 2⁶³−1 at scale 3 (exact 138350580552821637.125)", a.Saturated(), a.Scale, a)
 	}
 }
 

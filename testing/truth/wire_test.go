@@ -148,6 +148,7 @@ func TestArchived(t *testing.T) {
 		}},
 		{"GA4 purchase", g.Purchase(at, Shop+"/caf%C3%A9", "1.234", "BHD", "t1"), func(e map[string]any) bool {
 			return e["type"] == "track" && e["page_path"] == "/café" && e["revenue_minor"] == float64(1234) && e["currency"] == "BHD" &&
+				e["revenue_scale"] == float64(3) && e["transaction_id"] == "t1" &&
 				strings.Contains(e["properties"].(string), `"transaction_id":"t1"`) && e["source"] == "ga4"
 		}},
 		{"Segment order", v.Purchase(at, "", "12,50", "EUR", "o1"), func(e map[string]any) bool {

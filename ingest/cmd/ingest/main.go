@@ -39,20 +39,11 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var ks ingest.Keys = keys.Demo()
-	if cfg.KeysFile != "" {
-		fs, err := keys.OpenFile(cfg.KeysFile, log)
-		if err != nil {
-			return err
-		}
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go fs.Watch(ctx, cfg.KeysPollInterval, hup)
-		ks = fs
-	} else {
-		log.Info("KEYS_FILE not set: only the demo merchant's keys are accepted", "write_key", keys.DemoWriteKey)
+	ks, closeKeys, err := keys.Open(ctx, cfg.Keys, log)
+	if err != nil {
+		return err
 	}
+	defer closeKeys()
 
 	var pub ingest.Publisher
 	switch cfg.Publisher {
@@ -75,8 +66,24 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	opsErr := make(chan error, 1)
+	if cfg.OpsAddr == "" {
+		log.Warn("INGEST_OPS_ADDR not set: /metrics is not served")
+		opsErr <- nil
+	} else {
+		opsLn, err := net.Listen("tcp", cfg.OpsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen %s (INGEST_OPS_ADDR): %w", cfg.OpsAddr, err)
+		}
+		log.Info("ingest operators' listener (metrics)", "addr", opsLn.Addr().String())
+		go func() { opsErr <- srv.ServeOps(ctx, opsLn) }()
+	}
 	log.Info("ingest listening", "addr", ln.Addr().String(), "topic", cfg.PubSubTopic, "publisher", cfg.Publisher)
 	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	if err := <-opsErr; err != nil {
 		return err
 	}
 	log.Info("ingest stopped cleanly")

@@ -37,8 +37,9 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx" // defines --runner
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/pipelines/internal/counters"
-	"github.com/footfall/footfall/pipelines/io/btsink"
+	"github.com/footfall/footfall/pipelines/internal/pipeflags"
 	"github.com/footfall/footfall/pipelines/seal"
 )
 
@@ -48,25 +49,20 @@ func (m *merchants) String() string     { return strings.Join(*m, ",") }
 func (m *merchants) Set(v string) error { *m = append(*m, v); return nil }
 
 var (
-	fromFlag         = flag.String("from", "", "start of the range, a whole UTC hour (RFC 3339, e.g. 2026-11-26T10:00:00Z)")
-	toFlag           = flag.String("to", "", "end of the range (exclusive), a whole UTC hour")
-	merchantFlag     merchants
-	source           = flag.String("source", "data/archive", "archive to read: a local Parquet archive directory, or bq:PROJECT.DATASET.TABLE")
-	dryRun           = flag.Bool("dry-run", false, "compute and print old and new values per merchant and hour; write nothing")
-	chunkHours       = flag.Int("chunk-hours", 0, "hours per batch job (0: 3 on Prism, the whole range on Dataflow); Prism holds a job's events in memory")
-	merchantShards   = flag.Int("merchant-shards", 1, "split each chunk into this many jobs by merchant (hash of the id): memory / N, archive reads × N; for hours too big for one job")
-	bigtableProject  = flag.String("bigtable-project", "footfall-local", "Bigtable project")
-	bigtableInstance = flag.String("bigtable-instance", "footfall", "Bigtable instance")
-	bigtableProfile  = flag.String("bigtable-app-profile", "", "Bigtable app profile (\"\": the instance's default)")
-	maxNames         = flag.Int("max-names", 0, "distinct event names kept per merchant-hour, as the streaming job (0: 500)")
-	topK             = flag.Int("top-k", 0, "values kept per breakdown row, as the streaming job (0: 100)")
-	sealClosed       = flag.Bool("seal-closed-hours", false, "instead of --from/--to: seal every closed hour that is due (first after --grace, again on new archived events, after the session horizon and after --final)")
-	every            = flag.Duration("every", 0, "with --seal-closed-hours: run a pass this often until interrupted (0: one pass)")
-	grace            = flag.Duration("grace", seal.DefaultSchedule.Grace, "with --seal-closed-hours: how long after an hour closes it is first sealed")
-	final            = flag.Duration("final", seal.DefaultSchedule.Final, "with --seal-closed-hours: when after an hour ends it is sealed a last time")
-	lookback         = flag.Duration("lookback", seal.DefaultSchedule.Lookback, "with --seal-closed-hours: how far back hours are considered")
-	progress         = flag.String("progress", "auto", "progress display: bar, log (one JSON line per chunk) or auto (bar on a terminal)")
-	metricsAddr      = flag.String("metrics-addr", "", "address to serve Prometheus /metrics on while running (\"\" disables)")
+	fromFlag       = flag.String("from", "", "start of the range, a whole UTC hour (RFC 3339, e.g. 2026-11-26T10:00:00Z)")
+	toFlag         = flag.String("to", "", "end of the range (exclusive), a whole UTC hour")
+	merchantFlag   merchants
+	source         = flag.String("source", "data/archive", "archive to read: a local Parquet archive directory, or bq:PROJECT.DATASET.TABLE")
+	dryRun         = flag.Bool("dry-run", false, "compute and print old and new values per merchant and hour; write nothing")
+	chunkHours     = flag.Int("chunk-hours", 0, "hours per batch job (0: 3 on Prism, the whole range on Dataflow); Prism holds a job's events in memory")
+	merchantShards = flag.Int("merchant-shards", 1, "split each chunk into this many jobs by merchant (hash of the id): memory / N, archive reads × N; for hours too big for one job")
+	sealClosed     = flag.Bool("seal-closed-hours", false, "instead of --from/--to: seal every closed hour that is due (first after --grace, again on new archived events, after the session horizon and after --final)")
+	every          = flag.Duration("every", 0, "with --seal-closed-hours: run a pass this often until interrupted (0: one pass)")
+	grace          = flag.Duration("grace", seal.DefaultSchedule.Grace, "with --seal-closed-hours: how long after an hour closes it is first sealed")
+	final          = flag.Duration("final", seal.DefaultSchedule.Final, "with --seal-closed-hours: when after an hour ends it is sealed a last time")
+	lookback       = flag.Duration("lookback", seal.DefaultSchedule.Lookback, "with --seal-closed-hours: how far back hours are considered")
+	progress       = flag.String("progress", "auto", "progress display: bar, log (one JSON line per chunk) or auto (bar on a terminal)")
+	metricsAddr    = flag.String("metrics-addr", "", "address to serve Prometheus /metrics on while running (\"\" disables)")
 	// TEST ONLY (transforms.Options.InjectBug). Hidden from -help.
 	injectBug = flag.String("inject-bug", "", "TEST ONLY")
 )
@@ -77,9 +73,14 @@ func init() {
 
 // ownFlags are this command's flags; -help shows only these (Beam's
 // runner flags still work).
-var ownFlags = map[string]bool{"from": true, "to": true, "merchant": true, "source": true, "dry-run": true, "chunk-hours": true, "merchant-shards": true,
-	"bigtable-project": true, "bigtable-instance": true, "bigtable-app-profile": true, "max-names": true, "top-k": true, "seal-closed-hours": true,
-	"every": true, "grace": true, "final": true, "lookback": true, "progress": true, "metrics-addr": true, "runner": true}
+var ownFlags = func() map[string]bool {
+	m := map[string]bool{"from": true, "to": true, "merchant": true, "source": true, "dry-run": true, "chunk-hours": true, "merchant-shards": true,
+		"seal-closed-hours": true, "every": true, "grace": true, "final": true, "lookback": true, "progress": true, "metrics-addr": true}
+	for _, n := range pipeflags.Names {
+		m[n] = true
+	}
+	return m
+}()
 
 func usage() {
 	out := flag.CommandLine.Output()
@@ -100,7 +101,6 @@ type errUsage struct{ error }
 
 func main() {
 	beamlog.LogKind = "json"
-	flag.Set("runner", "prism")
 	flag.Usage = usage
 	flag.Parse()
 	beam.Init()
@@ -120,15 +120,15 @@ func main() {
 }
 
 func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
-	runner := flag.Lookup("runner").Value.String()
+	runner, dataflow := pipeflags.Runner()
 	src, err := seal.ParseSource(*source)
 	if err != nil {
 		return errUsage{err}
 	}
 	switch {
-	case runner == "dataflow" && !src.Dataflow():
+	case dataflow && !src.Dataflow():
 		return errUsage{fmt.Errorf("--runner=dataflow reads the BigQuery archive: set --source bq:PROJECT.DATASET.TABLE (got %s)", src)}
-	case runner == "dataflow" && *dryRun:
+	case dataflow && *dryRun:
 		return errUsage{errors.New("--dry-run collects results in this process: run it with --runner=prism")}
 	case *sealClosed && (*fromFlag != "" || *toFlag != "" || len(merchantFlag) > 0 || *dryRun):
 		return errUsage{errors.New("--seal-closed-hours seals every merchant's due hours: do not combine it with --from, --to, --merchant or --dry-run")}
@@ -146,7 +146,8 @@ func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 		return errUsage{fmt.Errorf("--merchant-shards must be at least 1, got %d", *merchantShards)}
 	}
 	r := &seal.Runner{Runner: runner, Source: src, ChunkHours: *chunkHours, MerchantShards: *merchantShards, InjectBug: *injectBug, Log: log,
-		Bigtable: btsink.Options{Project: *bigtableProject, Instance: *bigtableInstance, AppProfile: *bigtableProfile, MaxNames: *maxNames, TopK: *topK}}
+		Bigtable: pipeflags.Bigtable()}
+	r.MaxNames, r.TopK = pipeflags.Bounds()
 	if *injectBug != "" {
 		log.Warn("TEST ONLY: running with a deliberately injected bug", "inject_bug", *injectBug)
 	}
@@ -168,10 +169,10 @@ func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 	if err := src.Check(ctx); err != nil {
 		return err
 	}
-	if runner == "dataflow" && r.ChunkHours == 0 {
+	if dataflow && r.ChunkHours == 0 {
 		r.ChunkHours = len(probe.Hours())
 	}
-	if r.Records, err = seal.OpenRecords(ctx, *bigtableProject, *bigtableInstance, *bigtableProfile, 15*time.Second); err != nil {
+	if r.Records, err = seal.OpenRecords(ctx, r.Bigtable.Project, r.Bigtable.Instance, r.Bigtable.AppProfile, 15*time.Second); err != nil {
 		return err
 	}
 	defer r.Records.Close()
@@ -254,14 +255,14 @@ func arrow(old, new int64) string {
 	return fmt.Sprintf("%d → %d", old, new)
 }
 
-func money(old, new map[string]int64) string {
-	f := func(m map[string]int64) string {
+func money(old, new layout.Money) string {
+	f := func(m layout.Money) string {
 		if len(m) == 0 {
 			return "0"
 		}
 		var parts []string
-		for c, v := range m {
-			parts = append(parts, fmt.Sprintf("%d.%02d %s", v/100, v%100, c))
+		for _, c := range m.Codes() {
+			parts = append(parts, m[c].Decimal()+" "+c)
 		}
 		return strings.Join(parts, "+")
 	}
@@ -277,7 +278,7 @@ func sealLoop(ctx context.Context, log *slog.Logger, r *seal.Runner) error {
 	var err error
 	for {
 		if r.Records == nil {
-			r.Records, err = seal.OpenRecords(ctx, *bigtableProject, *bigtableInstance, *bigtableProfile, 15*time.Second)
+			r.Records, err = seal.OpenRecords(ctx, r.Bigtable.Project, r.Bigtable.Instance, r.Bigtable.AppProfile, 15*time.Second)
 		}
 		if err == nil {
 			var pass seal.Pass

@@ -1,50 +1,38 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
+
+	"github.com/footfall/footfall/internal/tfconfig"
 )
 
-// The flex-template metadata and the Terraform roots that launch this
-// command must name flags that exist: Dataflow rejects undeclared template
-// parameters, and the launcher passes each as --name=value.
-func TestTemplateMetadataDeclaresFlags(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "templates", "backfill-metadata.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md struct {
-		Parameters []struct {
-			Name string `json:"name"`
-		} `json:"parameters"`
-	}
-	if err := json.Unmarshal(b, &md); err != nil {
-		t.Fatalf("backfill-metadata.json: %v", err)
-	}
-	declared := map[string]bool{}
-	for _, p := range md.Parameters {
-		declared[p.Name] = true
-		if flag.Lookup(p.Name) == nil {
-			t.Errorf("backfill-metadata.json declares %q, which is not a flag of pipelines/cmd/backfill", p.Name)
-		}
-	}
+// The sealer's Cloud Run job passes these flags (terraform/envs/*, module
+// "sealer"); each must be a flag of this command or of the Beam runner it
+// links, or the job would exit at once with "flag provided but not
+// defined".
+func TestTerraformFlagsExist(t *testing.T) {
 	for _, env := range []string{"dev", "prod"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "terraform", "envs", env, "main.tf"))
+		r, err := tfconfig.Load(filepath.Join("..", "..", "..", "terraform", "envs", env))
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := regexp.MustCompile(`(?s)module "scheduler" \{.*?parameters = merge\(\{(.*?)\}`).FindSubmatch(b)
-		if m == nil {
-			t.Fatalf("terraform/envs/%s/main.tf: no scheduler `parameters = merge({ ... })` found", env)
-		}
-		for _, p := range regexp.MustCompile(`"([a-z][a-z0-9-]*)"\s*=`).FindAllSubmatch(m[1], -1) {
-			if !declared[string(p[1])] {
-				t.Errorf("terraform/envs/%s passes %q to the backfill template, which its metadata does not declare", env, p[1])
+		n := 0
+		for _, attr := range []string{"flags", "seal_flags"} {
+			items, err := r.ObjectItems(tfconfig.Attr(r.Module("sealer"), attr))
+			if err != nil {
+				t.Fatal(err)
 			}
+			for name := range items {
+				n++
+				if flag.Lookup(name) == nil {
+					t.Errorf("terraform/envs/%s passes --%s to the sealer, which is not a flag of pipelines/cmd/backfill", env, name)
+				}
+			}
+		}
+		if n < 10 {
+			t.Errorf("terraform/envs/%s: found %d sealer flags; the module \"sealer\" block was not read", env, n)
 		}
 	}
 }

@@ -1,7 +1,8 @@
 // Command streaming runs the streaming job: Pub/Sub → hourly metrics in
 // Bigtable. Locally it runs on Prism in this process (--runner=prism, the
-// default); --runner=dataflow submits it to Dataflow with Dataflow's native
-// Pub/Sub source.
+// default); --runner=dataflow (or DataflowRunner, in any case, or a
+// flex-template launch without --runner: pipeflags.ResolveRunner) submits it
+// to Dataflow with Dataflow's native Pub/Sub source.
 //
 // While the job runs, the pipeline's counters are served as Prometheus
 // metrics on --metrics-addr (/metrics) and logged as one JSON line every
@@ -23,41 +24,43 @@ import (
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx" // the filesystems and the optimized runtime
 
 	"github.com/footfall/footfall/pipelines/internal/counters"
+	"github.com/footfall/footfall/pipelines/internal/pipeflags"
 	"github.com/footfall/footfall/pipelines/streaming"
+	"github.com/footfall/footfall/pipelines/transforms"
 )
 
 var (
-	project          = flag.String("pubsub-project", "footfall-local", "Pub/Sub project")
-	subscription     = flag.String("subscription", "events-pipeline", "Pub/Sub subscription to read")
-	bigtableProject  = flag.String("bigtable-project", "footfall-local", "Bigtable project")
-	bigtableInstance = flag.String("bigtable-instance", "footfall", "Bigtable instance")
-	bigtableProfile  = flag.String("bigtable-app-profile", "", "Bigtable app profile (\"\": the instance's default)")
-	earlyFiring      = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
-	allowedLateness  = flag.Duration("allowed-lateness", 72*time.Hour, "how long after an hour ends its events still update it")
-	dedupLateness    = flag.Duration("dedup-lateness", 0, "how long after an hour ends a duplicate event is still recognised (0: --allowed-lateness)")
-	maxNames         = flag.Int("max-names", 0, "distinct event names kept per merchant-hour, the rest summed as (other) (0: 500)")
-	topK             = flag.Int("top-k", 0, "values kept per breakdown row, the rest summed as other (0: 100)")
-	archiveDir       = flag.String("archive-dir", "", "Prism: local Parquet archive directory every pulled batch is written to before it is processed (\"\" disables)")
-	archiveTable     = flag.String("archive-table", "", "Dataflow: BigQuery archive table PROJECT.DATASET.TABLE every event is appended to (\"\" disables)")
-	readerShards     = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
-	metricsAddr      = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
-	summaryEvery     = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
+	project      = flag.String("pubsub-project", pipeflags.DefaultProject, "Pub/Sub project")
+	subscription = flag.String("subscription", pipeflags.DefaultSubscription, "Pub/Sub subscription to read")
+	earlyFiring  = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
+	horizon      = flag.Duration("horizon", transforms.DefaultHorizon, "how long after an hour ends the streaming job still updates it; older events reach the metrics through the sealer (docs/pipeline.md)")
+	archiveDir   = flag.String("archive-dir", "", "Prism: local Parquet archive directory every pulled batch is written to before it is processed (\"\" disables)")
+	archiveTable = flag.String("archive-table", "", "Dataflow: BigQuery archive table PROJECT.DATASET.TABLE every event is appended to (\"\" disables)")
+	readerShards = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
+	metricsAddr  = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
+	summaryEvery = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
 	// TEST ONLY (transforms.Options.InjectBug): deliberately wrong logic for
 	// bug-fix-and-backfill tests. Hidden from -help.
 	injectBug = flag.String("inject-bug", "", "TEST ONLY")
 )
 
-// usage prints the flags except the hidden test-only one.
+func init() {
+	// Template parameters are passed as --name=value with underscore names
+	// (pipelines/templates/streaming-metadata.json).
+	pipeflags.AliasUnderscores(flag.CommandLine)
+}
+
+// usage prints the flags except the hidden test-only one and the aliases.
 func usage() {
 	out := flag.CommandLine.Output()
 	fmt.Fprintf(out, "Usage of %s:\n", os.Args[0])
 	visible := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
 	visible.SetOutput(out)
 	flag.VisitAll(func(f *flag.Flag) {
-		if f.Name != "inject-bug" {
+		if f.Name != "inject-bug" && !pipeflags.IsAlias(f) {
 			visible.Var(f.Value, f.Name, f.Usage)
 		}
 	})
@@ -65,8 +68,7 @@ func usage() {
 }
 
 func main() {
-	beamlog.LogKind = "json"    // beam.Init installs the default slog handler
-	flag.Set("runner", "prism") // the default; --runner overrides it
+	beamlog.LogKind = "json" // beam.Init installs the default slog handler
 	flag.Usage = usage
 	flag.Parse()
 	beam.Init()
@@ -79,24 +81,11 @@ func main() {
 }
 
 func realMain(ctx context.Context) error {
-	runner := flag.Lookup("runner").Value.String()
-	p, err := streaming.Build(streaming.Config{
-		Dataflow:           runner == "dataflow",
-		Project:            *project,
-		Subscription:       *subscription,
-		BigtableProject:    *bigtableProject,
-		BigtableInstance:   *bigtableInstance,
-		BigtableAppProfile: *bigtableProfile,
-		EarlyFiring:        *earlyFiring,
-		AllowedLateness:    *allowedLateness,
-		DedupLateness:      *dedupLateness,
-		MaxNames:           *maxNames,
-		TopK:               *topK,
-		ReaderShards:       *readerShards,
-		ArchiveDir:         *archiveDir,
-		ArchiveTable:       *archiveTable,
-		InjectBug:          *injectBug,
-	})
+	runner, dataflow := pipeflags.Runner()
+	if dataflow {
+		submitOnly()
+	}
+	p, err := streaming.Build(config(dataflow))
 	if err != nil {
 		return err
 	}
@@ -114,14 +103,47 @@ func realMain(ctx context.Context) error {
 		go logSummaries(ctx, *summaryEvery)
 	}
 	slog.Info("streaming job starting", "runner", runner, "subscription", *subscription,
-		"early_firing", earlyFiring.String(), "allowed_lateness", allowedLateness.String(), "dedup_lateness", dedupLateness.String(),
+		"early_firing", earlyFiring.String(), "horizon", horizon.String(),
 		"archive_dir", *archiveDir, "archive_table", *archiveTable)
-	_, err = beamx.RunWithMetrics(ctx, p)
+	_, err = beam.Run(ctx, runner, p)
 	if ctx.Err() != nil {
 		slog.Info("streaming job stopped by signal")
 		return nil
 	}
 	return err
+}
+
+// submitOnly makes the Dataflow runner return once the job is submitted.
+// A flex-template launch must exit after submitting (Google: do not wait
+// for the pipeline to finish), and Beam's Go Dataflow runner otherwise
+// waits for the job's end, which a streaming job never reaches: the
+// launcher would time out.
+func submitOnly() {
+	if err := flag.Set("execute_async", "true"); err != nil {
+		panic(err) // the Dataflow runner defines it
+	}
+}
+
+// config is the streaming job's configuration from the flags.
+func config(dataflow bool) streaming.Config {
+	bt := pipeflags.Bigtable()
+	maxNames, topK := pipeflags.Bounds()
+	return streaming.Config{
+		Dataflow:           dataflow,
+		Project:            *project,
+		Subscription:       *subscription,
+		BigtableProject:    bt.Project,
+		BigtableInstance:   bt.Instance,
+		BigtableAppProfile: bt.AppProfile,
+		EarlyFiring:        *earlyFiring,
+		Horizon:            *horizon,
+		MaxNames:           maxNames,
+		TopK:               topK,
+		ReaderShards:       *readerShards,
+		ArchiveDir:         *archiveDir,
+		ArchiveTable:       *archiveTable,
+		InjectBug:          *injectBug,
+	}
 }
 
 // logSummaries logs every counter as one JSON line each interval.

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 )
 
 // The flex-template metadata and the Terraform module that launches this
@@ -36,9 +38,13 @@ func templateParameters(t testing.TB) map[string]bool {
 }
 
 func TestTemplateMetadataDeclaresFlags(t *testing.T) {
+	plain := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	for name := range templateParameters(t) {
 		if flag.Lookup(name) == nil {
 			t.Errorf("pipelines/templates/streaming-metadata.json declares %q, which is not a flag of pipelines/cmd/streaming", name)
+		}
+		if !plain.MatchString(name) {
+			t.Errorf("template parameter %q: use letters, digits and underscores (the underscore alias of the flag)", name)
 		}
 	}
 }
@@ -53,7 +59,7 @@ func TestTerraformPassesDeclaredParameters(t *testing.T) {
 		t.Fatal("terraform/modules/dataflow/main.tf: no `parameters = merge({ ... }` block found")
 	}
 	var passed []string
-	for _, m := range regexp.MustCompile(`"([a-z][a-z0-9-]*)"\s*=`).FindAllSubmatch(block[1], -1) {
+	for _, m := range regexp.MustCompile(`"([a-z][a-z0-9_-]*)"\s*=`).FindAllSubmatch(block[1], -1) {
 		passed = append(passed, string(m[1]))
 	}
 	if len(passed) == 0 {
@@ -68,5 +74,15 @@ func TestTerraformPassesDeclaredParameters(t *testing.T) {
 		if flag.Lookup(name) == nil {
 			t.Errorf("terraform/modules/dataflow passes %q, which is not a flag of pipelines/cmd/streaming", name)
 		}
+	}
+}
+
+// On Dataflow the command submits and exits: the runner must not wait for
+// a streaming job to end (a flex-template launch would time out).
+func TestDataflowSubmitsWithoutWaiting(t *testing.T) {
+	defer flag.Set("execute_async", "false")
+	submitOnly()
+	if !*jobopts.Async {
+		t.Error("--execute_async is not set: the Dataflow runner would wait for the streaming job to end")
 	}
 }

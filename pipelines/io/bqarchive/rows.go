@@ -3,9 +3,7 @@ package bqarchive
 import (
 	"fmt"
 	"reflect"
-	"time"
 
-	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/bigquery/storage/managedwriter/adapt"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -67,7 +65,7 @@ func (c *rowCodec) encode(e *event.Event) ([]byte, error) {
 			continue
 		}
 		switch f.Kind() {
-		case reflect.Int64:
+		case reflect.Int64, reflect.Int32:
 			m.Set(c.fields[i], protoreflect.ValueOfInt64(f.Int()))
 		case reflect.String:
 			m.Set(c.fields[i], protoreflect.ValueOfString(f.String()))
@@ -95,7 +93,7 @@ func (c *rowCodec) decode(b []byte) (event.Event, error) {
 		}
 		f := v.Field(col.index)
 		switch f.Kind() {
-		case reflect.Int64:
+		case reflect.Int64, reflect.Int32:
 			f.SetInt(m.Get(c.fields[i]).Int())
 		case reflect.String:
 			f.SetString(m.Get(c.fields[i]).String())
@@ -104,13 +102,7 @@ func (c *rowCodec) decode(b []byte) (event.Event, error) {
 	return e, nil
 }
 
-// eventRow loads a query result row into an event by column name
-// (bigquery.ValueLoader). TIMESTAMP values become Unix microseconds; NULL
-// leaves the zero value.
-type eventRow struct {
-	e event.Event
-}
-
+// byName finds a column by name.
 var byName = func() map[string]column {
 	m := map[string]column{}
 	for _, c := range columns {
@@ -118,34 +110,3 @@ var byName = func() map[string]column {
 	}
 	return m
 }()
-
-func (r *eventRow) Load(vals []bigquery.Value, s bigquery.Schema) error {
-	r.e = event.Event{}
-	v := reflect.ValueOf(&r.e).Elem()
-	for i, fs := range s {
-		c, ok := byName[fs.Name]
-		if !ok || vals[i] == nil {
-			continue
-		}
-		f := v.Field(c.index)
-		switch x := vals[i].(type) {
-		case time.Time:
-			if f.Kind() == reflect.Int64 {
-				f.SetInt(x.UnixMicro())
-				continue
-			}
-		case int64:
-			if f.Kind() == reflect.Int64 {
-				f.SetInt(x)
-				continue
-			}
-		case string:
-			if f.Kind() == reflect.String {
-				f.SetString(x)
-				continue
-			}
-		}
-		return fmt.Errorf("bqarchive: column %s: unexpected value %T", fs.Name, vals[i])
-	}
-	return nil
-}

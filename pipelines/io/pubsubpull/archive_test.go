@@ -20,6 +20,7 @@ import (
 	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/internal/testenv"
 	"github.com/footfall/footfall/pipelines/io/archive"
+	"github.com/footfall/footfall/testing/truth"
 )
 
 func init() {
@@ -161,20 +162,15 @@ func runReader(tb testing.TB, dir string) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-// waitFor polls cond every 100 ms for up to limit.
+// waitFor waits up to limit for cond (truth.Eventually).
 func waitFor(tb testing.TB, limit time.Duration, what string, cond func() (bool, string)) {
 	tb.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		ok, state := cond()
-		if ok {
-			return
+	truth.Eventually(tb, limit, what, func() string {
+		if ok, state := cond(); !ok {
+			return state
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("after %s, still waiting for %s: %s", limit, what, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return ""
+	})
 }
 
 func deliveredAndAcked(srv *pstest.Server, total int) func() (bool, string) {

@@ -80,8 +80,8 @@ func TestReadDeliversAndAcks(t *testing.T) {
 		defer close(done)
 		prism.Execute(runCtx, p) // ends with an error when cancelled: Prism has no drain
 	}()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	defer cancel() // also when the wait below fails
+	waitFor(t, 90*time.Second, "every message delivered and acknowledged", func() (bool, string) {
 		seen.Lock()
 		got := len(seen.n)
 		seen.Unlock()
@@ -91,15 +91,8 @@ func TestReadDeliversAndAcks(t *testing.T) {
 				acked++
 			}
 		}
-		if got == n && acked == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("after 90 s: %d of %d messages delivered, %d acknowledged", got, n, acked)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return got == n && acked == n, fmt.Sprintf("%d of %d messages delivered, %d acknowledged", got, n, acked)
+	})
 	cancel()
 	<-done
 

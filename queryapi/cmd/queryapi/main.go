@@ -32,21 +32,14 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var ks queryapi.KeyLookup = keys.Demo()
-	if cfg.KeysFile != "" {
-		// The same file store as ingest: reloaded when the file changes
-		// or on SIGHUP, so a new or revoked read key takes effect without
-		// a restart (docs/keys.md).
-		fs, err := keys.OpenFile(cfg.KeysFile, log)
-		if err != nil {
-			return err
-		}
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go fs.Watch(ctx, cfg.KeysPollInterval, hup)
-		ks = fs
+	// The same key store as ingest (keys.Open): the Bigtable store, or a
+	// key file reloaded on change and SIGHUP, so a new or revoked read key
+	// takes effect without a restart (docs/keys.md).
+	ks, closeKeys, err := keys.Open(ctx, cfg.Keys, log)
+	if err != nil {
+		return err
 	}
+	defer closeKeys()
 	store, err := queryapi.NewBigtable(ctx, cfg.BigtableProject, cfg.BigtableInstance, cfg.BigtableAppProfile)
 	if err != nil {
 		return err

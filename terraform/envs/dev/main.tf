@@ -6,15 +6,36 @@ locals {
   env    = "dev"
   labels = { app = "footfall", env = local.env }
 
-  # The key file is mounted from Secret Manager at this path (KEYS_FILE).
-  keys_file = "/secrets/keys.json"
+  # Events older than this are rejected by ingest (MAX_EVENT_AGE). The
+  # streaming job updates an hour for `horizon` after it ends; older events
+  # are archived and counted by the sealer, which looks back further
+  # (seal_lookback) so that every accepted event is eventually sealed.
+  max_event_age   = "72h"
+  max_future_skew = "10m"
+  seal_lookback   = "96h"
 
-  # Events older than this are rejected by ingest (MAX_EVENT_AGE) and no
-  # longer update their hour in the pipeline (--allowed-lateness).
-  max_event_age = "72h"
+  # The streaming job and the sealer must bound rows alike, or sealed and
+  # provisional values disagree.
+  max_names = 500
+  top_k     = 100
+
+  # dev is small: update open hours every 10 s (prod: 60 s, docs/capacity.md).
+  early_firing = "10s"
+  horizon      = "3h"
 
   ingest_image   = coalesce(var.ingest_image, "${module.registry.url}/ingest:${var.image_tag}")
   queryapi_image = coalesce(var.queryapi_image, "${module.registry.url}/queryapi:${var.image_tag}")
+  sealer_image   = coalesce(var.sealer_image, "${module.registry.url}/pipelines-backfill:${var.image_tag}")
+
+  # Where both services find merchant keys: the Bigtable key store, read
+  # through the readers' profile, cached KEYS_CACHE_TTL (the longest a
+  # revoked key keeps working).
+  keys_env = {
+    KEYS_BIGTABLE_PROJECT     = var.project_id
+    KEYS_BIGTABLE_INSTANCE    = module.bigtable.instance_name
+    KEYS_BIGTABLE_APP_PROFILE = module.bigtable.app_profiles["queryapi"]
+    KEYS_CACHE_TTL            = "60s"
+  }
 }
 
 module "registry" {
@@ -22,6 +43,12 @@ module "registry" {
   project_id = var.project_id
   location   = var.region
   labels     = local.labels
+}
+
+module "network" {
+  source     = "../../modules/network"
+  project_id = var.project_id
+  region     = var.region
 }
 
 module "pubsub" {
@@ -61,16 +88,6 @@ module "iam" {
   artifact_registry_repository = module.registry.repository_id
 }
 
-module "secrets" {
-  source     = "../../modules/secrets"
-  project_id = var.project_id
-  accessors = {
-    ingest   = module.iam.members["ingest"]
-    queryapi = module.iam.members["queryapi"]
-  }
-  labels = local.labels
-}
-
 module "dataflow" {
   source                = "../../modules/dataflow"
   project_id            = var.project_id
@@ -81,14 +98,18 @@ module "dataflow" {
   service_account_email = module.iam.dataflow_worker_email
   subscription          = module.pubsub.subscription_name
   bigtable_instance     = module.bigtable.instance_name
-  allowed_lateness      = local.max_event_age
+  bigtable_app_profile  = module.bigtable.app_profiles["streaming"]
+  horizon               = local.horizon
+  early_firing          = local.early_firing
+  max_names             = local.max_names
+  top_k                 = local.top_k
   archive_table         = module.bigquery.table_spec
-  bigtable_app_profile  = module.bigtable.app_profile_id
   extra_parameters      = var.streaming_extra_parameters
   machine_type          = "n2-standard-2"
   num_workers           = 1
   max_workers           = 3
-  subnetwork            = var.dataflow_subnetwork
+  subnetwork            = module.network.dataflow_subnetwork
+  ip_configuration      = "WORKER_IP_PRIVATE"
   labels                = local.labels
 }
 
@@ -100,21 +121,27 @@ module "ingest" {
   image                 = local.ingest_image
   service_account_email = module.iam.ingest_email
 
-  # Names: ingest/config.go. INGEST_ADDR is not set: Cloud Run sets PORT.
-  env = merge({
+  # Names: ingest/config.go and internal/keys.Config (terraform/contract
+  # checks every name). INGEST_ADDR is not set: Cloud Run sets PORT.
+  env = merge(local.keys_env, {
     PUBSUB_PROJECT      = var.project_id
     PUBSUB_TOPIC        = module.pubsub.topic_name
-    KEYS_FILE           = local.keys_file
     MAX_EVENT_AGE       = local.max_event_age
-    MAX_FUTURE_SKEW     = "10m"
+    MAX_FUTURE_SKEW     = local.max_future_skew
     PUBLISH_TIMEOUT     = "10s"
     RETRY_AFTER_SECONDS = "2"
+    # Cloud Run's front end connects to the container from a link-local
+    # address (169.254.0.0/16) and appends the client's address to
+    # X-Forwarded-For; ingest reads the header from the right past trusted
+    # proxies, so the client address is what it takes (countries from it).
+    # Behind an external Application Load Balancer, add its address: Google
+    # appends "<client>,<load balancer>" there.
+    TRUSTED_PROXIES = "169.254.0.0/16"
   }, var.ingest_extra_env)
-  secret_files = [{ secret = module.secrets.secret_id, version = var.keys_secret_version, path = local.keys_file }]
 
   min_instances = 0
   max_instances = 5
-  concurrency   = 80
+  concurrency   = 250
   cpu           = "1"
   memory        = "512Mi"
   invokers      = var.ingest_invokers
@@ -129,15 +156,14 @@ module "queryapi" {
   image                 = local.queryapi_image
   service_account_email = module.iam.queryapi_email
 
-  # Names: queryapi/config.go. QUERYAPI_ADDR is not set: Cloud Run sets PORT.
-  env = merge({
+  # Names: queryapi/config.go and internal/keys.Config. QUERYAPI_ADDR is
+  # not set: Cloud Run sets PORT.
+  env = merge(local.keys_env, {
     BIGTABLE_PROJECT     = var.project_id
     BIGTABLE_INSTANCE    = module.bigtable.instance_name
-    BIGTABLE_APP_PROFILE = module.bigtable.app_profile_id
-    KEYS_FILE            = local.keys_file
+    BIGTABLE_APP_PROFILE = module.bigtable.app_profiles["queryapi"]
     MAX_POINTS           = "2000"
   }, var.queryapi_extra_env)
-  secret_files = [{ secret = module.secrets.secret_id, version = var.keys_secret_version, path = local.keys_file }]
 
   min_instances = 0
   max_instances = 3
@@ -148,38 +174,55 @@ module "queryapi" {
   labels        = local.labels
 }
 
-module "scheduler" {
-  source                = "../../modules/scheduler"
-  project_id            = var.project_id
-  region                = var.region
-  service_account_email = module.iam.scheduler_email
-  template_gcs_path     = "${module.dataflow.templates_prefix}/backfill-${var.image_tag}.json"
-  parameters = merge({
-    "seal-closed-hours"    = "true"
-    "source"               = "bq:${module.bigquery.table_spec}"
-    "bigtable-project"     = var.project_id
-    "bigtable-instance"    = module.bigtable.instance_name
-    "bigtable-app-profile" = module.bigtable.app_profile_id
-  }, var.seal_parameters)
-  worker_service_account_email = module.iam.dataflow_worker_email
-  temp_location                = module.dataflow.temp_location
-  staging_location             = module.dataflow.staging_location
-  max_workers                  = 3
-  subnetwork                   = var.dataflow_subnetwork
-  # Nothing to seal until the streaming job runs and the backfill template exists.
+module "sealer" {
+  source                          = "../../modules/sealer"
+  project_id                      = var.project_id
+  region                          = var.region
+  image                           = local.sealer_image
+  service_account_email           = module.iam.sealer_email
+  scheduler_service_account_email = module.iam.scheduler_email
+
+  # Flags of pipelines/cmd/backfill (TestTerraformFlagsExist): Beam's
+  # Dataflow options for the jobs it submits, then its own.
+  flags = merge({
+    "runner"                = "dataflow"
+    "project"               = var.project_id
+    "region"                = var.region
+    "staging_location"      = module.dataflow.staging_location
+    "temp_location"         = module.dataflow.temp_location
+    "service_account_email" = module.iam.dataflow_worker_email
+    "subnetwork"            = module.network.dataflow_subnetwork
+    "no_use_public_ips"     = "true"
+    "worker_machine_type"   = "n2-standard-2"
+    "max_num_workers"       = "3"
+    "source"                = "bq:${module.bigquery.table_spec}"
+    "bigtable-project"      = var.project_id
+    "bigtable-instance"     = module.bigtable.instance_name
+    "bigtable-app-profile"  = module.bigtable.app_profiles["sealer"]
+    "max-names"             = tostring(local.max_names)
+    "top-k"                 = tostring(local.top_k)
+    "progress"              = "log"
+  }, var.sealer_extra_flags)
+  seal_flags = {
+    "seal-closed-hours" = "true"
+    "lookback"          = local.seal_lookback
+  }
+  # Nothing to seal until the streaming job runs and the sealer image exists.
   paused = !(var.launch_streaming_job && var.seal_schedule_enabled)
+  labels = local.labels
 }
 
 module "monitoring" {
-  source                        = "../../modules/monitoring"
-  project_id                    = var.project_id
-  notification_channels         = var.notification_channels
-  pubsub_subscription_name      = module.pubsub.subscription_name
-  dead_letter_subscription_name = module.pubsub.dead_letter_subscription_name
-  dataflow_job_name             = module.dataflow.job_name
-  ingest_service_name           = module.ingest.name
-  queryapi_service_name         = module.queryapi.name
-  user_labels                   = local.labels
+  source                   = "../../modules/monitoring"
+  project_id               = var.project_id
+  notification_channels    = var.notification_channels
+  pubsub_subscription_name = module.pubsub.subscription_name
+  dataflow_job_name        = module.dataflow.job_name
+  ingest_service_name      = module.ingest.name
+  queryapi_service_name    = module.queryapi.name
+  sealer_job_name          = module.sealer.name
+  dead_letter_table        = "${module.bigquery.dataset_id}.${module.bigquery.dead_letters_table_id}"
+  user_labels              = local.labels
 
   # Loose in dev: page nobody for a paused pipeline.
   pubsub_oldest_unacked_seconds   = 1800

@@ -39,11 +39,12 @@ output "pubsub_subscription" {
 }
 
 output "bigtable_instance" {
-  description = "Metrics Bigtable instance and app profile."
+  description = "Metrics Bigtable instance, its app profiles by workload and how each routes."
   value = {
-    instance    = module.bigtable.instance_name
-    app_profile = module.bigtable.app_profile_id
-    routing     = module.bigtable.routing
+    instance     = module.bigtable.instance_name
+    app_profiles = module.bigtable.app_profiles
+    routing      = module.bigtable.profile_routing
+    keys_table   = module.bigtable.keys_table
   }
 }
 
@@ -52,9 +53,9 @@ output "archive_table" {
   value       = module.bigquery.table_spec
 }
 
-output "keys_secret" {
-  description = "Secret Manager secret holding the merchant key file."
-  value       = module.secrets.secret_name
+output "dead_letters_table" {
+  description = "BigQuery dead-letter table (DATASET.TABLE)."
+  value       = "${module.bigquery.dataset_id}.${module.bigquery.dead_letters_table_id}"
 }
 
 output "service_accounts" {
@@ -63,11 +64,18 @@ output "service_accounts" {
     ingest    = module.iam.ingest_email
     queryapi  = module.iam.queryapi_email
     dataflow  = module.iam.dataflow_worker_email
+    sealer    = module.iam.sealer_email
     scheduler = module.iam.scheduler_email
+    build     = module.iam.build_email
   }
 }
 
-output "seal_scheduler_job" {
-  description = "Cloud Scheduler job that launches the hourly seal."
-  value       = module.scheduler.name
+output "sealer_job" {
+  description = "Cloud Run job of the hourly seal pass (and of manual backfills)."
+  value       = module.sealer.name
+}
+
+output "backfill_args" {
+  description = "Arguments a manual backfill starts from: gcloud run jobs execute <sealer_job> --args=\"$(terraform output -json backfill_args | jq -r 'join(\",\")'),--from=...,--to=...\"."
+  value       = module.sealer.backfill_args
 }

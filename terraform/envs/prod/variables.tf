@@ -17,7 +17,7 @@ variable "bigquery_location" {
 
 variable "image_tag" {
   type        = string
-  description = "Tag of the ingest and queryapi images and of the flex-template specs to deploy (cloudbuild.yaml's _TAG, e.g. the commit SHA)."
+  description = "Tag of the images and of the streaming flex-template spec to deploy (cloudbuild.yaml's _TAG, e.g. the commit SHA)."
 }
 
 variable "ingest_image" {
@@ -32,10 +32,16 @@ variable "queryapi_image" {
   default     = null
 }
 
-variable "keys_secret_version" {
+variable "sealer_image" {
   type        = string
-  description = "Version of the footfall-keys secret the services mount: \"latest\", or a number to roll the services onto a new key file deliberately."
-  default     = "latest"
+  description = "Full image of the sealer's Cloud Run job; null uses <repository>/pipelines-backfill:<image_tag>."
+  default     = null
+}
+
+variable "bigtable_writer_cluster" {
+  type        = string
+  description = "Cluster the streaming job and the sealer write to (single-cluster app profiles); null is the first. Set it to the other cluster and apply to move the writers off a zone that is down (docs/deploy.md)."
+  default     = null
 }
 
 variable "launch_streaming_job" {
@@ -76,20 +82,14 @@ variable "streaming_extra_parameters" {
 
 variable "seal_schedule_enabled" {
   type        = bool
-  description = "Run the hourly seal. Keep false until the backfill flex template (pipelines/cmd/backfill) has been built for image_tag."
+  description = "Run the hourly seal pass (the sealer Cloud Run job). Keep false until the pipelines-backfill image has been built for image_tag."
   default     = true
 }
 
-variable "seal_parameters" {
+variable "sealer_extra_flags" {
   type        = map(string)
-  description = "More flags of the hourly backfill (seal) launch, e.g. { grace = \"5m\" }, each declared in pipelines/templates/backfill-metadata.json; seal-closed-hours, source and the Bigtable names are set already."
+  description = "More flags of every sealer run (pipelines/cmd/backfill flags and Beam's Dataflow options, without dashes), e.g. { merchant-shards = \"4\" }."
   default     = {}
-}
-
-variable "dataflow_subnetwork" {
-  type        = string
-  description = "Subnetwork for Dataflow workers (regions/R/subnetworks/S); null lets Dataflow use the default network."
-  default     = null
 }
 
 variable "notification_channels" {

@@ -32,3 +32,23 @@ output "partition_expiration_days" {
   description = "Days a day partition is kept; null is forever."
   value       = var.partition_expiration_days
 }
+
+output "appends_table_id" {
+  description = "Appends table id (short): what the sealer reads to find hours that changed."
+  value       = google_bigquery_table.appends.table_id
+}
+
+output "dead_letters_table_id" {
+  description = "Dead-letter table id (short)."
+  value       = google_bigquery_table.dead_letters.table_id
+}
+
+output "clustering" {
+  description = "Clustering columns of the archive table."
+  value       = google_bigquery_table.events.clustering
+}
+
+output "storage_billing_model" {
+  description = "Storage billing model of the dataset."
+  value       = google_bigquery_dataset.this.storage_billing_model
+}

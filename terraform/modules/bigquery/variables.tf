@@ -32,6 +32,40 @@ variable "partition_expiration_days" {
   }
 }
 
+variable "storage_billing_model" {
+  type        = string
+  description = "Storage billing of the dataset: PHYSICAL (compressed bytes; the archive compresses well) or LOGICAL."
+  default     = "PHYSICAL"
+
+  validation {
+    condition     = contains(["PHYSICAL", "LOGICAL"], var.storage_billing_model)
+    error_message = "storage_billing_model must be PHYSICAL or LOGICAL."
+  }
+}
+
+variable "clustering" {
+  type        = list(string)
+  description = "Clustering columns of the archive (bqarchive.ClusterFields): event_time, so reading one hour (every seal) prunes to about that hour's blocks."
+  default     = ["event_time"]
+}
+
+variable "appends_retention_days" {
+  type        = number
+  description = "Days the appends table keeps a partition. Must exceed the sealer's --lookback (96 h) with margin: an hour whose appends rows expired looks changed to it (bqarchive.AppendsRetention)."
+  default     = 14
+
+  validation {
+    condition     = var.appends_retention_days >= 5
+    error_message = "appends_retention_days must be at least 5 (the sealer looks back 4 days)."
+  }
+}
+
+variable "dead_letter_retention_days" {
+  type        = number
+  description = "Days dead letters are kept; null keeps them."
+  default     = 90
+}
+
 variable "require_partition_filter" {
   type        = bool
   description = "Reject queries on the archive that do not filter on event_time, so nobody scans all history by mistake."

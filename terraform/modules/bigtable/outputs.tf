@@ -13,14 +13,28 @@ output "cluster_ids" {
   value       = [for c in var.clusters : c.cluster_id]
 }
 
-output "app_profile_id" {
-  description = "App profile the clients should use."
-  value       = google_bigtable_app_profile.this.app_profile_id
+output "app_profiles" {
+  description = "App profile id by workload: streaming, sealer, queryapi."
+  value       = { for k, p in google_bigtable_app_profile.this : k => p.app_profile_id }
+}
+
+output "profile_routing" {
+  description = "Each profile's routing (\"multi-cluster\" or \"single-cluster\") and whether it allows transactional writes."
+  value = { for k, p in local.profiles : k => {
+    routing       = p.multi ? "multi-cluster" : "single-cluster"
+    transactional = p.transactional
+    cluster       = p.multi ? null : local.primary_cluster
+  } }
 }
 
 output "routing" {
-  description = "How the app profile routes: \"multi-cluster\" or \"single-cluster\"."
+  description = "How the query API's profile routes: \"multi-cluster\" (replicated instance) or \"single-cluster\"."
   value       = local.replicated ? "multi-cluster" : "single-cluster"
+}
+
+output "keys_table" {
+  description = "Table of the merchant key store."
+  value       = google_bigtable_table.keys.name
 }
 
 output "tables" {

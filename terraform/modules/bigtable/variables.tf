@@ -52,10 +52,22 @@ variable "clusters" {
   }
 }
 
-variable "app_profile_id" {
+variable "single_cluster_id" {
   type        = string
-  description = "App profile the services and pipelines should use: multi-cluster routing (any healthy cluster, automatic failover) when there are several clusters, single-cluster routing to the first one otherwise."
-  default     = "footfall"
+  description = "Cluster the single-cluster app profiles (streaming, sealer) route to; null is the first cluster. To fail the writers over after a zone outage, set it to another cluster and apply."
+  default     = null
+}
+
+variable "keys_table" {
+  type        = string
+  description = "Table of the merchant key store (internal/keys.Table)."
+  default     = "keys"
+}
+
+variable "keys_family" {
+  type        = string
+  description = "Column family of the merchant key store (internal/keys.Family)."
+  default     = "k"
 }
 
 variable "deletion_protection" {

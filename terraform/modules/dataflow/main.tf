@@ -1,7 +1,7 @@
 # Dataflow: the bucket the jobs stage through, and the streaming job
 # launched from its flex template (built by cloudbuild.yaml from
-# pipelines/Dockerfile). The backfill/seal job uses the same bucket and is
-# launched by the scheduler module.
+# pipelines/Dockerfile). The sealer (modules/sealer, a Cloud Run job)
+# submits its batch jobs through the same bucket.
 
 locals {
   bucket_name      = coalesce(var.bucket_name, "${var.project_id}-footfall-dataflow")
@@ -12,17 +12,20 @@ locals {
 
   template_gcs_path = coalesce(var.template_gcs_path, "${local.templates_prefix}/${var.template_file}")
 
-  # Exactly the flags of pipelines/cmd/streaming (see also
-  # pipelines/templates/streaming-metadata.json, which must declare each).
+  # Flags of pipelines/cmd/streaming, in their underscore form (the command
+  # defines both: pipeflags.AliasUnderscores); each is declared in
+  # pipelines/templates/streaming-metadata.json (tests in pipelines/cmd/streaming).
   parameters = merge({
-    "pubsub-project"    = coalesce(var.pubsub_project, var.project_id)
+    "pubsub_project"    = coalesce(var.pubsub_project, var.project_id)
     "subscription"      = var.subscription
-    "bigtable-project"  = coalesce(var.bigtable_project, var.project_id)
-    "bigtable-instance" = var.bigtable_instance
-    "early-firing"      = var.early_firing
-    "allowed-lateness"  = var.allowed_lateness
-    "archive-table"     = var.archive_table
-  }, var.bigtable_app_profile == null ? {} : { "bigtable-app-profile" = var.bigtable_app_profile }, var.extra_parameters)
+    "bigtable_project"  = coalesce(var.bigtable_project, var.project_id)
+    "bigtable_instance" = var.bigtable_instance
+    "early_firing"      = var.early_firing
+    "horizon"           = var.horizon
+    "archive_table"     = var.archive_table
+    "max_names"         = tostring(var.max_names)
+    "top_k"             = tostring(var.top_k)
+  }, var.bigtable_app_profile == null ? {} : { "bigtable_app_profile" = var.bigtable_app_profile }, var.extra_parameters)
 }
 
 resource "google_storage_bucket" "dataflow" {

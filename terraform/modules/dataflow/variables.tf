@@ -85,19 +85,31 @@ variable "bigtable_instance" {
 
 variable "early_firing" {
   type        = string
-  description = "--early-firing: how often an open hour's provisional values are updated (Go duration)."
-  default     = "10s"
+  description = "--early-firing: how often an open hour's provisional values are updated (Go duration). docs/capacity.md: 60s at production scale (each pane costs one Bigtable write per touched row)."
+  default     = "60s"
 }
 
-variable "allowed_lateness" {
+variable "horizon" {
   type        = string
-  description = "--allowed-lateness: how long after an hour ends its events still update it (Go duration)."
-  default     = "72h"
+  description = "--horizon: how long after an hour ends the streaming job still updates it (Go duration). Older events (ingest accepts them up to MAX_EVENT_AGE) are archived and counted by the sealer; the horizon bounds the job's state (docs/pipeline.md, docs/capacity.md)."
+  default     = "3h"
+}
+
+variable "max_names" {
+  type        = number
+  description = "--max-names: distinct event names kept per merchant-hour. The sealer must use the same value (terraform/contract checks the environments)."
+  default     = 500
+}
+
+variable "top_k" {
+  type        = number
+  description = "--top-k: values kept per breakdown row. The sealer must use the same value."
+  default     = 100
 }
 
 variable "bigtable_app_profile" {
   type        = string
-  description = "--bigtable-app-profile: the Bigtable app profile the job writes through (the bigtable module's app_profile_id); null uses the instance's default profile."
+  description = "--bigtable-app-profile: the Bigtable app profile the job writes through (the bigtable module's app_profiles[\"streaming\"]: single-cluster, no transactions); null uses the instance's default profile."
   default     = null
 }
 

@@ -1,39 +1,78 @@
-# One service account per component, each granted only what it uses, on the
-# resource itself wherever IAM allows it; project-level grants are only for
-# roles that exist nowhere else (Dataflow, BigQuery read sessions).
+# One service account per component, each granted only what its code calls,
+# on the resource itself wherever IAM allows it; project-level grants only
+# for roles that exist nowhere else (Dataflow, BigQuery jobs and read
+# sessions, logging).
 #
-#   ingest     roles/pubsub.publisher on the events topic
-#   queryapi   roles/bigtable.reader on the instance
-#   dataflow   roles/dataflow.worker (project), roles/bigquery.readSessionUser
-#              (project: Storage Read API sessions for the backfill),
-#              roles/pubsub.subscriber + roles/pubsub.viewer on the subscription,
-#              roles/bigtable.user on the instance,
-#              roles/bigquery.dataEditor on the archive dataset,
-#              roles/storage.objectAdmin + legacyBucketReader on the staging bucket,
-#              roles/artifactregistry.reader on the image repository
-#   scheduler  roles/dataflow.developer (project), roles/iam.serviceAccountUser
-#              on the worker account (to launch jobs that run as it),
-#              roles/storage.objectViewer on the bucket (template specs)
+# The grants are data (locals below) so that terraform/contract
+# (TestIAMGrantsMatchTheCode) can read them and tie each role to the calls
+# the Go code reachable from the component's binary makes: a role no call
+# needs, or a call no role allows, fails that test.
 #
-# Reading the key file (roles/secretmanager.secretAccessor on footfall-keys)
-# is granted by modules/secrets, which owns the secret.
+#   ingest     publishes events; looks merchant keys up in Bigtable
+#   queryapi   reads metrics (and merchant keys) from Bigtable
+#   dataflow   Dataflow workers and the streaming job's template launcher
+#   sealer     the Cloud Run job that submits the seal/backfill Dataflow jobs,
+#              waits for them and writes seal records (modules/sealer)
+#   scheduler  Cloud Scheduler's identity to run the sealer job (its
+#              roles/run.invoker is granted on the job, in modules/sealer)
+#   build      Cloud Build: pushes images, writes flex-template specs
 
 locals {
   accounts = {
     ingest    = "footfall ingest (Cloud Run): publishes events"
     queryapi  = "footfall query API (Cloud Run): reads metrics"
     dataflow  = "footfall pipelines (Dataflow workers and launcher)"
-    scheduler = "footfall scheduler: launches the hourly seal job"
+    sealer    = "footfall sealer (Cloud Run job): runs and records seal and backfill jobs"
+    scheduler = "footfall scheduler: starts the hourly seal pass"
+    build     = "footfall Cloud Build: images and flex-template specs"
   }
 
   # Known at plan time (unlike the resource's email attribute), so modules
   # and tests can use them before apply; outputs still wait for the accounts.
   emails = { for k, _ in local.accounts : k => "${var.name_prefix}-${k}@${var.project_id}.iam.gserviceaccount.com" }
 
-  worker_project_roles = distinct(concat(
-    ["roles/dataflow.worker", "roles/bigquery.readSessionUser"],
-    var.dataflow_worker_extra_project_roles,
-  ))
+  # Roles by account, per kind of resource they are granted on.
+  grants = {
+    project = {
+      dataflow = ["roles/dataflow.worker", "roles/bigquery.readSessionUser"]
+      sealer   = ["roles/dataflow.developer", "roles/bigquery.jobUser"]
+      build    = ["roles/logging.logWriter"]
+    }
+    topic = {
+      ingest = ["roles/pubsub.publisher"]
+    }
+    subscription = {
+      dataflow = ["roles/pubsub.subscriber", "roles/pubsub.viewer"]
+    }
+    bigtable_instance = {
+      ingest   = ["roles/bigtable.reader"]
+      queryapi = ["roles/bigtable.reader"]
+      dataflow = ["roles/bigtable.user"]
+      sealer   = ["roles/bigtable.user"]
+    }
+    dataset = {
+      dataflow = ["roles/bigquery.dataEditor"]
+      sealer   = ["roles/bigquery.dataViewer"]
+    }
+    bucket = {
+      dataflow = ["roles/storage.objectAdmin", "roles/storage.legacyBucketReader"]
+      sealer   = ["roles/storage.objectAdmin", "roles/storage.legacyBucketReader"]
+      build    = ["roles/storage.objectAdmin"]
+    }
+    repository = {
+      dataflow = ["roles/artifactregistry.reader"]
+      build    = ["roles/artifactregistry.writer"]
+    }
+    # On the dataflow account: who may start jobs that run as it.
+    worker_account = {
+      sealer = ["roles/iam.serviceAccountUser"]
+    }
+  }
+
+  # "kind/account/role" => { account, role }
+  flat = { for kind, by in local.grants : kind => merge([
+    for account, roles in by : { for role in roles : "${account}/${role}" => { account = account, role = role } }
+  ]...) }
 }
 
 resource "google_service_account" "this" {
@@ -44,89 +83,72 @@ resource "google_service_account" "this" {
   display_name = each.value
 }
 
-# --- ingest -----------------------------------------------------------------
+resource "google_project_iam_member" "this" {
+  for_each = local.flat.project
 
-resource "google_pubsub_topic_iam_member" "ingest_publishes" {
+  project = var.project_id
+  role    = each.value.role
+  member  = "serviceAccount:${google_service_account.this[each.value.account].email}"
+}
+
+resource "google_pubsub_topic_iam_member" "this" {
+  for_each = local.flat.topic
+
   project = var.project_id
   topic   = var.topic_id
-  role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${google_service_account.this["ingest"].email}"
+  role    = each.value.role
+  member  = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
 
-# --- queryapi ---------------------------------------------------------------
-
-resource "google_bigtable_instance_iam_member" "queryapi_reads" {
-  project  = var.project_id
-  instance = var.bigtable_instance_name
-  role     = "roles/bigtable.reader"
-  member   = "serviceAccount:${google_service_account.this["queryapi"].email}"
-}
-
-# --- dataflow workers ---------------------------------------------------------
-
-resource "google_project_iam_member" "dataflow" {
-  for_each = toset(local.worker_project_roles)
-
-  project = var.project_id
-  role    = each.value
-  member  = "serviceAccount:${google_service_account.this["dataflow"].email}"
-}
-
-resource "google_pubsub_subscription_iam_member" "dataflow" {
-  for_each = toset(["roles/pubsub.subscriber", "roles/pubsub.viewer"])
+resource "google_pubsub_subscription_iam_member" "this" {
+  for_each = local.flat.subscription
 
   project      = var.project_id
   subscription = var.subscription_id
-  role         = each.value
-  member       = "serviceAccount:${google_service_account.this["dataflow"].email}"
+  role         = each.value.role
+  member       = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
 
-resource "google_bigtable_instance_iam_member" "dataflow_writes" {
+resource "google_bigtable_instance_iam_member" "this" {
+  for_each = local.flat.bigtable_instance
+
   project  = var.project_id
   instance = var.bigtable_instance_name
-  role     = "roles/bigtable.user"
-  member   = "serviceAccount:${google_service_account.this["dataflow"].email}"
+  role     = each.value.role
+  member   = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
 
-resource "google_bigquery_dataset_iam_member" "dataflow_archive" {
+resource "google_bigquery_dataset_iam_member" "this" {
+  for_each = local.flat.dataset
+
   project    = var.project_id
   dataset_id = var.bigquery_dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = "serviceAccount:${google_service_account.this["dataflow"].email}"
+  role       = each.value.role
+  member     = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
 
-resource "google_storage_bucket_iam_member" "dataflow" {
-  for_each = toset(["roles/storage.objectAdmin", "roles/storage.legacyBucketReader"])
+resource "google_storage_bucket_iam_member" "this" {
+  for_each = local.flat.bucket
 
   bucket = var.staging_bucket_name
-  role   = each.value
-  member = "serviceAccount:${google_service_account.this["dataflow"].email}"
+  role   = each.value.role
+  member = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
 
-resource "google_artifact_registry_repository_iam_member" "dataflow_pulls" {
+resource "google_artifact_registry_repository_iam_member" "this" {
+  for_each = local.flat.repository
+
   project    = var.project_id
   location   = var.artifact_registry_location
   repository = var.artifact_registry_repository
-  role       = "roles/artifactregistry.reader"
-  member     = "serviceAccount:${google_service_account.this["dataflow"].email}"
+  role       = each.value.role
+  member     = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
 
-# --- scheduler ----------------------------------------------------------------
+resource "google_service_account_iam_member" "worker_account" {
+  for_each = local.flat.worker_account
 
-resource "google_project_iam_member" "scheduler_launches" {
-  project = var.project_id
-  role    = "roles/dataflow.developer"
-  member  = "serviceAccount:${google_service_account.this["scheduler"].email}"
-}
-
-resource "google_service_account_iam_member" "scheduler_acts_as_worker" {
   service_account_id = google_service_account.this["dataflow"].name
-  role               = "roles/iam.serviceAccountUser"
-  member             = "serviceAccount:${google_service_account.this["scheduler"].email}"
-}
-
-resource "google_storage_bucket_iam_member" "scheduler_reads_templates" {
-  bucket = var.staging_bucket_name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.this["scheduler"].email}"
+  role               = each.value.role
+  member             = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }

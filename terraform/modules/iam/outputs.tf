@@ -1,17 +1,17 @@
-# Each email output waits for the account and its grants, so whatever runs
-# as the account (a Cloud Run revision, a Dataflow job) starts only once it
+# Each email output waits for the accounts and every grant, so whatever runs
+# as an account (a Cloud Run revision, a Dataflow job) starts only once it
 # has its permissions.
 
 output "ingest_email" {
   description = "Ingest's service account."
   value       = local.emails["ingest"]
-  depends_on  = [google_service_account.this, google_pubsub_topic_iam_member.ingest_publishes]
+  depends_on  = [google_service_account.this, google_pubsub_topic_iam_member.this, google_bigtable_instance_iam_member.this]
 }
 
 output "queryapi_email" {
   description = "The query API's service account."
   value       = local.emails["queryapi"]
-  depends_on  = [google_service_account.this, google_bigtable_instance_iam_member.queryapi_reads]
+  depends_on  = [google_service_account.this, google_bigtable_instance_iam_member.this]
 }
 
 output "dataflow_worker_email" {
@@ -19,23 +19,52 @@ output "dataflow_worker_email" {
   value       = local.emails["dataflow"]
   depends_on = [
     google_service_account.this,
-    google_project_iam_member.dataflow,
-    google_pubsub_subscription_iam_member.dataflow,
-    google_bigtable_instance_iam_member.dataflow_writes,
-    google_bigquery_dataset_iam_member.dataflow_archive,
-    google_storage_bucket_iam_member.dataflow,
-    google_artifact_registry_repository_iam_member.dataflow_pulls,
+    google_project_iam_member.this,
+    google_pubsub_topic_iam_member.this,
+    google_pubsub_subscription_iam_member.this,
+    google_bigtable_instance_iam_member.this,
+    google_bigquery_dataset_iam_member.this,
+    google_storage_bucket_iam_member.this,
+    google_artifact_registry_repository_iam_member.this,
+    google_service_account_iam_member.worker_account,
+  ]
+}
+
+output "sealer_email" {
+  description = "The sealer's service account (the Cloud Run job that submits seal and backfill jobs)."
+  value       = local.emails["sealer"]
+  depends_on = [
+    google_service_account.this,
+    google_project_iam_member.this,
+    google_pubsub_topic_iam_member.this,
+    google_pubsub_subscription_iam_member.this,
+    google_bigtable_instance_iam_member.this,
+    google_bigquery_dataset_iam_member.this,
+    google_storage_bucket_iam_member.this,
+    google_artifact_registry_repository_iam_member.this,
+    google_service_account_iam_member.worker_account,
   ]
 }
 
 output "scheduler_email" {
-  description = "The scheduler's service account (OAuth identity of the seal job's launch call)."
+  description = "Cloud Scheduler's service account (OAuth identity of the call that runs the sealer job)."
   value       = local.emails["scheduler"]
+  depends_on  = [google_service_account.this]
+}
+
+output "build_email" {
+  description = "Cloud Build's service account: gcloud builds submit --service-account=projects/PROJECT/serviceAccounts/<this>."
+  value       = local.emails["build"]
   depends_on = [
     google_service_account.this,
-    google_project_iam_member.scheduler_launches,
-    google_service_account_iam_member.scheduler_acts_as_worker,
-    google_storage_bucket_iam_member.scheduler_reads_templates,
+    google_project_iam_member.this,
+    google_pubsub_topic_iam_member.this,
+    google_pubsub_subscription_iam_member.this,
+    google_bigtable_instance_iam_member.this,
+    google_bigquery_dataset_iam_member.this,
+    google_storage_bucket_iam_member.this,
+    google_artifact_registry_repository_iam_member.this,
+    google_service_account_iam_member.worker_account,
   ]
 }
 
@@ -45,7 +74,7 @@ output "members" {
   depends_on  = [google_service_account.this]
 }
 
-output "worker_project_roles" {
-  description = "Project-level roles of the worker account."
-  value       = local.worker_project_roles
+output "grants" {
+  description = "Roles by kind of resource and account."
+  value       = local.grants
 }

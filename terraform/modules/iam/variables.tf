@@ -5,7 +5,7 @@ variable "project_id" {
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix of the service account ids (<prefix>-ingest, -queryapi, -dataflow, -scheduler)."
+  description = "Prefix of the service account ids (<prefix>-ingest, -queryapi, -dataflow, -sealer, -scheduler, -build)."
   default     = "footfall"
 
   validation {
@@ -46,11 +46,5 @@ variable "artifact_registry_location" {
 
 variable "artifact_registry_repository" {
   type        = string
-  description = "Artifact Registry repository id holding the flex-template launcher images (the launcher runs as the worker account and pulls them)."
-}
-
-variable "dataflow_worker_extra_project_roles" {
-  type        = list(string)
-  description = "Project roles the worker account needs beyond roles/dataflow.worker and roles/bigquery.readSessionUser (e.g. roles/bigquery.jobUser if the backfill reads the archive with query jobs)."
-  default     = []
+  description = "Artifact Registry repository id holding the images (the streaming launcher runs as the worker account and pulls its image; Cloud Run pulls the sealer's as the sealer)."
 }

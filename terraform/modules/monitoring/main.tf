@@ -1,6 +1,7 @@
 # Alerts on the event path, from the outside in: is ingest failing, is the
 # pipeline keeping up with Pub/Sub, is the streaming job's output fresh, do
-# dashboards get answers quickly, did anything land in the dead letters.
+# dashboards get answers quickly, did anything land in the dead letters, did
+# a seal pass fail.
 
 locals {
   run_filter = "resource.type = \"cloud_run_revision\""
@@ -145,32 +146,67 @@ resource "google_monitoring_alert_policy" "queryapi_latency" {
   }
 }
 
+# The streaming job counts every message it dead-letters (undecodable, or a
+# row BigQuery rejected) in the Beam counter archive_dead_letters, which
+# Dataflow exports as the user counter metric.
 resource "google_monitoring_alert_policy" "dead_letters" {
-  count = var.dead_letter_subscription_name == null ? 0 : 1
-
   project               = var.project_id
-  display_name          = "footfall: events dead-lettered to ${var.dead_letter_subscription_name}"
+  display_name          = "footfall: events dead-lettered by ${var.dataflow_job_name}"
   combiner              = "OR"
   notification_channels = var.notification_channels
   user_labels           = var.user_labels
 
   conditions {
-    display_name = "Messages waiting in ${var.dead_letter_subscription_name}"
+    display_name = "${var.dead_letter_counter} increased"
     condition_threshold {
-      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${var.dead_letter_subscription_name}\" AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      filter          = "resource.type = \"dataflow_job\" AND resource.labels.job_name = \"${var.dataflow_job_name}\" AND metric.type = \"dataflow.googleapis.com/job/user_counter\" AND metric.labels.metric_name = \"${var.dead_letter_counter}\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
-      duration        = "60s"
+      duration        = "0s"
 
       aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MAX"
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.job_name"]
       }
     }
   }
 
   documentation {
     mime_type = "text/markdown"
-    content   = "The pipeline failed to process some events repeatedly and Pub/Sub set them aside. Inspect them (gcloud pubsub subscriptions pull ${var.dead_letter_subscription_name}), fix the cause, then republish them to the events topic (docs/deploy.md)."
+    content   = "The streaming job could not archive some messages as they were and wrote them to the `${var.dead_letter_table}` table (reason and raw payload; a row BigQuery rejected is archived again without its properties). Inspect them (docs/deploy.md, \"Dead letters\"), fix the cause, then republish the payloads to the events topic."
+  }
+}
+
+# A seal pass that fails (a Dataflow job failed, Bigtable or BigQuery
+# refused) leaves its hours unsealed; the next pass retries them.
+resource "google_monitoring_alert_policy" "sealer_failed" {
+  project               = var.project_id
+  display_name          = "footfall: seal pass ${var.sealer_job_name} failed"
+  combiner              = "OR"
+  notification_channels = var.notification_channels
+  user_labels           = var.user_labels
+
+  conditions {
+    display_name = "Failed executions of ${var.sealer_job_name}"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_job\" AND resource.labels.job_name = \"${var.sealer_job_name}\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "3600s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.job_name"]
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "A seal pass failed: the hours it was sealing stay unsealed (the API serves their provisional values) and the next hourly pass tries again. Read the execution's logs (`gcloud run jobs executions list --job ${var.sealer_job_name}`), and the failed Dataflow job's if the log names one."
   }
 }

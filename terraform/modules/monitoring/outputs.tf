@@ -6,8 +6,9 @@ output "policy_ids" {
       dataflow_lag     = google_monitoring_alert_policy.dataflow_lag.id
       ingest_errors    = google_monitoring_alert_policy.ingest_errors.id
       queryapi_latency = google_monitoring_alert_policy.queryapi_latency.id
+      dead_letters     = google_monitoring_alert_policy.dead_letters.id
+      sealer_failed    = google_monitoring_alert_policy.sealer_failed.id
     },
-    var.dead_letter_subscription_name == null ? {} : { dead_letters = google_monitoring_alert_policy.dead_letters[0].id },
   )
 }
 

@@ -14,10 +14,21 @@ variable "pubsub_subscription_name" {
   description = "The pipeline subscription (short name)."
 }
 
-variable "dead_letter_subscription_name" {
+variable "dead_letter_counter" {
   type        = string
-  description = "The dead-letter subscription (short name); null disables the dead-letter alert."
-  default     = null
+  description = "Beam counter of dead-lettered messages (pipelines/io/bqarchive)."
+  default     = "archive_dead_letters"
+}
+
+variable "dead_letter_table" {
+  type        = string
+  description = "BigQuery dead-letter table (DATASET.TABLE), named in the alert's documentation."
+  default     = "footfall.events_dead_letters"
+}
+
+variable "sealer_job_name" {
+  type        = string
+  description = "Cloud Run job of the sealer (modules/sealer)."
 }
 
 variable "dataflow_job_name" {

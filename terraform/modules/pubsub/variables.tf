@@ -15,18 +15,6 @@ variable "subscription_name" {
   default     = "events-pipeline"
 }
 
-variable "dead_letter_topic_name" {
-  type        = string
-  description = "Topic that receives messages the pipeline failed to acknowledge max_delivery_attempts times."
-  default     = "events-dead-letter"
-}
-
-variable "dead_letter_subscription_name" {
-  type        = string
-  description = "Subscription that keeps dead-lettered messages for inspection and replay (a topic without one drops them)."
-  default     = "events-dead-letter"
-}
-
 variable "topic_message_retention" {
   type        = string
   description = "How long the topics keep every message, acknowledged or not, so a subscription can be seeked back to replay the stream (10m to 31 days). Billed as message storage (about $5 per billion 600-byte events per day kept; docs/deploy.md); the BigQuery archive is the long-term copy."
@@ -46,31 +34,8 @@ variable "ack_deadline_seconds" {
 
 variable "subscription_message_retention" {
   type        = string
-  description = "How long the subscriptions keep unacknowledged messages (10m to 7 days): how long the pipeline may be down without losing events."
+  description = "How long the subscription keeps unacknowledged messages (10m to 7 days): how long the pipeline may be down without losing events."
   default     = "604800s"
-}
-
-variable "max_delivery_attempts" {
-  type        = number
-  description = "Deliveries of one message before Pub/Sub moves it to the dead-letter topic (5 to 100)."
-  default     = 10
-
-  validation {
-    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
-    error_message = "max_delivery_attempts must be between 5 and 100."
-  }
-}
-
-variable "minimum_backoff" {
-  type        = string
-  description = "Smallest delay before Pub/Sub redelivers a nacked or expired message."
-  default     = "10s"
-}
-
-variable "maximum_backoff" {
-  type        = string
-  description = "Largest delay before Pub/Sub redelivers a nacked or expired message."
-  default     = "600s"
 }
 
 variable "labels" {

@@ -1,10 +1,4 @@
-mock_provider "google" {
-  mock_data "google_project" {
-    defaults = {
-      number = "123456789012"
-    }
-  }
-}
+mock_provider "google" {}
 
 mock_provider "google-beta" {}
 
@@ -13,18 +7,13 @@ variables {
   image_tag  = "abc123"
 }
 
-run "services_use_the_config_contract" {
+# Environment variable names are checked against ingest.Config and
+# queryapi.Config by terraform/contract (TestCloudRunEnvMatchesConfig), and
+# the app profiles against the Go code (TestAppProfilesAllowWhatTheCodeDoes);
+# these runs check how the modules are wired together.
+
+run "services_use_this_environments_resources" {
   command = plan
-
-  assert {
-    condition     = module.ingest.env_names == tolist(["KEYS_FILE", "MAX_EVENT_AGE", "MAX_FUTURE_SKEW", "PUBLISH_TIMEOUT", "PUBSUB_PROJECT", "PUBSUB_TOPIC", "RETRY_AFTER_SECONDS"])
-    error_message = "ingest's environment must use the names in ingest/config.go."
-  }
-
-  assert {
-    condition     = module.queryapi.env_names == tolist(["BIGTABLE_APP_PROFILE", "BIGTABLE_INSTANCE", "BIGTABLE_PROJECT", "KEYS_FILE", "MAX_POINTS"])
-    error_message = "queryapi's environment must use the names in queryapi/config.go."
-  }
 
   assert {
     condition     = module.ingest.env["PUBSUB_TOPIC"] == "events" && module.ingest.env["PUBSUB_PROJECT"] == "footfall-dev-test"
@@ -32,40 +21,35 @@ run "services_use_the_config_contract" {
   }
 
   assert {
-    condition     = module.queryapi.env["BIGTABLE_INSTANCE"] == "footfall" && module.queryapi.env["BIGTABLE_PROJECT"] == "footfall-dev-test"
-    error_message = "queryapi reads the footfall instance of this project."
+    condition     = module.queryapi.env["BIGTABLE_INSTANCE"] == module.bigtable.instance_name && module.queryapi.env["BIGTABLE_APP_PROFILE"] == "queryapi"
+    error_message = "the query API reads this instance through the readers' profile."
   }
 
   assert {
     condition = alltrue([
       for s in [module.ingest, module.queryapi] :
-      s.env["KEYS_FILE"] == "/secrets/keys.json" && s.secret_files[0].path == "/secrets/keys.json" && s.secret_files[0].secret == "footfall-keys" && s.secret_files[0].version == "latest"
+      s.env["KEYS_BIGTABLE_INSTANCE"] == module.bigtable.instance_name && s.env["KEYS_BIGTABLE_APP_PROFILE"] == "queryapi"
     ])
-    error_message = "KEYS_FILE points at the key file mounted from footfall-keys."
+    error_message = "both services look merchant keys up in the Bigtable key store."
   }
 
   assert {
-    condition     = module.ingest.env["MAX_EVENT_AGE"] == module.dataflow.parameters["allowed-lateness"]
-    error_message = "ingest accepts events exactly as old as the pipeline still applies."
+    condition     = module.dataflow.parameters["horizon"] == "3h"
+    error_message = "the streaming job holds state for a 3-hour horizon; the sealer owns older events."
   }
 }
 
-run "each_service_runs_as_its_own_account" {
+run "each_component_runs_as_its_own_account" {
   command = plan
 
   assert {
-    condition     = module.ingest.service_account_email == module.iam.ingest_email
-    error_message = "ingest runs as the ingest account."
-  }
-
-  assert {
-    condition     = module.queryapi.service_account_email == module.iam.queryapi_email
-    error_message = "queryapi runs as the queryapi account."
-  }
-
-  assert {
-    condition     = module.ingest.service_account_email != module.queryapi.service_account_email
-    error_message = "the services do not share an account."
+    condition = (
+      module.ingest.service_account_email == module.iam.ingest_email &&
+      module.queryapi.service_account_email == module.iam.queryapi_email &&
+      module.sealer.service_account_email == module.iam.sealer_email &&
+      length(distinct([module.iam.ingest_email, module.iam.queryapi_email, module.iam.sealer_email, module.iam.dataflow_worker_email])) == 4
+    )
+    error_message = "ingest, the query API, the sealer and the workers each run as their own account."
   }
 
   assert {
@@ -74,32 +58,45 @@ run "each_service_runs_as_its_own_account" {
   }
 }
 
-run "pipeline_reads_and_writes_the_right_resources" {
+run "pipelines_write_through_their_profiles" {
   command = plan
 
   assert {
     condition = (
       module.dataflow.parameters["subscription"] == "events-pipeline" &&
-      module.dataflow.parameters["bigtable-instance"] == "footfall" &&
-      module.dataflow.parameters["pubsub-project"] == "footfall-dev-test" &&
-      module.dataflow.parameters["bigtable-project"] == "footfall-dev-test"
+      module.dataflow.parameters["bigtable_instance"] == module.bigtable.instance_name &&
+      module.dataflow.parameters["bigtable_app_profile"] == "streaming"
     )
-    error_message = "the streaming job reads events-pipeline and writes the footfall instance."
+    error_message = "the streaming job reads events-pipeline and writes through the streaming profile."
+  }
+
+  assert {
+    condition     = module.sealer.flags["bigtable-app-profile"] == "sealer" && module.sealer.flags["source"] == "bq:${module.bigquery.table_spec}"
+    error_message = "the sealer reads the BigQuery archive and writes through the transactional profile."
+  }
+
+  assert {
+    condition     = module.sealer.flags["max-names"] == module.dataflow.parameters["max_names"] && module.sealer.flags["top-k"] == module.dataflow.parameters["top_k"]
+    error_message = "sealed and provisional values are bounded alike."
   }
 
   assert {
     condition     = module.dataflow.streaming_template_path == "gs://footfall-dev-test-footfall-dataflow/templates/streaming-abc123.json"
     error_message = "the streaming template follows image_tag."
   }
+}
+
+run "workers_have_no_public_ips" {
+  command = plan
 
   assert {
-    condition     = module.scheduler.launch_request.launchParameter.containerSpecGcsPath == "gs://footfall-dev-test-footfall-dataflow/templates/backfill-abc123.json"
-    error_message = "the seal launches the backfill template of the same tag."
+    condition     = module.sealer.flags["no_use_public_ips"] == "true" && module.sealer.flags["subnetwork"] == module.network.dataflow_subnetwork
+    error_message = "the sealer's jobs run on the private subnetwork."
   }
 
   assert {
-    condition     = module.scheduler.launch_request.launchParameter.environment.serviceAccountEmail == module.iam.dataflow_worker_email
-    error_message = "the seal job runs as the worker account."
+    condition     = module.network.private_google_access == true
+    error_message = "workers without public IPs reach Google APIs through Private Google Access."
   }
 }
 
@@ -108,7 +105,7 @@ run "dev_is_small_and_disposable" {
 
   assert {
     condition     = length(module.bigtable.cluster_ids) == 1 && module.bigtable.routing == "single-cluster"
-    error_message = "dev has one Bigtable cluster with single-cluster routing."
+    error_message = "dev has one Bigtable cluster."
   }
 
   assert {
@@ -122,7 +119,7 @@ run "dev_is_small_and_disposable" {
   }
 
   assert {
-    condition     = length(module.monitoring.policy_ids) == 5
+    condition     = length(module.monitoring.policy_ids) == 6
     error_message = "all alert policies exist in dev too."
   }
 }
@@ -140,12 +137,12 @@ run "first_apply_without_the_streaming_job" {
   }
 
   assert {
-    condition     = module.scheduler.paused == true
-    error_message = "no seal without a streaming job."
+    condition     = module.sealer.paused == true
+    error_message = "no seal passes without a streaming job."
   }
 }
 
-run "seal_waits_for_its_template" {
+run "seal_waits_for_its_image" {
   command = plan
 
   variables {
@@ -153,7 +150,7 @@ run "seal_waits_for_its_template" {
   }
 
   assert {
-    condition     = module.scheduler.paused == true
-    error_message = "the hourly seal is paused until the backfill template exists."
+    condition     = module.sealer.paused == true
+    error_message = "the hourly seal is paused until the sealer image exists."
   }
 }

@@ -1,10 +1,4 @@
-mock_provider "google" {
-  mock_data "google_project" {
-    defaults = {
-      number = "123456789012"
-    }
-  }
-}
+mock_provider "google" {}
 
 mock_provider "google-beta" {}
 
@@ -13,22 +7,36 @@ variables {
   image_tag  = "abc123"
 }
 
-run "bigtable_is_replicated_with_failover" {
+run "bigtable_is_replicated_with_failover_for_readers" {
   command = plan
 
   assert {
-    condition     = length(module.bigtable.cluster_ids) == 2
-    error_message = "prod has two Bigtable clusters."
+    condition     = length(module.bigtable.cluster_ids) == 2 && module.bigtable.deletion_protection == true
+    error_message = "prod has two protected Bigtable clusters."
   }
 
   assert {
-    condition     = module.bigtable.routing == "multi-cluster"
-    error_message = "prod's app profile routes to any healthy cluster."
+    condition = (
+      module.bigtable.profile_routing["queryapi"].routing == "multi-cluster" &&
+      module.bigtable.profile_routing["streaming"].routing == "single-cluster" &&
+      module.bigtable.profile_routing["sealer"].routing == "single-cluster" &&
+      module.bigtable.profile_routing["sealer"].transactional == true &&
+      module.bigtable.profile_routing["streaming"].transactional == false
+    )
+    error_message = "readers fail over between clusters; the writers stay on one; only the sealer may use transactions."
+  }
+}
+
+run "writers_move_to_the_other_cluster_by_variable" {
+  command = plan
+
+  variables {
+    bigtable_writer_cluster = "footfall-c2"
   }
 
   assert {
-    condition     = module.bigtable.deletion_protection == true
-    error_message = "prod's Bigtable instance and tables are protected."
+    condition     = module.bigtable.profile_routing["streaming"].cluster == "footfall-c2" && module.bigtable.profile_routing["sealer"].cluster == "footfall-c2"
+    error_message = "bigtable_writer_cluster moves both writers."
   }
 }
 
@@ -55,27 +63,8 @@ run "services_stay_warm_and_separate" {
   }
 
   assert {
-    condition     = module.ingest.scaling.max_instances >= 100
-    error_message = "ingest can scale for 200k events/s peaks."
-  }
-
-  assert {
-    condition = (
-      module.ingest.service_account_email == module.iam.ingest_email &&
-      module.queryapi.service_account_email == module.iam.queryapi_email &&
-      module.ingest.service_account_email != module.queryapi.service_account_email
-    )
+    condition     = module.ingest.service_account_email != module.queryapi.service_account_email
     error_message = "each service runs as its own account."
-  }
-
-  assert {
-    condition     = module.ingest.env_names == tolist(["KEYS_FILE", "MAX_EVENT_AGE", "MAX_FUTURE_SKEW", "PUBLISH_TIMEOUT", "PUBSUB_PROJECT", "PUBSUB_TOPIC", "RETRY_AFTER_SECONDS"])
-    error_message = "ingest's environment must use the names in ingest/config.go."
-  }
-
-  assert {
-    condition     = module.queryapi.env_names == tolist(["BIGTABLE_APP_PROFILE", "BIGTABLE_INSTANCE", "BIGTABLE_PROJECT", "KEYS_FILE", "MAX_POINTS"])
-    error_message = "queryapi's environment must use the names in queryapi/config.go."
   }
 }
 
@@ -83,8 +72,8 @@ run "alerts_are_tight" {
   command = plan
 
   assert {
-    condition     = length(module.monitoring.policy_ids) == 5
-    error_message = "every alert policy exists."
+    condition     = length(module.monitoring.policy_ids) == 6
+    error_message = "every alert policy exists (including dead letters and failed seal passes)."
   }
 
   assert {
@@ -102,8 +91,13 @@ run "pipeline_wiring" {
   command = plan
 
   assert {
-    condition     = module.dataflow.parameters["subscription"] == "events-pipeline" && module.dataflow.parameters["bigtable-instance"] == "footfall"
-    error_message = "the streaming job reads events-pipeline and writes the footfall instance."
+    condition     = module.dataflow.parameters["bigtable_app_profile"] == "streaming" && module.sealer.flags["bigtable-app-profile"] == "sealer"
+    error_message = "each pipeline writes through its own profile."
+  }
+
+  assert {
+    condition     = module.sealer.flags["max-names"] == module.dataflow.parameters["max_names"] && module.sealer.flags["top-k"] == module.dataflow.parameters["top_k"]
+    error_message = "sealed and provisional values are bounded alike."
   }
 
   assert {

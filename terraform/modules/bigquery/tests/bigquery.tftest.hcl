@@ -23,7 +23,7 @@ run "archive_table_is_partitioned_and_clustered" {
   }
 
   assert {
-    condition     = google_bigquery_table.events.clustering == tolist(["merchant_id"])
+    condition     = google_bigquery_table.events.clustering == tolist(["event_time"])
     error_message = "the archive is clustered by merchant_id."
   }
 
@@ -48,7 +48,7 @@ run "schema_comes_from_the_event_contract" {
 
   assert {
     condition     = { for f in jsondecode(google_bigquery_table.events.schema) : f.name => "${f.type}/${f.mode}" }["merchant_id"] == "STRING/REQUIRED"
-    error_message = "merchant_id is a required STRING (clustering column)."
+    error_message = "merchant_id is a required STRING."
   }
 
   assert {
@@ -88,4 +88,23 @@ run "partition_expiry_must_be_positive" {
   }
 
   expect_failures = [var.partition_expiration_days]
+}
+
+run "side_tables_beside_the_archive" {
+  command = plan
+
+  assert {
+    condition     = google_bigquery_table.appends.table_id == "events_appends" && google_bigquery_table.dead_letters.table_id == "events_dead_letters"
+    error_message = "the appends and dead-letter tables are named after the archive (bqarchive.AppendsSuffix, DeadLettersSuffix)."
+  }
+
+  assert {
+    condition     = google_bigquery_table.appends.time_partitioning[0].field == "appended_at" && google_bigquery_table.appends.time_partitioning[0].expiration_ms == 14 * 86400000
+    error_message = "appends are partitioned by append time and kept two weeks."
+  }
+
+  assert {
+    condition     = { for f in jsondecode(google_bigquery_table.dead_letters.schema) : f.name => f.type }["payload"] == "BYTES"
+    error_message = "dead letters keep the raw payload as bytes."
+  }
 }

@@ -81,13 +81,22 @@ run "one_autoscaled_cluster_single_routing" {
   }
 
   assert {
-    condition     = google_bigtable_app_profile.this.single_cluster_routing[0].cluster_id == "footfall-c1"
-    error_message = "one cluster: single-cluster routing to it."
+    condition     = alltrue([for p in google_bigtable_app_profile.this : p.single_cluster_routing[0].cluster_id == "footfall-c1" && p.multi_cluster_routing_use_any == null])
+    error_message = "one cluster: every profile routes to it."
   }
 
   assert {
-    condition     = google_bigtable_app_profile.this.multi_cluster_routing_use_any == null
-    error_message = "one cluster: no multi-cluster routing."
+    condition = (
+      google_bigtable_app_profile.this["sealer"].single_cluster_routing[0].allow_transactional_writes == true &&
+      google_bigtable_app_profile.this["streaming"].single_cluster_routing[0].allow_transactional_writes == false &&
+      google_bigtable_app_profile.this["queryapi"].single_cluster_routing[0].allow_transactional_writes == false
+    )
+    error_message = "only the sealer's profile allows transactional writes."
+  }
+
+  assert {
+    condition     = google_bigtable_table.keys.name == "keys" && toset([for cf in google_bigtable_table.keys.column_family : cf.family]) == toset(["k"])
+    error_message = "the key store's table exists."
   }
 
   assert {
@@ -113,8 +122,17 @@ run "two_clusters_multi_cluster_routing" {
   }
 
   assert {
-    condition     = google_bigtable_app_profile.this.multi_cluster_routing_use_any == true && length(google_bigtable_app_profile.this.single_cluster_routing) == 0
-    error_message = "two clusters: multi-cluster routing."
+    condition     = google_bigtable_app_profile.this["queryapi"].multi_cluster_routing_use_any == true && length(google_bigtable_app_profile.this["queryapi"].single_cluster_routing) == 0
+    error_message = "two clusters: the readers' profile routes to any healthy cluster."
+  }
+
+  assert {
+    condition = (
+      google_bigtable_app_profile.this["streaming"].single_cluster_routing[0].cluster_id == "footfall-c1" &&
+      google_bigtable_app_profile.this["sealer"].single_cluster_routing[0].cluster_id == "footfall-c1" &&
+      google_bigtable_app_profile.this["sealer"].single_cluster_routing[0].allow_transactional_writes == true
+    )
+    error_message = "two clusters: the writers stay on one cluster; the sealer's profile allows transactions."
   }
 
   assert {
@@ -139,4 +157,21 @@ run "clusters_in_distinct_zones" {
   }
 
   expect_failures = [var.clusters]
+}
+
+run "writers_fail_over_by_variable" {
+  command = plan
+
+  variables {
+    clusters = [
+      { cluster_id = "footfall-c1", zone = "us-central1-a", min_nodes = 1, max_nodes = 3, cpu_target = 60 },
+      { cluster_id = "footfall-c2", zone = "us-central1-b", min_nodes = 1, max_nodes = 3, cpu_target = 60 },
+    ]
+    single_cluster_id = "footfall-c2"
+  }
+
+  assert {
+    condition     = google_bigtable_app_profile.this["streaming"].single_cluster_routing[0].cluster_id == "footfall-c2"
+    error_message = "single_cluster_id moves the single-cluster profiles."
+  }
 }

@@ -49,13 +49,15 @@ run "parameters_are_the_streaming_flags" {
 
   assert {
     condition = google_dataflow_flex_template_job.streaming[0].parameters == tomap({
-      "pubsub-project"    = "footfall-test"
+      "pubsub_project"    = "footfall-test"
       "subscription"      = "events-pipeline"
-      "bigtable-project"  = "footfall-test"
-      "bigtable-instance" = "footfall"
-      "early-firing"      = "10s"
-      "allowed-lateness"  = "72h"
-      "archive-table"     = "footfall-test:footfall.events"
+      "bigtable_project"  = "footfall-test"
+      "bigtable_instance" = "footfall"
+      "early_firing"      = "60s"
+      "horizon"           = "3h"
+      "archive_table"     = "footfall-test:footfall.events"
+      "max_names"         = "500"
+      "top_k"             = "100"
     })
     error_message = "parameters must be exactly pipelines/cmd/streaming's flags."
   }
@@ -65,11 +67,11 @@ run "extra_parameters_are_added" {
   command = plan
 
   variables {
-    extra_parameters = { "dedup-lateness" = "6h" }
+    extra_parameters = { "reader_shards" = "4" }
   }
 
   assert {
-    condition     = google_dataflow_flex_template_job.streaming[0].parameters["dedup-lateness"] == "6h" && length(google_dataflow_flex_template_job.streaming[0].parameters) == 8
+    condition     = google_dataflow_flex_template_job.streaming[0].parameters["reader_shards"] == "4" && length(google_dataflow_flex_template_job.streaming[0].parameters) == 10
     error_message = "extra parameters are merged into the flags."
   }
 }
@@ -82,7 +84,7 @@ run "app_profile_is_passed_when_set" {
   }
 
   assert {
-    condition     = google_dataflow_flex_template_job.streaming[0].parameters["bigtable-app-profile"] == "footfall"
+    condition     = google_dataflow_flex_template_job.streaming[0].parameters["bigtable_app_profile"] == "footfall"
     error_message = "the app profile reaches the job as --bigtable-app-profile."
   }
 }

@@ -11,17 +11,16 @@ variables {
   artifact_registry_repository = "footfall"
 }
 
+# Which roles each account gets is checked against the Go code by
+# terraform/contract (TestIAMGrantsMatchTheCode); these runs check that the
+# grants land on the right resources.
+
 run "one_account_per_component" {
   command = plan
 
   assert {
-    condition     = toset(keys(google_service_account.this)) == toset(["ingest", "queryapi", "dataflow", "scheduler"])
-    error_message = "ingest, queryapi, dataflow and scheduler each get an account."
-  }
-
-  assert {
-    condition     = length(distinct([output.ingest_email, output.queryapi_email, output.dataflow_worker_email, output.scheduler_email])) == 4
-    error_message = "no two components share an account."
+    condition     = toset(keys(google_service_account.this)) == toset(["ingest", "queryapi", "dataflow", "sealer", "scheduler", "build"])
+    error_message = "every component gets an account."
   }
 
   assert {
@@ -30,79 +29,32 @@ run "one_account_per_component" {
   }
 }
 
-run "ingest_may_only_publish_to_the_topic" {
+run "grants_land_on_their_resources" {
   command = plan
 
   assert {
-    condition     = google_pubsub_topic_iam_member.ingest_publishes.topic == "projects/footfall-test/topics/events" && google_pubsub_topic_iam_member.ingest_publishes.role == "roles/pubsub.publisher"
-    error_message = "ingest gets roles/pubsub.publisher on the events topic."
-  }
-}
-
-run "queryapi_may_only_read_bigtable" {
-  command = plan
-
-  assert {
-    condition     = google_bigtable_instance_iam_member.queryapi_reads.role == "roles/bigtable.reader" && google_bigtable_instance_iam_member.queryapi_reads.instance == "footfall"
-    error_message = "queryapi gets roles/bigtable.reader on the instance."
-  }
-}
-
-run "dataflow_worker_roles_are_on_resources" {
-  command = plan
-
-  assert {
-    condition     = toset(keys(google_project_iam_member.dataflow)) == toset(["roles/dataflow.worker", "roles/bigquery.readSessionUser"])
-    error_message = "the worker's only project roles are dataflow.worker and bigquery.readSessionUser."
+    condition     = google_pubsub_topic_iam_member.this["ingest/roles/pubsub.publisher"].topic == "projects/footfall-test/topics/events"
+    error_message = "ingest publishes to the events topic."
   }
 
   assert {
-    condition = alltrue([
-      for m in google_pubsub_subscription_iam_member.dataflow : m.subscription == "projects/footfall-test/subscriptions/events-pipeline"
-    ]) && toset(keys(google_pubsub_subscription_iam_member.dataflow)) == toset(["roles/pubsub.subscriber", "roles/pubsub.viewer"])
-    error_message = "the worker subscribes to (and may view) the pipeline subscription only."
+    condition     = google_pubsub_subscription_iam_member.this["dataflow/roles/pubsub.subscriber"].subscription == "projects/footfall-test/subscriptions/events-pipeline"
+    error_message = "the workers read the pipeline subscription."
   }
 
   assert {
-    condition     = google_bigtable_instance_iam_member.dataflow_writes.role == "roles/bigtable.user"
-    error_message = "the worker gets roles/bigtable.user on the instance."
+    condition     = google_bigquery_dataset_iam_member.this["sealer/roles/bigquery.dataViewer"].dataset_id == "footfall"
+    error_message = "the sealer reads the archive dataset."
   }
 
   assert {
-    condition     = google_bigquery_dataset_iam_member.dataflow_archive.role == "roles/bigquery.dataEditor" && google_bigquery_dataset_iam_member.dataflow_archive.dataset_id == "footfall"
-    error_message = "the worker edits data in the archive dataset only."
+    condition     = google_service_account_iam_member.worker_account["sealer/roles/iam.serviceAccountUser"].role == "roles/iam.serviceAccountUser"
+    error_message = "the sealer may submit jobs that run as the worker account."
   }
 
   assert {
-    condition     = alltrue([for m in google_storage_bucket_iam_member.dataflow : m.bucket == "footfall-test-footfall-dataflow"])
-    error_message = "the worker's storage roles are on the staging bucket."
-  }
-}
-
-run "scheduler_launches_as_the_worker" {
-  command = plan
-
-  assert {
-    condition     = google_project_iam_member.scheduler_launches.role == "roles/dataflow.developer"
-    error_message = "the scheduler may launch Dataflow jobs."
-  }
-
-  assert {
-    condition     = google_service_account_iam_member.scheduler_acts_as_worker.role == "roles/iam.serviceAccountUser"
-    error_message = "the scheduler may act as the worker account (only)."
-  }
-}
-
-run "extra_worker_roles" {
-  command = plan
-
-  variables {
-    dataflow_worker_extra_project_roles = ["roles/bigquery.jobUser"]
-  }
-
-  assert {
-    condition     = contains(keys(google_project_iam_member.dataflow), "roles/bigquery.jobUser")
-    error_message = "extra project roles are granted."
+    condition     = google_storage_bucket_iam_member.this["build/roles/storage.objectAdmin"].bucket == "footfall-test-footfall-dataflow"
+    error_message = "Cloud Build writes the template specs to the Dataflow bucket."
   }
 }
 
@@ -110,7 +62,7 @@ run "prefix_is_short_enough" {
   command = plan
 
   variables {
-    name_prefix = "footfall-production-eu"
+    name_prefix = "a-much-too-long-prefix"
   }
 
   expect_failures = [var.name_prefix]

@@ -1,13 +1,13 @@
 mock_provider "google" {}
 
 variables {
-  project_id                    = "footfall-test"
-  notification_channels         = ["projects/footfall-test/notificationChannels/123"]
-  pubsub_subscription_name      = "events-pipeline"
-  dead_letter_subscription_name = "events-dead-letter"
-  dataflow_job_name             = "footfall-streaming"
-  ingest_service_name           = "ingest"
-  queryapi_service_name         = "queryapi"
+  project_id               = "footfall-test"
+  notification_channels    = ["projects/footfall-test/notificationChannels/123"]
+  pubsub_subscription_name = "events-pipeline"
+  sealer_job_name          = "footfall-sealer"
+  dataflow_job_name        = "footfall-streaming"
+  ingest_service_name      = "ingest"
+  queryapi_service_name    = "queryapi"
 }
 
 run "pubsub_backlog_age" {
@@ -115,16 +115,17 @@ run "queryapi_p99_latency" {
   }
 }
 
-run "dead_letter_alert_is_optional" {
+run "dead_letters_and_failed_seals_alert" {
   command = plan
 
-  variables {
-    dead_letter_subscription_name = null
+  assert {
+    condition     = strcontains(google_monitoring_alert_policy.dead_letters.conditions[0].condition_threshold[0].filter, "metric.labels.metric_name = \"archive_dead_letters\"")
+    error_message = "the dead-letter alert watches the streaming job's archive_dead_letters counter."
   }
 
   assert {
-    condition     = length(google_monitoring_alert_policy.dead_letters) == 0 && !contains(keys(output.policy_ids), "dead_letters")
-    error_message = "no dead-letter alert without a dead-letter subscription."
+    condition     = strcontains(google_monitoring_alert_policy.sealer_failed.conditions[0].condition_threshold[0].filter, "resource.labels.job_name = \"footfall-sealer\"") && strcontains(google_monitoring_alert_policy.sealer_failed.conditions[0].condition_threshold[0].filter, "metric.labels.result = \"failed\"")
+    error_message = "a failed seal pass alerts."
   }
 }
 
