@@ -151,7 +151,7 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 		}
 		return out
 	}
-	fromHits, fromSessions := HourlyMetrics(s, annotated, sessions, 0)
+	fromHits, fromSessions := HourlyMetricsAll(s, annotated, sessions, 0)
 	parts := []beam.PCollection{fromHits, fromSessions}
 	if len(opts.Cover) > 0 {
 		parts = append(parts, beam.ParDo(s, emptyAgg, beam.CreateList(s, opts.Cover)))
