@@ -49,7 +49,7 @@ func TestSealedCacheFollowsSealRecords(t *testing.T) {
 }
 
 func TestCacheOffReadsEveryTime(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.CacheEntries = 0 })
+	f := newFixture(t, func(c *Config) { c.CacheBytes = 0 })
 	f.put(t, "shop-a", h0, layout.FamilySealed, &layout.Totals{Events: 10})
 	f.watermarks(t, h0.Add(24*time.Hour), h0.Add(24*time.Hour))
 	u := "/v1/summary?from=2026-11-01&to=2026-11-02"
@@ -130,11 +130,11 @@ type spyStore struct {
 	reads []string
 }
 
-func (s *spyStore) Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error) {
+func (s *spyStore) Hours(ctx context.Context, merchant string, from, to time.Time, fn func(Hour) error) error {
 	s.mu.Lock()
 	s.reads = append(s.reads, merchant+" "+from.Format("02T15")+"–"+to.Format("02T15"))
 	s.mu.Unlock()
-	return s.Store.Hours(ctx, merchant, from, to)
+	return s.Store.Hours(ctx, merchant, from, to, fn)
 }
 
 func (s *spyStore) take() []string {

@@ -47,13 +47,16 @@ type Watermarks struct {
 // Store is what the query API needs from storage. Every method reads one
 // merchant's rows only: its row ranges start with the merchant id.
 type Store interface {
-	// Hours returns the merchant's hours in [from, to) that have data, in
-	// order, each sealed where a sealed value exists.
-	Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error)
-	// Breakdowns returns the merchant's breakdowns of dim for the hours in
-	// [from, to) that have data, in order, sealed where sealed. When value
-	// is not empty only that value's item and the "other" item are read.
-	Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, value string) ([]BreakdownHour, error)
+	// Hours hands fn the merchant's hours in [from, to) that have data, in
+	// order, each sealed where a sealed value exists, one at a time as they
+	// are read (a long range is never held in memory at once). An error
+	// from fn stops the scan and is returned.
+	Hours(ctx context.Context, merchant string, from, to time.Time, fn func(Hour) error) error
+	// Breakdowns hands fn the merchant's breakdowns of dim for the hours in
+	// [from, to) that have data, in order, sealed where sealed, one at a
+	// time as they are read. When value is not empty only that value's
+	// item and the "other" item are read.
+	Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, value string, fn func(BreakdownHour) error) error
 	// Minutes returns the merchant's realtime minutes in [from, to).
 	Minutes(ctx context.Context, merchant string, from, to time.Time) ([]Minute, error)
 	// Watermarks reads the freshness marks and the seal records.
@@ -116,32 +119,29 @@ func (b *Bigtable) readHourly(ctx context.Context, merchant, kind string, rng bi
 }
 
 // Hours scans the merchant's totals rows for [from, to).
-func (b *Bigtable) Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error) {
-	var out []Hour
+func (b *Bigtable) Hours(ctx context.Context, merchant string, from, to time.Time, fn func(Hour) error) error {
 	err := b.readHourly(ctx, merchant, layout.KindTotals, layout.TotalsRange(merchant, from, to),
 		func(k layout.Key, r bigtable.Row, fam string) error {
 			t, err := layout.DecodeTotals(r, fam)
 			if err != nil {
 				return err
 			}
-			out = append(out, Hour{Start: k.Time, Sealed: fam == layout.FamilySealed, Totals: t})
-			return nil
+			return fn(Hour{Start: k.Time, Sealed: fam == layout.FamilySealed, Totals: t})
 		})
 	if err != nil {
-		return nil, fmt.Errorf("read totals of %s: %w", merchant, err)
+		return fmt.Errorf("read totals of %s: %w", merchant, err)
 	}
-	return out, nil
+	return nil
 }
 
 // Breakdowns scans the merchant's breakdown rows of dim for [from, to).
-func (b *Bigtable) Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, value string) ([]BreakdownHour, error) {
+func (b *Bigtable) Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, value string, fn func(BreakdownHour) error) error {
 	var opts []bigtable.ReadOption
 	if value != "" {
 		// Only the value's item and the "other" item (for in_other_hours).
 		cols := "^(" + regexp.QuoteMeta(layout.ColValuePrefix+value) + "|" + layout.ColOther + "|" + layout.ColUpdatedAt + ")$"
 		opts = append(opts, bigtable.RowFilter(bigtable.ColumnFilter(cols)))
 	}
-	var out []BreakdownHour
 	err := b.readHourly(ctx, merchant, layout.KindBreakdown, layout.BreakdownRange(merchant, dim, from, to),
 		func(k layout.Key, r bigtable.Row, fam string) error {
 			if k.Dim != dim {
@@ -151,13 +151,12 @@ func (b *Bigtable) Breakdowns(ctx context.Context, merchant string, dim layout.D
 			if err != nil {
 				return err
 			}
-			out = append(out, BreakdownHour{Start: k.Time, Sealed: fam == layout.FamilySealed, Breakdown: bd})
-			return nil
+			return fn(BreakdownHour{Start: k.Time, Sealed: fam == layout.FamilySealed, Breakdown: bd})
 		}, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("read %s breakdowns of %s: %w", dim, merchant, err)
+		return fmt.Errorf("read %s breakdowns of %s: %w", dim, merchant, err)
 	}
-	return out, nil
+	return nil
 }
 
 // Minutes scans the merchant's realtime rows for [from, to).

@@ -89,7 +89,7 @@ func (s *Server) periodTotals(ctx context.Context, merchant string, from, to tim
 	if err != nil {
 		return nil, err
 	}
-	return mergeAggs(parts, to.Sub(from), layout.VisitorPrecision)
+	return mergeAggs(parts, layout.VisitorPrecision)
 }
 
 func (s *Server) handleSummary() fiber.Handler {
@@ -99,49 +99,47 @@ func (s *Server) handleSummary() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		req, err := parseSummaryRequest(q, s.cfg)
+		if err != nil {
+			return err
+		}
 		merchant := merchantOf(c)
-		metrics, err := parseMetrics(q.get("metrics"), allMetrics, "")
+		ctx := c.UserContext()
+		st, err := s.freshState(ctx)
 		if err != nil {
 			return err
 		}
-		rng, err := parseRange(q, s.cfg.MaxRangeDays)
-		if err != nil {
-			return err
-		}
-		from, to := hourRange(rng.From, rng.To)
-		pfrom, pto := previousPeriod(from, to, rng.Loc)
-		if err := checkWholeHours(rng.Loc, pfrom, to); err != nil {
-			return err
-		}
-		st, err := s.freshState(c.UserContext())
-		if err != nil {
-			return err
-		}
-		return s.respond(c, s.sealedSeed(st, pfrom, to), func() (any, error) {
-			cur, err := s.periodTotals(c.UserContext(), merchant, from, to, rng.Loc, st)
-			if err != nil {
-				return nil, err
-			}
-			prev, err := s.periodTotals(c.UserContext(), merchant, pfrom, pto, rng.Loc, st)
-			if err != nil {
-				return nil, err
-			}
-			resp := SummaryResponse{
-				Merchant: merchant, Metrics: metrics, TimeZone: rng.Loc.String(),
-				From: formatTime(from, rng.Loc), To: formatTime(to, rng.Loc),
-				PreviousFrom: formatTime(pfrom, rng.Loc), PreviousTo: formatTime(pto, rng.Loc),
-				Current: map[string]any{}, Previous: map[string]any{}, Change: map[string]any{},
-				Sealed: st.sealed(to), PreviousSealed: st.sealed(pto),
-				Freshness: freshnessOf(st, rng.Loc),
-			}
-			for _, m := range metrics {
-				cv, pv := value(m, cur, ""), value(m, prev, "")
-				resp.Current[m], resp.Previous[m] = cv, pv
-				resp.Change[m] = change(cv, pv)
-			}
-			return resp, nil
+		return s.respond(c, s.sealedSeed(st, req.PrevFrom, req.To), func() (any, error) {
+			return s.summary(ctx, merchant, req, st)
 		})
 	}
+}
+
+// summary answers one summary request.
+func (s *Server) summary(ctx context.Context, merchant string, req summaryRequest, st *state) (*SummaryResponse, error) {
+	loc := req.Range.Loc
+	cur, err := s.periodTotals(ctx, merchant, req.From, req.To, loc, st)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := s.periodTotals(ctx, merchant, req.PrevFrom, req.PrevTo, loc, st)
+	if err != nil {
+		return nil, err
+	}
+	resp := &SummaryResponse{
+		Merchant: merchant, Metrics: req.Metrics, TimeZone: loc.String(),
+		From: formatTime(req.From, loc), To: formatTime(req.To, loc),
+		PreviousFrom: formatTime(req.PrevFrom, loc), PreviousTo: formatTime(req.PrevTo, loc),
+		Current: map[string]any{}, Previous: map[string]any{}, Change: map[string]any{},
+		Sealed: st.sealed(req.To), PreviousSealed: st.sealed(req.PrevTo),
+		Freshness: freshnessOf(st, loc),
+	}
+	for _, m := range req.Metrics {
+		cv, pv := value(m, cur, ""), value(m, prev, "")
+		resp.Current[m], resp.Previous[m] = cv, pv
+		resp.Change[m] = change(cv, pv)
+	}
+	return resp, nil
 }
 
 func change(cur, prev any) any {
