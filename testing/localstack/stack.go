@@ -47,6 +47,9 @@ type Options struct {
 	BigtableAddr string // default 127.0.0.1:8086
 	IngestAddr   string // default 127.0.0.1:8080
 	QueryAddr    string // default 127.0.0.1:8081
+	// QueryMetricsAddr is where the query API serves /metrics, apart from
+	// its public port (default 127.0.0.1:8091).
+	QueryMetricsAddr string
 	// PipelineMetricsAddr is where the streaming job serves /metrics
 	// (default 127.0.0.1:8082).
 	PipelineMetricsAddr string
@@ -96,6 +99,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	def(&o.BigtableAddr, "127.0.0.1:8086")
 	def(&o.IngestAddr, "127.0.0.1:8080")
 	def(&o.QueryAddr, "127.0.0.1:8081")
+	def(&o.QueryMetricsAddr, "127.0.0.1:8091")
 	def(&o.PipelineMetricsAddr, "127.0.0.1:8082")
 	if o.SealEvery <= 0 {
 		o.SealEvery = 30 * time.Second
@@ -172,7 +176,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.startProc(Ingest, nil, append(env, "INGEST_ADDR="+o.IngestAddr), true); err != nil {
 		return fail(err)
 	}
-	if err := s.startProc(QueryAPI, nil, append(env, "QUERYAPI_ADDR="+o.QueryAddr), true); err != nil {
+	if err := s.startProc(QueryAPI, nil, append(env, "QUERYAPI_ADDR="+o.QueryAddr, "QUERYAPI_METRICS_ADDR="+o.QueryMetricsAddr), true); err != nil {
 		return fail(err)
 	}
 	for _, p := range []struct{ name, url string }{{Ingest, s.IngestURL()}, {QueryAPI, s.QueryURL()}} {
@@ -189,6 +193,9 @@ func (s *Stack) IngestURL() string { return "http://" + s.opts.IngestAddr }
 
 // QueryURL is the base URL of the query API.
 func (s *Stack) QueryURL() string { return "http://" + s.opts.QueryAddr }
+
+// QueryMetricsURL is the query API's /metrics.
+func (s *Stack) QueryMetricsURL() string { return "http://" + s.opts.QueryMetricsAddr + "/metrics" }
 
 // ArchiveDir is the raw archive the streaming job writes.
 func (s *Stack) ArchiveDir() string { return filepath.Join(s.opts.DataDir, "archive") }
@@ -468,7 +475,7 @@ func StartOnFreePorts(ctx context.Context, o Options) (*Stack, error) {
 	var err error
 	for range 3 {
 		try := o
-		for _, p := range []*string{&try.PubSubAddr, &try.BigtableAddr, &try.IngestAddr, &try.QueryAddr, &try.PipelineMetricsAddr} {
+		for _, p := range []*string{&try.PubSubAddr, &try.BigtableAddr, &try.IngestAddr, &try.QueryAddr, &try.QueryMetricsAddr, &try.PipelineMetricsAddr} {
 			if *p == "" {
 				if *p, err = FreeAddr(); err != nil {
 					return nil, err

@@ -1,7 +1,7 @@
 // Command localstack runs the whole footfall stack in the foreground (`make
 // run`): emulators, streaming pipeline, ingest and query API. Ctrl-C stops
 // everything. Addresses can be overridden with INGEST_ADDR, QUERYAPI_ADDR,
-// PUBSUB_EMULATOR_HOST and BIGTABLE_EMULATOR_HOST. Once the stack is up it
+// QUERYAPI_METRICS_ADDR, PUBSUB_EMULATOR_HOST and BIGTABLE_EMULATOR_HOST. Once the stack is up it
 // sends the demo merchant a shop's traffic of the last two days
 // (testing/demodata; -demo-events, FOOTFALL_DEMO_EVENTS, 0 for none), so
 // that the dashboard it prints the address of has something to show.
@@ -50,6 +50,8 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 		PubSubAddr:   os.Getenv("PUBSUB_EMULATOR_HOST"),
 		BigtableAddr: os.Getenv("BIGTABLE_EMULATOR_HOST"),
 		Log:          log,
+
+		QueryMetricsAddr: os.Getenv("QUERYAPI_METRICS_ADDR"),
 	})
 	if err != nil {
 		return err

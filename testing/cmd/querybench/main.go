@@ -56,7 +56,7 @@ func realMain(ctx context.Context) error {
 	duration := flag.Duration("duration", 10*time.Second, "measuring time per scenario")
 	warmup := flag.Bool("warmup", true, "before measuring a scenario, send its request once for every merchant (steady state: sealed aggregates cached)")
 	scenarios := flag.String("scenarios", "daily30-live,daily30-sealed,hourly7,breakdown30", "scenarios to run")
-	cache := flag.Int("cache", 400_000, "CACHE_ENTRIES of the server (0: no cache)")
+	cache := flag.Int64("cache-mib", 1024, "CACHE_BYTES of the server in MiB (0: no cache)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	flag.Parse()
@@ -117,7 +117,7 @@ func realMain(ctx context.Context) error {
 
 	cfg := queryapi.DefaultConfig()
 	cfg.BigtableProject, cfg.BigtableInstance = res.BigtableProject, res.BigtableInstance
-	cfg.CacheEntries = *cache
+	cfg.CacheBytes = *cache << 20
 	cfg.RateLimit, cfg.RateBurst = 1000, 1000 // measure the server, not the limiter
 	store, err := queryapi.NewBigtable(ctx, cfg.BigtableProject, cfg.BigtableInstance, cfg.BigtableAppProfile)
 	if err != nil {
