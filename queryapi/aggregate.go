@@ -14,21 +14,36 @@ import (
 // agg is the merged metrics of one bucket. It is immutable once built:
 // cached aggs are shared between requests.
 type agg struct {
-	t        *layout.Totals
+	t *layout.Totals // counts and revenue; its Visitors is always nil
+	// sks are the bucket's visitor sketches: its visitors are their union
+	// (one merged sketch for a cached part; a cached part and live hours
+	// are estimated together without merging them).
+	sks      []*hyperloglog.Sketch
 	visitors int64 // estimated once, when the bucket was built
 	inOther  int   // filtered series: hours where the value may hide in "other"
-	bytes    int   // about how much memory t holds
+	bytes    int   // about how much memory it holds
 }
 
 var emptyAgg = &agg{t: &layout.Totals{}}
 
+// newAgg makes an agg of t, which it takes over (its sketch moves to sks).
 func newAgg(t *layout.Totals, inOther int) *agg {
-	v := estimateSketch(t.Visitors)
-	size := 64 + v.bytes + 48*(len(t.ByName)+len(t.Revenue))
-	for n := range t.ByName {
+	var sks []*hyperloglog.Sketch
+	if t.Visitors != nil {
+		sks = []*hyperloglog.Sketch{t.Visitors}
+		t.Visitors = nil
+	}
+	return aggOf(t, sks, inOther)
+}
+
+// aggOf makes an agg of counts (without sketch) and the sketches sks.
+func aggOf(counts *layout.Totals, sks []*hyperloglog.Sketch, inOther int) *agg {
+	v := estimateUnion(sks)
+	size := 64 + v.bytes + 48*(len(counts.ByName)+len(counts.Revenue))
+	for n := range counts.ByName {
 		size += len(n)
 	}
-	return &agg{t: t, visitors: v.count, inOther: inOther, bytes: size}
+	return &agg{t: counts, sks: sks, visitors: v.count, inOther: inOther, bytes: size}
 }
 
 func (a *agg) sizeBytes() int { return a.bytes }
@@ -149,8 +164,9 @@ func (p *part) mergePending(dense bool, precision uint8) error {
 	return err
 }
 
-// result is the part's merged totals (nil when nothing was read).
-func (p *part) result(precision uint8) (*layout.Totals, error) {
+// merged is the part's totals with its sketches merged into one (nil
+// when nothing was read): for a part that is cached.
+func (p *part) merged(precision uint8) (*layout.Totals, error) {
 	if p.acc == nil {
 		return nil, nil
 	}
@@ -158,6 +174,20 @@ func (p *part) result(precision uint8) (*layout.Totals, error) {
 		return nil, err
 	}
 	return p.acc, nil
+}
+
+// unmerged is the part's counts (nil when nothing was read) and its
+// sketches as read: for a part estimated once and dropped.
+func (p *part) unmerged() (*layout.Totals, []*hyperloglog.Sketch) {
+	if p.acc == nil {
+		return nil, nil
+	}
+	sks := p.pending
+	if p.acc.Visitors != nil {
+		sks = append(sks, p.acc.Visitors)
+		p.acc.Visitors = nil
+	}
+	return p.acc, sks
 }
 
 // bucketWork is one bucket of a request being computed: which part of it
@@ -257,51 +287,42 @@ func (s *Server) buckets(bs []Bucket, st *state, precision uint8, key func(Bucke
 func (s *Server) finishBucket(w *bucketWork, st *state, precision uint8, key func(Bucket) cacheKey, now time.Time) error {
 	sa := w.cached
 	if sa == nil && w.sealedSpan.End.After(w.sealedSpan.Start) {
-		t, err := w.sealed.result(precision)
+		t, err := w.sealed.merged(precision)
 		if err != nil {
 			return err
 		}
 		sa = build(t, w.sealed.inOther)
 		s.cache.put(key(w.sealedSpan), st.fingerprint(w.sealedSpan.Start, w.sealedSpan.End), now, sa)
 	}
-	live, err := w.live.result(precision)
-	if err != nil {
-		return err
-	}
+	live, liveSks := w.live.unmerged()
 	switch {
 	case live == nil && w.live.inOther == 0 && sa != nil:
 		w.out = sa
-	case sa == nil:
-		w.out = build(live, w.live.inOther)
+	case sa == nil && live == nil:
+		w.out = build(nil, w.live.inOther)
 	default:
-		// Merge into a new accumulator: sa is shared and only read.
-		t := &layout.Totals{}
-		if sa.t.Visitors != nil || (live != nil && live.Visitors != nil) {
-			sk, err := hyperloglog.NewSketch(precision, sa.t.Events+eventsOf(live) < denseEvents)
-			if err != nil {
+		// New counts; the sketches of the shared sealed part and of the
+		// live hours are estimated together, not merged.
+		counts := &layout.Totals{}
+		var sks []*hyperloglog.Sketch
+		inOther := w.live.inOther
+		if sa != nil {
+			if err := counts.Merge(sa.t); err != nil {
 				return err
 			}
-			t.Visitors = sk
-		}
-		if err := t.Merge(sa.t); err != nil {
-			return err
+			sks = append(sks, sa.sks...)
+			inOther += sa.inOther
 		}
 		if live != nil {
-			if err := t.Merge(live); err != nil {
+			if err := counts.Merge(live); err != nil {
 				return err
 			}
+			sks = append(sks, liveSks...)
 		}
-		w.out = newAgg(t, sa.inOther+w.live.inOther)
+		w.out = aggOf(counts, sks, inOther)
 	}
 	w.sealed, w.live = part{}, part{}
 	return nil
-}
-
-func eventsOf(t *layout.Totals) int64 {
-	if t == nil {
-		return 0
-	}
-	return t.Events
 }
 
 // mergeAll merges sks (which it may modify) into dst (nil: none yet).
@@ -348,31 +369,22 @@ func mergeSpans(in []Bucket) []Bucket {
 	return out
 }
 
-// mergeAggs merges several buckets into one (summaries): sketches are
-// merged and estimated once. The aggs are shared and only read.
-func mergeAggs(as []*agg, precision uint8) (*agg, error) {
-	t := &layout.Totals{}
-	var events int64
-	sketches := 0
-	for _, a := range as {
-		events += a.t.Events
-		if a.t.Visitors != nil {
-			sketches++
-		}
+// mergeAggs merges several buckets into one (summaries): counts add, and
+// the visitors are those of the union of all their sketches, estimated
+// once without merging them. The aggs are shared and only read.
+func mergeAggs(as []*agg) (*agg, error) {
+	if len(as) == 1 {
+		return as[0], nil
 	}
-	if sketches > 1 {
-		sk, err := hyperloglog.NewSketch(precision, events < denseEvents)
-		if err != nil {
-			return nil, err
-		}
-		t.Visitors = sk
-	}
+	counts := &layout.Totals{}
+	var sks []*hyperloglog.Sketch
 	inOther := 0
 	for _, a := range as {
-		if err := t.Merge(a.t); err != nil {
+		if err := counts.Merge(a.t); err != nil {
 			return nil, err
 		}
+		sks = append(sks, a.sks...)
 		inOther += a.inOther
 	}
-	return newAgg(t, inOther), nil
+	return aggOf(counts, sks, inOther), nil
 }

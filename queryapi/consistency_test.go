@@ -220,16 +220,22 @@ func TestRequestsDoNotModifyCachedSketches(t *testing.T) {
 			sks := map[string]*hyperloglog.Sketch{}
 			switch v := e.val.(type) {
 			case *agg:
-				sks["totals"] = v.t.Visitors
+				for i, sk := range v.sks {
+					sks[fmt.Sprint("totals", i)] = sk
+				}
 			case *mergedBreakdown:
 				sks["other"] = v.other.Visitors
 				for val, it := range v.values {
 					sks[val] = it.Visitors
 				}
 			case *ranked:
-				sks["other"] = v.other.t.Visitors
+				for i, sk := range v.other.sks {
+					sks[fmt.Sprint("other", i)] = sk
+				}
 				for i, a := range v.rows {
-					sks[v.values[i]] = a.t.Visitors
+					for j, sk := range a.sks {
+						sks[fmt.Sprint(v.values[i], j)] = sk
+					}
 				}
 			}
 			for name, sk := range sks {

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/footfall/footfall/internal/layout"
 )
 
 // SummaryResponse is the body of GET /v1/summary.
@@ -89,7 +87,7 @@ func (s *Server) periodTotals(ctx context.Context, merchant string, from, to tim
 	if err != nil {
 		return nil, err
 	}
-	return mergeAggs(parts, layout.VisitorPrecision)
+	return mergeAggs(parts)
 }
 
 func (s *Server) handleSummary() fiber.Handler {

@@ -52,107 +52,186 @@ var regScratch [19]sync.Pool
 
 // estimateSketch estimates sk's distinct count without modifying it.
 func estimateSketch(sk *hyperloglog.Sketch) sketchInfo {
-	if sk == nil {
-		return sketchInfo{}
-	}
-	bp := encBuf.Get().(*[]byte)
-	defer encBuf.Put(bp)
-	data, err := sk.AppendBinary((*bp)[:0])
-	if err != nil {
-		return sketchInfo{} // precision 0: an empty zero-value sketch
-	}
-	*bp = data[:0]
-	n, ok := estimateEncoded(data)
-	if !ok {
-		// Not an encoding this code knows: estimate a private copy.
-		return sketchInfo{count: int64(sk.Clone().Estimate()), bytes: 2 * len(data)}
-	}
-	size := len(data)
-	if data[3] == 1 {
-		size *= 2 // the sparse set in memory is a hash set, about twice its encoding
-	}
-	return sketchInfo{count: n, bytes: size}
+	return estimateUnion([]*hyperloglog.Sketch{sk})
 }
 
-// estimateEncoded estimates the sketch of the version-2 encoding data.
-func estimateEncoded(data []byte) (int64, bool) {
+// estimateUnion estimates the distinct count of the union of sks (nil
+// entries are empty) without modifying or merging them: registers are the
+// largest of the sketches' registers, as if they had been merged. All must
+// have one precision. bytes is the sum of their sizes.
+func estimateUnion(sks []*hyperloglog.Sketch) sketchInfo {
+	bp := encBuf.Get().(*[]byte)
+	defer encBuf.Put(bp)
+	var acc regAcc
+	defer acc.release()
+	size := 0
+	for _, sk := range sks {
+		if sk == nil {
+			continue
+		}
+		data, err := sk.AppendBinary((*bp)[:0])
+		if err != nil {
+			continue // precision 0: an empty zero-value sketch
+		}
+		*bp = data[:0]
+		size += len(data)
+		if len(data) > 3 && data[3] == 1 {
+			size += len(data) // the sparse set in memory is a hash set, about twice its encoding
+		}
+		if !acc.add(data) {
+			return fallbackUnion(sks, size)
+		}
+	}
+	if acc.regs == nil {
+		return sketchInfo{bytes: size}
+	}
+	return sketchInfo{count: acc.estimate(), bytes: size}
+}
+
+// fallbackUnion merges private copies with the library and estimates
+// them: for an encoding this code does not know.
+func fallbackUnion(sks []*hyperloglog.Sketch, size int) sketchInfo {
+	var u *hyperloglog.Sketch
+	for _, sk := range sks {
+		switch {
+		case sk == nil:
+		case u == nil:
+			u = sk.Clone()
+		default:
+			if err := u.Merge(sk); err != nil {
+				return sketchInfo{bytes: size}
+			}
+		}
+	}
+	if u == nil {
+		return sketchInfo{bytes: size}
+	}
+	return sketchInfo{count: int64(u.Estimate()), bytes: size}
+}
+
+// regAcc holds the largest register values seen at one precision, in a
+// pooled array that is returned zeroed.
+type regAcc struct {
+	p       uint8
+	regs    []uint8
+	pooled  *[]uint8
+	touched []uint32 // registers set by sparse keys (when not full)
+	full    bool     // a dense sketch was added: every register may be set
+	dirty   bool     // registers may be set
+}
+
+// add takes the registers of one version-2 encoding; false when it is not
+// one this code knows or its precision differs.
+func (a *regAcc) add(data []byte) bool {
 	if len(data) < 8 || data[0] != 2 || data[1] < 4 || data[1] > 18 || data[3] > 1 {
-		return 0, false
+		return false
 	}
 	p := data[1]
+	if a.regs == nil {
+		a.p = p
+		a.pooled, _ = regScratch[p].Get().(*[]uint8)
+		if a.pooled == nil {
+			r := make([]uint8, 1<<p)
+			a.pooled = &r
+		}
+		a.regs = *a.pooled
+	} else if p != a.p {
+		return false
+	}
 	m := 1 << p
-	var hist [66]int // hist[r]: registers holding r (0 ≤ r ≤ 65-p)
-	q := 64 - int(p) // the largest register value is q+1
+	maxR := uint8(65 - int(p))
+	regs := a.regs
+	a.dirty = true
 	if data[3] == 0 {
-		regs := data[8:]
-		if len(regs) != m {
-			return 0, false
+		in := data[8:]
+		if len(in) != m {
+			return false
 		}
-		for _, r := range regs {
-			if int(r) > q+1 {
-				return 0, false
+		for i, r := range in {
+			if r > regs[i] {
+				if r > maxR {
+					return false
+				}
+				regs[i] = r
 			}
-			hist[r]++
 		}
-		return ertl(&hist, p), true
+		a.full = true
+		return true
 	}
 	// Sparse: the tmp set's keys, then the compressed list's sorted keys
 	// as varint deltas. Registers are the largest rho per index.
 	keys := binary.BigEndian.Uint32(data[4:8])
 	rest := data[8:]
 	if uint64(len(rest)) < 4*uint64(keys)+12 {
-		return 0, false
+		return false
 	}
-	rp, _ := regScratch[p].Get().(*[]uint8)
-	if rp == nil {
-		r := make([]uint8, m)
-		rp = &r
-	}
-	regs := *rp
-	touched := make([]uint32, 0, 64)
-	bad := false
-	add := func(k uint32) {
+	ok := true
+	set := func(k uint32) {
 		i, r := decodeSparse(k, p)
-		if int(r) > q+1 {
-			bad = true
+		if r > maxR {
+			ok = false
 			return
 		}
-		if regs[i] == 0 {
-			touched = append(touched, i)
+		if r > regs[i] {
+			if regs[i] == 0 && !a.full {
+				a.touched = append(a.touched, i)
+			}
+			regs[i] = r
 		}
-		regs[i] = max(regs[i], r)
 	}
 	for j := uint32(0); j < keys; j++ {
-		add(binary.BigEndian.Uint32(rest[4*j:]))
+		set(binary.BigEndian.Uint32(rest[4*j:]))
 	}
 	rest = rest[4*keys:]
 	count := binary.BigEndian.Uint32(rest[0:4])
-	sz := binary.BigEndian.Uint32(rest[8:12])
 	stream := rest[12:]
-	if uint64(len(stream)) != uint64(sz) {
-		bad = true
+	if uint64(len(stream)) != uint64(binary.BigEndian.Uint32(rest[8:12])) {
+		return false
 	}
 	var key uint32
-	for j := uint32(0); j < count && !bad; j++ {
+	for j := uint32(0); j < count && ok; j++ {
 		d, n := binary.Uvarint(stream)
 		if n <= 0 || d > math.MaxUint32 {
-			bad = true
-			break
+			return false
 		}
 		stream = stream[n:]
 		key += uint32(d)
-		add(key)
+		set(key)
 	}
-	for _, i := range touched {
-		hist[regs[i]]++
-		regs[i] = 0
+	return ok
+}
+
+// estimate is the estimate of the registers held; it zeroes them.
+func (a *regAcc) estimate() int64 {
+	var hist [66]int
+	m := 1 << a.p
+	if a.full {
+		for i, r := range a.regs {
+			hist[r]++
+			a.regs[i] = 0
+		}
+	} else {
+		for _, i := range a.touched {
+			hist[a.regs[i]]++
+			a.regs[i] = 0
+		}
+		hist[0] = m - len(a.touched)
 	}
-	regScratch[p].Put(rp)
-	if bad {
-		return 0, false
+	a.touched = a.touched[:0]
+	a.full, a.dirty = false, false
+	return ertl(&hist, a.p)
+}
+
+// release returns the register array to its pool, zeroed.
+func (a *regAcc) release() {
+	if a.regs == nil {
+		return
 	}
-	hist[0] = m - len(touched)
-	return ertl(&hist, p), true
+	if a.dirty {
+		clear(a.regs)
+	}
+	regScratch[a.p].Put(a.pooled)
+	a.regs = nil
 }
 
 // decodeSparse returns the register index at precision p and the register

@@ -120,3 +120,27 @@ func BenchmarkEstimate(b *testing.B) {
 		})
 	}
 }
+
+// The estimate of a union of sketches, sparse and dense mixed, equals the
+// estimate of the merged sketch, without merging them.
+func TestEstimateUnionIsTheMergedEstimate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := range 50 {
+		p := []uint8{12, 14}[i%2]
+		var sks []*hyperloglog.Sketch
+		merged, _ := hyperloglog.NewSketch(p, true)
+		for range 1 + rng.IntN(6) {
+			sk := sketchOf(t, p, rng.IntN(3) > 0, ids(rng.IntN(50000), rng.IntN(8000))...)
+			sks = append(sks, sk, nil)
+			if err := merged.Merge(sk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, want := estimateUnion(sks).count, estimateSketch(merged).count; got != want {
+			t.Errorf("case %d: union of %d sketches %d, merged %d", i, len(sks)/2, got, want)
+		}
+	}
+	if got := estimateUnion(nil).count; got != 0 {
+		t.Errorf("empty union: %d", got)
+	}
+}
