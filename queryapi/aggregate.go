@@ -388,3 +388,33 @@ func mergeAggs(as []*agg) (*agg, error) {
 	}
 	return aggOf(counts, sks, inOther), nil
 }
+
+// mergeAggsInto merges several buckets into one agg with one merged
+// sketch (dense when they hold many events): for an agg that is cached.
+// The aggs are shared and only read.
+func mergeAggsInto(as []*agg, precision uint8) (*agg, error) {
+	counts := &layout.Totals{}
+	inOther := 0
+	for _, a := range as {
+		if err := counts.Merge(a.t); err != nil {
+			return nil, err
+		}
+		inOther += a.inOther
+	}
+	var sks []*hyperloglog.Sketch
+	for _, a := range as {
+		for _, sk := range a.sks {
+			if len(sks) == 0 {
+				m, err := hyperloglog.NewSketch(precision, counts.Events < denseEvents)
+				if err != nil {
+					return nil, err
+				}
+				sks = append(sks, m)
+			}
+			if err := sks[0].Merge(sk); err != nil {
+				return nil, fmt.Errorf("merge sketches: %w", err)
+			}
+		}
+	}
+	return aggOf(counts, sks, inOther), nil
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/axiomhq/hyperloglog"
 	"github.com/gofiber/fiber/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/footfall/footfall/internal/layout"
 )
@@ -95,11 +96,17 @@ func (s *Server) handleBreakdown() fiber.Handler {
 
 // breakdown answers one breakdown request.
 func (s *Server) breakdown(ctx context.Context, merchant string, req breakdownRequest, st *state) (*BreakdownResponse, error) {
-	r, err := s.rank(ctx, merchant, req.Dim, req.From, req.To, req.Limit, rankBy(req.Metrics), st)
-	if err != nil {
-		return nil, err
+	// The breakdown rows and the totals rows are read at the same time.
+	var total *agg
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		total, err = s.periodTotals(gctx, merchant, req.From, req.To, req.Range.Loc, st)
+		return err
+	})
+	r, err := s.rank(gctx, merchant, req.Dim, req.From, req.To, req.Limit, rankBy(req.Metrics), st)
+	if gerr := g.Wait(); err == nil {
+		err = gerr
 	}
-	total, err := s.periodTotals(ctx, merchant, req.From, req.To, req.Range.Loc, st)
 	if err != nil {
 		return nil, err
 	}

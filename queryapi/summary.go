@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/footfall/footfall/internal/layout"
 )
 
 // SummaryResponse is the body of GET /v1/summary.
@@ -81,13 +83,58 @@ func dayPieces(from, to time.Time, loc *time.Location) []Bucket {
 	return out
 }
 
-// periodTotals merges the totals of [from, to).
+// periodTotals merges the totals of [from, to) from day pieces, which the
+// cache shares with daily series. The pieces of its sealed part are also
+// merged into one sketch that is cached itself (keyed on that span and its
+// seal records, like a bucket), so that a request estimates one sealed
+// sketch and its live hours' instead of one sketch per day.
 func (s *Server) periodTotals(ctx context.Context, merchant string, from, to time.Time, loc *time.Location, st *state) (*agg, error) {
-	parts, err := s.totals(ctx, merchant, dayPieces(from, to, loc), st)
-	if err != nil {
-		return nil, err
+	sealedEnd := from
+	if edge := st.SealedThrough.Truncate(time.Hour); !st.SealedThrough.IsZero() && edge.After(from) {
+		sealedEnd = edge
+		if to.Before(edge) {
+			sealedEnd = to
+		}
+	}
+	var parts []*agg
+	if pieces := dayPieces(from, sealedEnd, loc); len(pieces) > 1 {
+		now := s.now()
+		k := cacheKey{merchant: merchant, kind: 'p', start: from.Unix(), end: sealedEnd.Unix()}
+		fp := st.fingerprint(from, sealedEnd)
+		v, ok := s.cache.get(k, fp, now)
+		s.countCache(btoi(ok), 1-btoi(ok))
+		if ok {
+			parts = append(parts, v.(*agg))
+		} else {
+			ps, err := s.totals(ctx, merchant, pieces, st)
+			if err != nil {
+				return nil, err
+			}
+			m, err := mergeAggsInto(ps, layout.VisitorPrecision)
+			if err != nil {
+				return nil, err
+			}
+			s.cache.put(k, fp, now, m)
+			parts = append(parts, m)
+		}
+	} else {
+		sealedEnd = from // zero or one piece: the day cache serves it
+	}
+	if to.After(sealedEnd) {
+		ps, err := s.totals(ctx, merchant, dayPieces(sealedEnd, to, loc), st)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, ps...)
 	}
 	return mergeAggs(parts)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s *Server) handleSummary() fiber.Handler {
