@@ -58,6 +58,9 @@ type Config struct {
 	RateLimit float64 `env:"RATE_LIMIT_PER_SECOND, default=20"`
 	RateBurst int     `env:"RATE_LIMIT_BURST, default=40"`
 	RateKeys  int     `env:"RATE_LIMIT_KEYS, default=100000"`
+	// MerchantConcurrency bounds the requests of one merchant (whatever
+	// its read keys) that compute at once; the others wait.
+	MerchantConcurrency int `env:"MERCHANT_CONCURRENCY, default=4"`
 
 	// CacheBytes bounds the memory the cache of sealed aggregates holds
 	// (each entry weighed by its sketches, maps and keys); 0 disables it.
@@ -114,6 +117,8 @@ func (c Config) Validate() error {
 		return errors.New("queryapi: RATE_LIMIT_PER_SECOND and RATE_LIMIT_BURST must be positive")
 	case c.RateKeys <= 0:
 		return errors.New("queryapi: RATE_LIMIT_KEYS must be positive")
+	case c.MerchantConcurrency <= 0:
+		return errors.New("queryapi: MERCHANT_CONCURRENCY must be positive")
 	case c.KeysFile != "" && c.KeysPollInterval <= 0:
 		return errors.New("queryapi: KEYS_POLL_INTERVAL must be positive when KEYS_FILE is set")
 	case c.CacheBytes < 0:

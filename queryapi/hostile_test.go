@@ -158,6 +158,11 @@ func TestHostileInput(t *testing.T) {
 	attack("one key: 30-day breakdowns of 72,000 distinct values, limit 1000, 8 at a time", 8, func(int) (int, error) {
 		return get("rb", "/v1/breakdown?dimension=page&metrics=visitors,events&limit=1000&from=2026-11-01&to=2026-12-01")
 	})
+	attack("one merchant, a fresh read key per request (no rate limit holds), every request a different 29-day range (no cache helps): 72,000 distinct values each, limit 1000, 8 at a time", 8, func(i int) (int, error) {
+		from := h0.Add(time.Duration(i%24) * time.Hour)
+		return get(fmt.Sprintf("attack-%d", i), "/v1/breakdown?dimension=page&metrics=visitors,events&limit=1000&from="+
+			from.Format(time.RFC3339)+"&to="+from.Add(29*24*time.Hour).Format(time.RFC3339))
+	})
 	attack("unknown read keys, 8 at a time", 8, func(i int) (int, error) {
 		return get(fmt.Sprintf("guess-%d", i), normalPath)
 	})
@@ -185,6 +190,15 @@ func TestHostileInput(t *testing.T) {
 		}()
 		return -1, nil // connection opened
 	})
+	t0 := time.Now()
+	for held.Load() > 0 && time.Since(t0) < 30*time.Second {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := held.Load(); n > 0 {
+		t.Errorf("%d slow connections still open 30 s after the attack stopped", n)
+	}
+	t.Logf("slow connections: all closed by the server %s after the attack stopped opening them (READ_TIMEOUT %s)",
+		time.Since(t0).Round(100*time.Millisecond), f.srv.cfg.ReadTimeout)
 }
 
 // manyKeys adds the read keys normal-<n> of shop-a.
@@ -193,6 +207,9 @@ type manyKeys struct{ KeyLookup }
 func (k manyKeys) ByReadKey(key string) (string, bool) {
 	if strings.HasPrefix(key, "normal-") {
 		return "shop-a", true
+	}
+	if strings.HasPrefix(key, "attack-") {
+		return "shop-b", true
 	}
 	return k.KeyLookup.ByReadKey(key)
 }

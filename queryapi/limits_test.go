@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,5 +200,56 @@ func TestMetricsAreNotOnThePublicPort(t *testing.T) {
 		if rec.Code != 200 || !strings.Contains(body, want) {
 			t.Errorf("metrics listener: status %d, no %q", rec.Code, want)
 		}
+	}
+}
+
+// gatedStore holds every totals read of shop-a until released, counting
+// how many are inside at once.
+type gatedStore struct {
+	Store
+	inside, most atomic.Int32
+	release      chan struct{}
+}
+
+func (g *gatedStore) Hours(ctx context.Context, merchant string, from, to time.Time, fn func(Hour) error) error {
+	if merchant == "shop-a" {
+		n := g.inside.Add(1)
+		defer g.inside.Add(-1)
+		for m := g.most.Load(); n > m && !g.most.CompareAndSwap(m, n); m = g.most.Load() {
+		}
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return g.Store.Hours(ctx, merchant, from, to, fn)
+}
+
+// One merchant's requests compute at most MERCHANT_CONCURRENCY at a time,
+// whatever read keys they use; another merchant is not held up by them.
+func TestMerchantConcurrencyIsBounded(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MerchantConcurrency = 2 })
+	g := &gatedStore{Store: f.srv.store, release: make(chan struct{})}
+	f.srv.store = g
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.ok(t, "ra", fmt.Sprintf("/v1/timeseries?from=2026-11-0%d&to=2026-11-0%d", 1+i, 2+i))
+		}()
+	}
+	for deadline := time.Now().Add(20 * time.Second); g.inside.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	f.ok(t, "rb", "/v1/timeseries?from=2026-11-01&to=2026-11-02") // shop-b is served meanwhile
+	if got := g.most.Load(); got != 2 {
+		t.Errorf("%d requests of one merchant computed at once, want MERCHANT_CONCURRENCY = 2", got)
+	}
+	close(g.release)
+	wg.Wait()
+	if got := g.most.Load(); got > 2 {
+		t.Errorf("%d requests of one merchant computed at once, want at most 2", got)
 	}
 }

@@ -44,6 +44,7 @@ type Server struct {
 	cache    *aggCache
 	flight   singleflight.Group
 	limiters *limiters
+	gates    *gates
 
 	stateMu sync.Mutex
 	state   *state
@@ -67,6 +68,7 @@ func NewServer(cfg Config, ks KeyLookup, store Store, log *slog.Logger) (*Server
 	s := &Server{cfg: cfg, keys: ks, store: store, log: log, reg: reg, now: time.Now,
 		cache:    newAggCache(cfg.CacheBytes, cfg.SealedTTL),
 		limiters: newLimiters(cfg.RateLimit, cfg.RateBurst, cfg.RateKeys),
+		gates:    newGates(cfg.MerchantConcurrency, cfg.RateKeys),
 		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "footfall_queryapi_requests_total", Help: "Requests by route and status code.",
 		}, []string{"route", "code"}),
@@ -302,6 +304,11 @@ func (s *Server) respond(c *fiber.Ctx, sealedSeed string, build func() (any, err
 		c.Set(fiber.HeaderCacheControl, "private, no-cache")
 	}
 	v, err, _ := s.flight.Do(key, func() (any, error) {
+		leave, err := s.gates.enter(c.UserContext(), merchantOf(c))
+		if err != nil {
+			return nil, err
+		}
+		defer leave()
 		resp, err := build()
 		if err != nil {
 			return nil, err
