@@ -2,8 +2,7 @@ package queryapi
 
 import (
 	"context"
-	"encoding/binary"
-	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/footfall/footfall/internal/layout"
@@ -14,6 +13,35 @@ import (
 type state struct {
 	Watermarks
 	readAt time.Time
+	// changedHours are the hours (Unix s) with a seal record, sorted, and
+	// changedSums[i] the sum of mix(hour, changed) over changedHours[:i]:
+	// the fingerprint of any span is two binary searches.
+	changedHours []int64
+	changedSums  []uint64
+}
+
+func newState(w Watermarks, at time.Time) *state {
+	st := &state{Watermarks: w, readAt: at}
+	st.changedHours = make([]int64, 0, len(w.Changed))
+	for h := range w.Changed {
+		st.changedHours = append(st.changedHours, h)
+	}
+	slices.Sort(st.changedHours)
+	st.changedSums = make([]uint64, len(st.changedHours)+1)
+	for i, h := range st.changedHours {
+		st.changedSums[i+1] = st.changedSums[i] + mix(uint64(h), uint64(w.Changed[h]))
+	}
+	return st
+}
+
+// mix hashes two values into one (splitmix64's finaliser over a combination).
+func mix(a, b uint64) uint64 {
+	x := a*0x9e3779b97f4a7c15 ^ b
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // sealed reports whether every hour before end is sealed.
@@ -23,17 +51,11 @@ func (st *state) sealed(end time.Time) bool {
 
 // fingerprint identifies the seal state of the hours in [start, end): it
 // changes when any of them is re-sealed (its seal record's changed_at or
-// sealed_at moves).
+// sealed_at moves) or gets its first seal record.
 func (st *state) fingerprint(start, end time.Time) uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	for t := start.Unix(); t < end.Unix(); t += 3600 {
-		binary.LittleEndian.PutUint64(b[:], uint64(st.Changed[t]))
-		h.Write(b[:])
-	}
-	binary.LittleEndian.PutUint64(b[:], uint64(end.Unix()))
-	h.Write(b[:])
-	return h.Sum64()
+	i, _ := slices.BinarySearch(st.changedHours, start.Unix())
+	j, _ := slices.BinarySearch(st.changedHours, end.Unix())
+	return mix(st.changedSums[j]-st.changedSums[i], uint64(end.Unix()))
 }
 
 // current reports whether a row read for the hour starting at hour (sealed
@@ -83,7 +105,7 @@ func (s *Server) readState(ctx context.Context) (*state, error) {
 		s.log.WarnContext(ctx, "reading watermarks failed", "err", err)
 		return nil, err
 	}
-	st := &state{Watermarks: w, readAt: s.now()}
+	st := newState(w, s.now())
 	s.stateMu.Lock()
 	s.state = st
 	s.stateMu.Unlock()

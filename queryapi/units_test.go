@@ -115,3 +115,30 @@ func TestWholeHourZones(t *testing.T) {
 		t.Errorf("Lord Howe in January (+11:00): %v", err)
 	}
 }
+
+// A span's fingerprint changes when a seal record of one of its hours
+// changes or appears, and only then.
+func TestFingerprint(t *testing.T) {
+	h := func(i int) int64 { return h0.Add(time.Duration(i) * time.Hour).Unix() }
+	base := map[int64]int64{h(0): 10, h(1): 11, h(5): 15}
+	span := func(st *state) uint64 { return st.fingerprint(h0, h0.Add(3*time.Hour)) }
+	want := span(newState(Watermarks{Changed: base}, h0))
+	for _, tc := range []struct {
+		name    string
+		changed map[int64]int64
+		same    bool
+	}{
+		{"unchanged", map[int64]int64{h(0): 10, h(1): 11, h(5): 15}, true},
+		{"an hour after the span re-sealed", map[int64]int64{h(0): 10, h(1): 11, h(5): 99}, true},
+		{"an hour before the span sealed", map[int64]int64{h(-1): 1, h(0): 10, h(1): 11, h(5): 15}, true},
+		{"an hour of the span re-sealed", map[int64]int64{h(0): 10, h(1): 12, h(5): 15}, false},
+		{"an hour of the span sealed for the first time", map[int64]int64{h(0): 10, h(1): 11, h(2): 1, h(5): 15}, false},
+	} {
+		if got := span(newState(Watermarks{Changed: tc.changed}, h0)); (got == want) != tc.same {
+			t.Errorf("%s: fingerprint %x, before %x; want same = %v", tc.name, got, want, tc.same)
+		}
+	}
+	if a, b := newState(Watermarks{Changed: base}, h0).fingerprint(h0, h0.Add(2*time.Hour)), want; a == b {
+		t.Error("spans of different lengths share a fingerprint")
+	}
+}

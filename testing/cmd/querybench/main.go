@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	_ "net/http/pprof"
 	"os"
 	"os/exec"
@@ -172,6 +173,13 @@ func realMain(ctx context.Context) error {
 	}
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("process: heap %.0f MiB, sys %.0f MiB, GC cycles %d\n", float64(ms.HeapAlloc)/(1<<20), float64(ms.Sys)/(1<<20), ms.NumGC)
+	rec := httptest.NewRecorder()
+	srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(line, "footfall_queryapi_cache_") {
+			fmt.Println("server:", line)
+		}
+	}
 	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.Canceled) {
 		return ctx.Err()
 	}
