@@ -27,6 +27,18 @@ type Config struct {
 	// Addr is the listen address. On Cloud Run, PORT is set instead.
 	Addr string `env:"INGEST_ADDR, default=127.0.0.1:8080"`
 	Port string `env:"PORT"`
+	// OpsAddr is the operators' listener: /metrics and /readyz with the
+	// reason when not ready. Empty: not served. Never the public port; on
+	// Cloud Run a loopback address only a sidecar (the metrics collector)
+	// reaches.
+	OpsAddr string `env:"INGEST_OPS_ADDR"`
+
+	// ReadTimeout bounds reading a whole request (headers and body),
+	// WriteTimeout writing the answer, IdleTimeout an idle keep-alive
+	// connection: a client that trickles bytes cannot hold a connection.
+	ReadTimeout  time.Duration `env:"READ_TIMEOUT, default=30s"`
+	WriteTimeout time.Duration `env:"WRITE_TIMEOUT, default=30s"`
+	IdleTimeout  time.Duration `env:"IDLE_TIMEOUT, default=120s"`
 
 	PubSubProject string `env:"PUBSUB_PROJECT, default=footfall-local"`
 	PubSubTopic   string `env:"PUBSUB_TOPIC, default=events"`
@@ -51,6 +63,12 @@ type Config struct {
 	// events; the key file can set a merchant's own.
 	RateLimit float64 `env:"RATE_LIMIT_EVENTS_PER_SECOND, default=5000"`
 	RateBurst int     `env:"RATE_LIMIT_BURST, default=10000"`
+
+	// AuthFailuresPerMinute and AuthFailureBurst limit failed GA4
+	// authentications per client address (IPv4 address, IPv6 /64): past
+	// them, the client's requests are answered 429 unchecked.
+	AuthFailuresPerMinute float64 `env:"AUTH_FAILURES_PER_MINUTE, default=10"`
+	AuthFailureBurst      int     `env:"AUTH_FAILURE_BURST, default=20"`
 
 	// TrustedProxies lists the proxies (IPs or CIDRs, comma separated)
 	// whose ProxyHeader is believed; empty means the header is ignored and
@@ -90,6 +108,12 @@ func (c Config) Validate() error {
 		return errors.New("ingest: RATE_LIMIT_EVENTS_PER_SECOND must be positive and RATE_LIMIT_BURST at least 1")
 	case c.KeysFile != "" && c.KeysPollInterval <= 0:
 		return errors.New("ingest: KEYS_POLL_INTERVAL must be positive")
+	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0:
+		return errors.New("ingest: READ_TIMEOUT, WRITE_TIMEOUT and IDLE_TIMEOUT must be positive")
+	case c.AuthFailuresPerMinute <= 0 || c.AuthFailureBurst < 1:
+		return errors.New("ingest: AUTH_FAILURES_PER_MINUTE must be positive and AUTH_FAILURE_BURST at least 1")
+	case c.OpsAddr != "" && (c.OpsAddr == c.Addr || c.Port != "" && strings.HasSuffix(c.OpsAddr, ":"+c.Port)):
+		return fmt.Errorf("ingest: INGEST_OPS_ADDR %q must differ from the public address: metrics are not for the internet", c.OpsAddr)
 	}
 	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("ingest: TRUSTED_PROXIES: %w", err)

@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/footfall/footfall/internal/currency"
 	"github.com/footfall/footfall/internal/event"
 )
 
@@ -24,6 +26,11 @@ func checkAccepted(t *testing.T, e *event.Event, source string) {
 	}
 	if e.MerchantID != "demo" || e.Source != source || e.ReceiveTime != now.UnixMicro() {
 		t.Fatalf("accepted event has merchant %q source %q receive time %d", e.MerchantID, e.Source, e.ReceiveTime)
+	}
+	if e.Currency != "" {
+		if d, ok := currency.Digits(e.Currency); !ok || d != e.RevenueScale {
+			t.Fatalf("revenue %d %s has scale %d; the currency's ISO 4217 digits are %d (known %v)", e.RevenueMinor, e.Currency, e.RevenueScale, d, ok)
+		}
 	}
 	b, err := event.Encode(e)
 	if err != nil {
@@ -47,13 +54,23 @@ func FuzzSegmentMessage(f *testing.F) {
 		`{"type":"track"}`,
 		`[]`,
 		`{"type":"track","event":"x","anonymousId":"\u0000","messageId":"\ud800"}`,
+		// Hostile input (issue 19): depth, numbers, amounts, long ids.
+		`{"type":"track","event":"x","userId":"u","properties":` + strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat(`}`, 40) + `}`,
+		`{"type":"identify","userId":"u","traits":{"t":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"revenue":1e999999}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"revenue":"1e999999","currency":"USD"}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"revenue":"1e30","currency":"CLF","order_id":12}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"total":"922337203.69","transaction_id":"t"}}`,
+		`{"type":"track","event":"x","userId":"u","properties":{"n":-0.00000000000000000000000000000000000000000000000000000000000000001}}`,
+		`{"type":"track","event":"x","anonymousId":"` + strings.Repeat("a", 257) + `"}`,
+		`{"type":"track","event":"x","userId":"u","context":{"sessionId":"` + strings.Repeat("s", 129) + `"}}`,
 	} {
 		f.Add([]byte(s))
 	}
 	v, ri := fuzzValidator()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, forced := range []string{"", event.TypeTrack} {
-			e, merr := v.segmentEvent(data, 3, forced, ri)
+			e, warn, merr := v.segmentEvent(data, 3, forced, ri)
 			if (e == nil) == (merr == nil) {
 				t.Fatalf("segmentEvent returned event %v and error %v; want exactly one", e, merr)
 			}
@@ -61,7 +78,13 @@ func FuzzSegmentMessage(f *testing.F) {
 				if merr.Index != 3 || merr.Message == "" {
 					t.Fatalf("error %+v lacks its index or message", merr)
 				}
+				if warn != nil {
+					t.Fatalf("a rejected message has a warning %+v", warn)
+				}
 				continue
+			}
+			if warn != nil && (warn.Index != 3 || warn.Message == "" || e.RevenueMinor != 0) {
+				t.Fatalf("warning %+v lacks its index or message, or the revenue %d was kept", warn, e.RevenueMinor)
 			}
 			checkAccepted(t, e, event.SourceSegment)
 		}
@@ -80,6 +103,13 @@ func FuzzGA4Payload(f *testing.F) {
 		`{"events":[{"name":5}]}`,
 		`{"client_id":"c","user_properties":{"x":{"value":null}},"events":[{"name":"e","params":{"p":{}}}]}`,
 		`nope`,
+		// Hostile input (issue 19).
+		`{"client_id":"c","events":[{"name":"purchase","params":{"items":[` + strings.Repeat("[", 50) + strings.Repeat("]", 50) + `]}}]}`,
+		`{"client_id":"c","events":[{"name":"purchase","params":{"value":1e999999,"currency":"USD"}}]}`,
+		`{"client_id":"c","events":[{"name":"purchase","params":{"value":"1e999999","currency":"USD","transaction_id":"T"}}]}`,
+		`{"client_id":"c","events":[{"name":"refund","params":{"value":"-3","currency":"IDR"}}]}`,
+		`{"client_id":"` + strings.Repeat("c", 257) + `","events":[{"name":"e"}]}`,
+		`{"client_id":"c","user_id":"` + strings.Repeat("u", 257) + `","events":[{"name":"e","params":{"session_id":123}}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -100,8 +130,12 @@ func FuzzGA4Payload(f *testing.F) {
 		if len(p.events) == 0 || len(p.events) > mpMaxEvents {
 			t.Fatalf("no validation message but %d events", len(p.events))
 		}
-		for _, e := range p.events {
+		again := v.ga4Events(data, ri)
+		for i, e := range p.events {
 			checkAccepted(t, e, event.SourceGA4)
+			if again.events[i].ID != e.ID {
+				t.Fatalf("the same request got event id %s, then %s", e.ID, again.events[i].ID)
+			}
 		}
 	})
 }

@@ -2,6 +2,9 @@ package ingest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,8 +13,8 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
-	"github.com/oklog/ulid/v2"
 
+	"github.com/footfall/footfall/internal/currency"
 	"github.com/footfall/footfall/internal/event"
 )
 
@@ -112,16 +115,22 @@ func mpName(name string, maxLen int) (code, desc string) {
 	return "", ""
 }
 
-// mpParsed is a validated GA4 request: events ready to publish, or the
-// validation messages that say why not.
+// mpParsed is a validated GA4 request: events ready to publish (perhaps
+// with warnings about fields that were dropped), or the validation messages
+// that say why not.
 type mpParsed struct {
-	events []*event.Event
-	msgs   []ValidationMessage
-	total  int // events in the request
+	events   []*event.Event
+	msgs     []ValidationMessage
+	warnings []ValidationMessage // accepted events that lost a field (revenue)
+	total    int                 // events in the request
 }
 
 func (p *mpParsed) add(path, code, desc string) {
 	p.msgs = append(p.msgs, ValidationMessage{FieldPath: path, Description: desc, ValidationCode: code})
+}
+
+func (p *mpParsed) warn(path, code, desc string) {
+	p.warnings = append(p.warnings, ValidationMessage{FieldPath: path, Description: desc, ValidationCode: code})
 }
 
 // mpString decodes an optional JSON string field; ok is false (and a
@@ -153,9 +162,15 @@ func (p *mpParsed) mpMicros(raw json.RawMessage, path string) (int64, bool) {
 	return v, true
 }
 
+// mpDepth is how deeply a GA4 body may nest: the body, events, an event
+// and its params are levels 1-4, and params (level 4) may nest
+// event.MaxJSONDepth levels like Segment properties.
+const mpDepth = event.MaxJSONDepth + 3
+
 // ga4Events validates a GA4 Measurement Protocol body and maps its events
-// onto canonical events. Any validation message rejects the whole request
-// (events carry no id, so a client must be able to resend all of them).
+// onto canonical events. Any validation message rejects the whole request,
+// so a client can resend all of it. Each event's id is derived from the
+// request (ga4EventID), so a retried request deduplicates.
 func (v *validator) ga4Events(body []byte, ri *requestInfo) *mpParsed {
 	p := &mpParsed{}
 	var req mpRequest
@@ -164,8 +179,22 @@ func (v *validator) ga4Events(body []byte, ri *requestInfo) *mpParsed {
 		p.add("", codeValueInvalid, "body must be a JSON object")
 		return p
 	}
+	// Depth and numbers first, before anything decodes or expands them.
+	jerr := event.CheckJSON(trimmed, mpDepth)
+	if jerr != nil && !jerr.Malformed { // the decoder describes malformed JSON better
+		msg := jerr.Reason
+		if strings.HasPrefix(msg, "nests deeper") {
+			msg = fmt.Sprintf("nests deeper than %d levels (params and user_properties may nest at most %d)", mpDepth, event.MaxJSONDepth)
+		}
+		p.add(strings.TrimPrefix(jerr.Path, "."), codeValueOutOfBounds, msg)
+		return p
+	}
 	if err := json.Unmarshal(trimmed, &req); err != nil {
 		p.add(jsonErrorField(err), codeValueInvalid, jsonErrorMessage(err))
+		return p
+	}
+	if jerr != nil { // malformed, though the decoder let it pass
+		p.add(strings.TrimPrefix(jerr.Path, "."), codeValueInvalid, jerr.Reason)
 		return p
 	}
 	clientID, _ := p.mpString(req.ClientID, "client_id")
@@ -176,8 +205,11 @@ func (v *validator) ga4Events(body []byte, ri *requestInfo) *mpParsed {
 	if !hasJSON(req.ClientID) {
 		p.add("client_id", codeValueRequired, "client_id is required (the browser's _ga client id)")
 	}
-	if len(clientID) > event.MaxIDLen*2 || len(userID) > 256 {
-		p.add("client_id", codeValueOutOfBounds, "client_id and user_id must be at most 256 characters")
+	if len(clientID) > event.MaxVisitorIDLen {
+		p.add("client_id", codeValueOutOfBounds, fmt.Sprintf("client_id is %d bytes long; the limit is %d", len(clientID), event.MaxVisitorIDLen))
+	}
+	if len(userID) > event.MaxVisitorIDLen {
+		p.add("user_id", codeValueOutOfBounds, fmt.Sprintf("user_id is %d bytes long; the limit is %d", len(userID), event.MaxVisitorIDLen))
 	}
 	reqMicros, _ := p.mpMicros(req.TimestampMicros, "timestamp_micros")
 	ipOverride, _ := p.mpString(req.IPOverride, "ip_override")
@@ -195,11 +227,16 @@ func (v *validator) ga4Events(body []byte, ri *requestInfo) *mpParsed {
 	if ipOverride != "" {
 		country = countryOfString(ipOverride)
 	}
+	var digest [sha256.Size]byte
+	if len(p.msgs) == 0 {
+		digest = canonicalDigest(trimmed)
+	}
 	for i, raw := range req.Events {
 		e := v.mpEvent(p, raw, "events["+strconv.Itoa(i)+"]", reqMicros, ri)
 		if e == nil {
 			continue
 		}
+		e.ID = ga4EventID(ri.merchant, digest, i)
 		e.AnonymousID, e.UserID, e.Country = clientID, userID, country
 		if userProps != "" {
 			e.Properties = withUserProperties(e.Properties, userProps)
@@ -211,10 +248,43 @@ func (v *validator) ga4Events(body []byte, ri *requestInfo) *mpParsed {
 		p.events = append(p.events, e)
 	}
 	if len(p.msgs) > 0 {
-		p.events = nil
+		p.events, p.warnings = nil, nil
 	}
 	return p
 }
+
+// canonicalDigest hashes a JSON body in its compact form, so that a retry
+// that only changes whitespace still yields the same event ids.
+func canonicalDigest(body []byte) [sha256.Size]byte {
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer bodyPool.Put(buf)
+	buf.Reset()
+	if json.Compact(buf, body) != nil {
+		return sha256.Sum256(body)
+	}
+	return sha256.Sum256(buf.Bytes())
+}
+
+// ga4EventID derives the id of the index-th event of a GA4 request from the
+// merchant and the request's canonical bytes (client_id, user_id,
+// timestamps, every event's name and params): a retried request gets the
+// same ids and the pipeline keeps one copy. Two byte-identical requests
+// (no timestamps, same client) within the dedup window therefore count
+// once — see docs/ingest.md. 26 characters, like the ULIDs of Segment
+// messages without a messageId.
+func ga4EventID(merchant string, digest [sha256.Size]byte, index int) string {
+	h := sha256.New()
+	h.Write([]byte(merchant))
+	h.Write([]byte{0})
+	h.Write(digest[:])
+	var idx [8]byte
+	binary.BigEndian.PutUint64(idx[:], uint64(index))
+	h.Write(idx[:])
+	var sum [sha256.Size]byte
+	return ga4IDEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+var ga4IDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // mpUserProperties validates user_properties and returns them as compact
 // JSON ("" when absent).
@@ -317,12 +387,11 @@ func (v *validator) mpEvent(p *mpParsed, raw json.RawMessage, path string, reqMi
 	}
 
 	e := &event.Event{
-		ID: ulid.Make().String(), MerchantID: ri.merchant, Type: event.TypeTrack, Name: name,
+		MerchantID: ri.merchant, Type: event.TypeTrack, Name: name,
 		EventTime: t.UnixMicro(), ReceiveTime: ri.received.UnixMicro(), Source: event.SourceGA4,
 		UserAgent: ri.userAgent,
 	}
-	var value json.Number
-	var currency string
+	var value, cur, valuePath string
 	if hasJSON(me.Params) {
 		var params map[string]json.RawMessage
 		if me.Params[0] != '{' || json.Unmarshal(me.Params, &params) != nil {
@@ -339,11 +408,20 @@ func (v *validator) mpEvent(p *mpParsed, raw json.RawMessage, path string, reqMi
 				continue
 			}
 			if k == "items" {
-				var items []map[string]json.RawMessage
+				var items []json.RawMessage
 				if json.Unmarshal(val, &items) != nil {
 					p.add(pp, codeValueInvalid, "items must be an array of objects")
-				} else if len(items) > mpMaxItems {
+					continue
+				}
+				if len(items) > mpMaxItems {
 					p.add(pp, codeExceededMaxEntity, fmt.Sprintf("at most %d items, got %d", mpMaxItems, len(items)))
+					continue
+				}
+				for j, it := range items {
+					if len(it) == 0 || it[0] != '{' {
+						p.add(pp+"["+strconv.Itoa(j)+"]", codeValueInvalid, "items must be an array of objects")
+						break
+					}
 				}
 				continue
 			}
@@ -355,7 +433,15 @@ func (v *validator) mpEvent(p *mpParsed, raw json.RawMessage, path string, reqMi
 			s := scalarText(val)
 			switch k {
 			case "session_id":
+				if len(s) > event.MaxSessionIDLen {
+					p.add(pp, codeValueOutOfBounds, fmt.Sprintf("session_id is %d bytes long; the limit is %d", len(s), event.MaxSessionIDLen))
+				}
 				e.SessionID = s
+			case "transaction_id":
+				if len(s) > event.MaxTransactionIDLen {
+					p.add(pp, codeValueOutOfBounds, fmt.Sprintf("transaction_id is %d bytes long; the limit is %d", len(s), event.MaxTransactionIDLen))
+				}
+				e.TransactionID = s
 			case "page_location":
 				e.PageURL = s
 			case "page_referrer":
@@ -363,9 +449,9 @@ func (v *validator) mpEvent(p *mpParsed, raw json.RawMessage, path string, reqMi
 			case "page_title":
 				e.PageTitle = s
 			case "value":
-				value = json.Number(s)
+				value, valuePath = s, pp
 			case "currency":
-				currency = strings.ToUpper(s)
+				cur = currency.Normalize(s)
 			}
 		}
 		var buf bytes.Buffer
@@ -376,14 +462,16 @@ func (v *validator) mpEvent(p *mpParsed, raw json.RawMessage, path string, reqMi
 	if e.PageURL != "" {
 		fromPageURL(e)
 	}
-	if value != "" && currency != "" {
-		minor, err := toMinorUnits(string(value), currency)
+	if value != "" && cur != "" {
+		// An unusable amount costs the revenue, not the request.
+		minor, scale, err := toMinorUnits(value, cur)
 		if err != nil {
-			p.add(path+".params.value", codeValueInvalid, err.Error())
+			p.warn(valuePath, codeValueInvalid, err.Error()+droppedRevenue)
 		} else {
-			e.RevenueMinor, e.Currency = minor, currency
+			e.RevenueMinor, e.RevenueScale, e.Currency = minor, scale, cur
 		}
 	}
+	e.Commerce = ri.commerceOf(e.Name)
 	if len(p.msgs) > n {
 		return nil
 	}
@@ -423,32 +511,33 @@ func (s *Server) mpFail(c *fiber.Ctx, re *requestError) error {
 	return c.Status(re.status).JSON(mpResponse{ValidationMessages: []ValidationMessage{{FieldPath: re.field, Description: re.msg, ValidationCode: re.code}}})
 }
 
+// mpCredentials are the GA4 query parameters that identify a merchant.
+type mpCredentials struct {
+	measurementID, apiSecret string
+}
+
+func mpCredentialsOf(c *fiber.Ctx) mpCredentials {
+	return mpCredentials{measurementID: c.Query("measurement_id"), apiSecret: c.Query("api_secret")}
+}
+
+// errMPCredentials is the one answer to every GA4 credential failure
+// (missing, unknown measurement_id, unknown api_secret, or the api_secret
+// of another merchant): a caller learns nothing about which part was wrong.
+var errMPCredentials = &requestError{status: fiber.StatusUnauthorized, reason: "unauthorized", field: "api_secret", code: codeValueInvalid,
+	msg: "measurement_id and api_secret do not identify a footfall stream: send your write key as measurement_id and an API secret of the same merchant as api_secret"}
+
 // mpMerchant resolves measurement_id (a write key) and api_secret (an API
-// secret): both must exist (else 401) and belong to the same merchant (else 403).
-func (s *Server) mpMerchant(c *fiber.Ctx) (string, *requestError) {
-	mid, secret := c.Query("measurement_id"), c.Query("api_secret")
-	unauthorized := func(field, msg string) *requestError {
-		return &requestError{status: fiber.StatusUnauthorized, reason: "unauthorized", field: field, code: codeValueInvalid, msg: msg}
+// secret of the same merchant); ok is false for any other combination.
+func (s *Server) mpMerchant(cr mpCredentials) (merchant string, ok bool) {
+	if cr.measurementID == "" || cr.apiSecret == "" {
+		return "", false
 	}
-	switch {
-	case mid == "":
-		return "", unauthorized("measurement_id", "measurement_id (your write key) is required in the query string")
-	case secret == "":
-		return "", unauthorized("api_secret", "api_secret is required in the query string")
+	m1, ok1 := s.keys.ByWriteKey(cr.measurementID)
+	m2, ok2 := s.keys.BySecret(cr.apiSecret)
+	if !ok1 || !ok2 || m1 != m2 {
+		return "", false
 	}
-	m1, ok := s.keys.ByWriteKey(mid)
-	if !ok {
-		return "", unauthorized("measurement_id", "unknown measurement_id: use your footfall write key")
-	}
-	m2, ok := s.keys.BySecret(secret)
-	if !ok {
-		return "", unauthorized("api_secret", "unknown api_secret: use your footfall API secret")
-	}
-	if m1 != m2 {
-		return "", &requestError{status: fiber.StatusForbidden, reason: "forbidden", field: "api_secret", code: codeValueInvalid,
-			msg: "api_secret and measurement_id belong to different merchants; use the API secret of the merchant that owns this measurement_id"}
-	}
-	return m1, nil
+	return m1, true
 }
 
 // handleMPCollect serves POST /mp/collect and, with debug, POST
@@ -460,9 +549,23 @@ func (s *Server) mpMerchant(c *fiber.Ctx) (string, *requestError) {
 func (s *Server) handleMPCollect(debug bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		received := s.receiveTime()
-		merchant, authErr := s.mpMerchant(c)
-		if authErr != nil && !debug {
-			return s.mpFail(c, authErr)
+		ip := s.clientIP(c)
+		// A client that keeps failing authentication is refused before its
+		// credentials are even looked at: guessing API secrets is slow.
+		if rerr := s.authGate(c, ip, event.SourceGA4); rerr != nil {
+			return s.mpFail(c, rerr)
+		}
+		merchant, authOK := s.mpMerchant(mpCredentialsOf(c))
+		if !authOK {
+			s.authFailed(ip, event.SourceGA4)
+			if !debug {
+				return s.mpFail(c, errMPCredentials)
+			}
+		}
+		if authOK && !debug {
+			if rerr := s.admitEarly(c, merchant, event.SourceGA4, 1); rerr != nil {
+				return s.mpFail(c, rerr)
+			}
 		}
 		b, rerr := s.readBody(c, MaxMPBytes)
 		if rerr != nil {
@@ -478,9 +581,9 @@ func (s *Server) handleMPCollect(debug bool) fiber.Handler {
 		}
 		p := s.val.ga4Events(b.b, ri)
 		if debug {
-			msgs := p.msgs
-			if authErr != nil {
-				msgs = append([]ValidationMessage{{FieldPath: authErr.field, Description: authErr.msg, ValidationCode: authErr.code}}, msgs...)
+			msgs := append(p.msgs, p.warnings...)
+			if !authOK {
+				msgs = append([]ValidationMessage{{FieldPath: errMPCredentials.field, Description: errMPCredentials.msg, ValidationCode: errMPCredentials.code}}, msgs...)
 			}
 			if msgs == nil {
 				msgs = []ValidationMessage{}
@@ -498,6 +601,18 @@ func (s *Server) handleMPCollect(debug bool) fiber.Handler {
 		if rerr := s.publish(c, p.events); rerr != nil {
 			return s.mpFail(c, rerr)
 		}
+		if len(p.warnings) > 0 {
+			s.stats.fieldsDropped.WithLabelValues(event.SourceGA4, "revenue").Add(float64(len(p.warnings)))
+			s.logger(c).Info("fields dropped from accepted GA4 events", "merchant", merchant, "warnings", len(p.warnings),
+				"first_field", p.warnings[0].FieldPath, "first_warning", p.warnings[0].Description)
+			return c.JSON(mpWarnings{Warnings: p.warnings})
+		}
 		return c.SendStatus(fiber.StatusNoContent)
 	}
+}
+
+// mpWarnings is the body of a 200 from /mp/collect: every event was
+// accepted, but some lost a field (an amount that could not be used).
+type mpWarnings struct {
+	Warnings []ValidationMessage `json:"warnings"`
 }

@@ -107,7 +107,6 @@ func TestMPCollectErrors(t *testing.T) {
 		{"param value an object", `{"client_id":"c","events":[{"name":"e","params":{"p":{"a":1}}}]}`, "events[0].params.p", codeValueInvalid, ""},
 		{"params not an object", `{"client_id":"c","events":[{"name":"e","params":[1]}]}`, "events[0].params", codeValueInvalid, ""},
 		{"items not an array", `{"client_id":"c","events":[{"name":"e","params":{"items":"x"}}]}`, "events[0].params.items", codeValueInvalid, ""},
-		{"bad currency", `{"client_id":"c","events":[{"name":"purchase","params":{"value":5,"currency":"ZZZ"}}]}`, "events[0].params.value", codeValueInvalid, "ISO 4217"},
 		{"timestamp older than 72 h", fmt.Sprintf(`{"client_id":"c","timestamp_micros":%d,"events":[{"name":"e"}]}`, old), "timestamp_micros", codeValueOutOfBounds, "past"},
 		{"event timestamp in the future", fmt.Sprintf(`{"client_id":"c","events":[{"name":"e","timestamp_micros":%d}]}`, future), "events[0].timestamp_micros", codeValueOutOfBounds, "future"},
 		{"timestamp not a number", `{"client_id":"c","timestamp_micros":"soon","events":[{"name":"e"}]}`, "timestamp_micros", codeValueInvalid, ""},
@@ -163,19 +162,25 @@ func TestMPCollectAuthAndLimits(t *testing.T) {
 	s, ps := newTestServer(t, nil)
 	ok := `{"client_id":"c","events":[{"name":"e"}]}`
 	big := `{"client_id":"c","events":[{"name":"e","params":{"p":"` + strings.Repeat("x", 130_000) + `"}}]}`
+	// Every credential failure gets the same answer (401, one message on
+	// api_secret): an unknown measurement_id, a wrong secret and another
+	// merchant's secret are indistinguishable (issue 19.7; this was 401 on
+	// measurement_id, 401 on api_secret and 403 before).
 	tests := []struct {
 		name       string
 		req        request
 		wantStatus int
 		wantPath   string
 	}{
-		{"unknown measurement_id", request{path: mpPath("nope", keys.DemoAPISecret), body: ok}, 401, "measurement_id"},
+		{"unknown measurement_id", request{path: mpPath("nope", keys.DemoAPISecret), body: ok}, 401, "api_secret"},
 		{"unknown api_secret", request{path: mpPath(keys.DemoWriteKey, "nope"), body: ok}, 401, "api_secret"},
 		{"missing api_secret", request{path: "/mp/collect?measurement_id=" + keys.DemoWriteKey, body: ok}, 401, "api_secret"},
-		{"secret of another merchant", request{path: mpPath("wk-a", "sec-b"), body: ok}, 403, "api_secret"},
+		{"secret of another merchant", request{path: mpPath("wk-a", "sec-b"), body: ok}, 401, "api_secret"},
+		{"read key as api_secret", request{path: mpPath(keys.DemoWriteKey, keys.DemoReadKey), body: ok}, 401, "api_secret"},
 		{"body over 130,000 bytes", request{path: mpPath(keys.DemoWriteKey, keys.DemoAPISecret), body: big}, 413, ""},
 		{"gzip body over 130,000 bytes once inflated", request{path: mpPath(keys.DemoWriteKey, keys.DemoAPISecret), body: big, gzip: true}, 413, ""},
 	}
+	var authAnswer string
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := do(t, s, tc.req)
@@ -184,6 +189,14 @@ func TestMPCollectAuthAndLimits(t *testing.T) {
 			}
 			if msgs := validationMessages(t, r); len(msgs) != 1 || msgs[0].FieldPath != tc.wantPath || msgs[0].Description == "" {
 				t.Errorf("validationMessages %+v, want one about %q", msgs, tc.wantPath)
+			}
+			if tc.wantStatus == 401 {
+				if authAnswer == "" {
+					authAnswer = string(r.raw)
+				}
+				if string(r.raw) != authAnswer {
+					t.Errorf("credential failure answered %s; another answered %s: they must be identical", r.raw, authAnswer)
+				}
 			}
 		})
 	}
@@ -206,10 +219,11 @@ func TestMPDebugPublishesNothing(t *testing.T) {
 	if r.status != 200 || string(r.raw) != `{"validationMessages":[]}` {
 		t.Fatalf("status %d body %s; want 200 {\"validationMessages\":[]}", r.status, r.raw)
 	}
-	// A bad key is one more validation message, not an HTTP error.
+	// A bad key is one more validation message, not an HTTP error: the
+	// same one for every credential failure.
 	r = do(t, s, request{path: "/debug" + mpPath("nope", "nope"), body: `{"client_id":"c","events":[{"name":"e"}]}`})
-	if msgs := validationMessages(t, r); r.status != 200 || len(msgs) != 1 || msgs[0].FieldPath != "measurement_id" {
-		t.Errorf("status %d messages %+v; want 200 with one about measurement_id", r.status, msgs)
+	if msgs := validationMessages(t, r); r.status != 200 || len(msgs) != 1 || msgs[0].FieldPath != "api_secret" || msgs[0].Description != errMPCredentials.msg {
+		t.Errorf("status %d messages %+v; want 200 with the one credential message", r.status, msgs)
 	}
 	if n := len(ps.Messages()); n != 0 {
 		t.Errorf("debug endpoint published %d events", n)

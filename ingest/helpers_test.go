@@ -29,17 +29,20 @@ var now = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 func testConfig() Config {
 	return Config{PubSubProject: "p", PubSubTopic: "events", Publisher: PublisherPubSub,
 		MaxEventAge: 72 * time.Hour, MaxFutureSkew: 10 * time.Minute, PublishTimeout: 5 * time.Second, RetryAfter: 2,
-		RateLimit: 1e6, RateBurst: 1e6, ProxyHeader: "X-Forwarded-For", ShutdownTimeout: 10 * time.Second}
+		RateLimit: 1e6, RateBurst: 1e6, ProxyHeader: "X-Forwarded-For", ShutdownTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+		AuthFailuresPerMinute: 10, AuthFailureBurst: 20}
 }
 
 // testKeys has the demo merchant and two more, "shop-a" (a tight rate
-// limit of its own) and "shop-b".
+// limit of its own) and "shop-b" (purchase and refund events configured).
 func testKeys(t testing.TB) *keys.Set {
 	t.Helper()
 	f := keys.DemoFile()
 	f.Merchants = append(f.Merchants,
 		keys.Merchant{ID: "shop-a", WriteKeys: []string{"wk-a"}, APISecrets: []string{"sec-a"}, RateLimit: &keys.Limit{EventsPerSecond: 1, Burst: 10}},
-		keys.Merchant{ID: "shop-b", WriteKeys: []string{"wk-b"}, APISecrets: []string{"sec-b"}},
+		keys.Merchant{ID: "shop-b", WriteKeys: []string{"wk-b"}, APISecrets: []string{"sec-b"},
+			PurchaseEvents: []string{"Order Completed", "purchase"}, RefundEvents: []string{"Order Refunded", "refund"}},
 	)
 	ks, err := keys.NewSet(f)
 	if err != nil {

@@ -14,6 +14,9 @@ type stats struct {
 	eventsRejected   *prometheus.CounterVec // protocol, reason
 	requestsRejected *prometheus.CounterVec // reason
 	rateLimited      prometheus.Counter
+	fieldsDropped    *prometheus.CounterVec // protocol, field
+	authFailures     *prometheus.CounterVec // protocol
+	authLimited      *prometheus.CounterVec // protocol
 	publishSeconds   prometheus.Histogram
 	batchSize        prometheus.Histogram
 }
@@ -36,6 +39,15 @@ func newStats() *stats {
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "footfall_ingest_rate_limited_requests_total", Help: "Requests answered 429 (the merchant is in the log line).",
 		}),
+		fieldsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "footfall_ingest_fields_dropped_total", Help: "Fields dropped from accepted events (an amount that could not be used), by protocol and field; the answer carries a warning.",
+		}, []string{"protocol", "field"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "footfall_ingest_auth_failures_total", Help: "Requests with wrong or missing credentials, by protocol (ga4).",
+		}, []string{"protocol"}),
+		authLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "footfall_ingest_auth_limited_requests_total", Help: "Requests answered 429 unchecked because their client address used up its authentication failures.",
+		}, []string{"protocol"}),
 		publishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "footfall_ingest_publish_seconds", Help: "Time to publish a request's events and receive every acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
@@ -46,6 +58,7 @@ func newStats() *stats {
 		}),
 	}
 	st.reg.MustRegister(st.requests, st.eventsAccepted, st.eventsRejected, st.requestsRejected, st.rateLimited,
+		st.fieldsDropped, st.authFailures, st.authLimited,
 		st.publishSeconds, st.batchSize,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return st

@@ -3,7 +3,10 @@
 // every message, enriches it with what only ingest knows (receive time,
 // country from the client IP, the user agent), rate-limits each merchant and
 // publishes to Pub/Sub, answering 2xx only once Pub/Sub has acknowledged
-// every accepted event. docs/ingest.md describes the endpoints and errors.
+// every accepted event. Hostile input is refused cheaply: nesting, numbers,
+// ids and amounts are bounded before anything expands them. Metrics and
+// diagnostic detail are served on a separate operators' listener.
+// docs/ingest.md describes the endpoints and errors.
 package ingest
 
 import (
@@ -38,20 +41,22 @@ type Keys interface {
 	ByWriteKey(k string) (merchant string, ok bool)
 	BySecret(k string) (merchant string, ok bool)
 	RateLimit(merchant string) (keys.Limit, bool)
+	Commerce(merchant, name string) string
 }
 
 // Server is the ingest HTTP service.
 type Server struct {
-	cfg     Config
-	keys    Keys
-	pub     Publisher
-	log     *slog.Logger
-	val     validator
-	now     func() time.Time
-	stats   *stats
-	limits  *limiters
-	proxies []netip.Prefix
-	ready   readyCache
+	cfg       Config
+	keys      Keys
+	pub       Publisher
+	log       *slog.Logger
+	val       validator
+	now       func() time.Time
+	stats     *stats
+	limits    *limiters
+	authFails *authFailures
+	proxies   []netip.Prefix
+	ready     readyCache
 }
 
 // NewServer checks its dependencies and returns a Server.
@@ -73,15 +78,16 @@ func NewServer(cfg Config, ks Keys, pub Publisher, log *slog.Logger) (*Server, e
 			maxAge:          cfg.MaxEventAge,
 			maxFuture:       cfg.MaxFutureSkew,
 		},
-		now:     time.Now,
-		stats:   newStats(),
-		limits:  newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
-		proxies: proxies,
-		ready:   readyCache{ttl: time.Second},
+		now:       time.Now,
+		stats:     newStats(),
+		limits:    newLimiters(ks, keys.Limit{EventsPerSecond: cfg.RateLimit, Burst: cfg.RateBurst}),
+		authFails: newAuthFailures(cfg.AuthFailuresPerMinute, cfg.AuthFailureBurst),
+		proxies:   proxies,
+		ready:     readyCache{ttl: time.Second},
 	}, nil
 }
 
-// App returns the Fiber application with every route attached.
+// App returns the public Fiber application with every route attached.
 func (s *Server) App() *fiber.App {
 	app := fiber.New(fiber.Config{
 		// The wire limit; each endpoint checks its own, smaller one after
@@ -91,19 +97,36 @@ func (s *Server) App() *fiber.App {
 		ErrorHandler:          s.errorHandler,
 		JSONEncoder:           json.Marshal,
 		JSONDecoder:           json.Unmarshal,
-		ReadTimeout:           30 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		ReadTimeout:           s.cfg.ReadTimeout,
+		WriteTimeout:          s.cfg.WriteTimeout,
+		IdleTimeout:           s.cfg.IdleTimeout,
 	})
 	s.Routes(app)
 	return app
 }
 
-// Routes attaches the middleware and handlers.
+// OpsApp returns the operators' application: /metrics, /healthz and
+// /readyz with the reason when not ready. It is served on INGEST_OPS_ADDR,
+// never on the public port.
+func (s *Server) OpsApp() *fiber.App {
+	app := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ReadTimeout:           s.cfg.ReadTimeout,
+		WriteTimeout:          s.cfg.WriteTimeout,
+		IdleTimeout:           s.cfg.IdleTimeout,
+	})
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", s.handleReady(true))
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.stats.reg, promhttp.HandlerOpts{})))
+	return app
+}
+
+// Routes attaches the middleware and handlers of the public application.
+// /healthz and /readyz (status only) stay here for Cloud Run's probes.
 func (s *Server) Routes(app *fiber.App) {
 	app.Use(s.requestID, s.observe)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
-	app.Get("/readyz", s.handleReady())
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.stats.reg, promhttp.HandlerOpts{})))
+	app.Get("/readyz", s.handleReady(false))
 
 	app.Post("/v1/batch", s.handleSegmentBatch())
 	for _, typ := range []string{event.TypeTrack, event.TypePage, event.TypeScreen, event.TypeIdentify, event.TypeGroup, event.TypeAlias} {
@@ -117,7 +140,15 @@ func (s *Server) Routes(app *fiber.App) {
 // and waits up to cfg.ShutdownTimeout for in-flight requests (and so their
 // publishes) to finish. The caller closes the publisher afterwards.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	app := s.App()
+	return s.serve(ctx, ln, s.App())
+}
+
+// ServeOps answers the operators' routes (OpsApp) on ln until ctx is done.
+func (s *Server) ServeOps(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.OpsApp())
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, app *fiber.App) error {
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
 	select {
@@ -125,7 +156,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("ingest: serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.log.Info("ingest draining", "timeout", s.cfg.ShutdownTimeout.String())
+	s.log.Info("ingest draining", "addr", ln.Addr().String(), "timeout", s.cfg.ShutdownTimeout.String())
 	if err := app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("ingest: shutdown: %w", err)
 	}
@@ -142,20 +173,35 @@ type readyCache struct {
 	err error
 }
 
-func (s *Server) handleReady() fiber.Handler {
+// handleReady answers readiness. The public answer is the status alone:
+// the reason (Pub/Sub's error text, which names the project and topic) is
+// logged when readiness changes and shown only on the operators' listener
+// (detail).
+func (s *Server) handleReady(detail bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		r := &s.ready
 		r.mu.Lock()
 		if r.at.IsZero() || time.Since(r.at) > r.ttl {
+			was := r.err
 			r.err = s.pub.Ready(c.UserContext())
+			switch {
+			case r.err != nil && (was == nil || r.at.IsZero()):
+				s.log.Warn("not ready: Pub/Sub unreachable", "err", r.err)
+			case r.err == nil && was != nil:
+				s.log.Info("ready again: Pub/Sub reachable")
+			}
 			r.at = time.Now()
 		}
 		err := r.err
 		r.mu.Unlock()
-		if err != nil {
+		switch {
+		case err == nil:
+			return c.JSON(fiber.Map{"ready": true})
+		case detail:
 			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "error": err.Error()})
+		default:
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false})
 		}
-		return c.JSON(fiber.Map{"ready": true})
 	}
 }
 
@@ -236,6 +282,21 @@ func (s *Server) admit(c *fiber.Ctx, merchant, source string, n int) *requestErr
 	if ok {
 		return nil
 	}
+	return s.rateLimited(c, merchant, source, n, wait, lim)
+}
+
+// admitEarly refuses a request before its events are validated when the
+// merchant's bucket cannot pay for a single event (n: the messages it
+// carries, for the metrics).
+func (s *Server) admitEarly(c *fiber.Ctx, merchant, source string, n int) *requestError {
+	debt, wait, lim := s.limits.inDebt(merchant, s.now())
+	if !debt {
+		return nil
+	}
+	return s.rateLimited(c, merchant, source, n, wait, lim)
+}
+
+func (s *Server) rateLimited(c *fiber.Ctx, merchant, source string, n int, wait time.Duration, lim keys.Limit) *requestError {
 	secs := int((wait + time.Second - 1) / time.Second)
 	if secs < 1 {
 		secs = 1

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
-	"golang.org/x/text/currency"
+
+	"github.com/footfall/footfall/internal/currency"
+	"github.com/footfall/footfall/internal/event"
 )
 
 // validator holds the limits every message is checked against.
@@ -59,23 +61,40 @@ func jsonKind(k string) string {
 	}
 }
 
+// maxAmountLen bounds the text of an amount ("19.99", "1.5e3"), and
+// maxAmountExponent its exponent, before any arithmetic: an amount such as
+// "1e999999" would otherwise be expanded to a million digits first.
+const (
+	maxAmountLen      = 32
+	maxAmountExponent = 30
+)
+
 // toMinorUnits converts a decimal amount ("19.99") in currency cur into
-// integer minor units (1999 for USD, 20 for JPY "19.99" is refused): exact,
-// no floating point. Amounts with more decimals than the currency has are
-// rounded half away from zero.
-func toMinorUnits(amount, cur string) (int64, error) {
-	unit, err := currency.ParseISO(cur)
-	if err != nil {
-		return 0, fmt.Errorf("currency %q is not an ISO 4217 code", cur)
-	}
-	scale, _ := currency.Standard.Rounding(unit)
-	amount = strings.TrimSpace(amount)
-	if v, ok := decimalMinorUnits(amount, scale); ok {
-		return v, nil
-	}
-	r, ok := new(big.Rat).SetString(amount)
+// integer minor units at the currency's ISO 4217 scale (1999 at scale 2 for
+// USD; 20 at scale 0 for JPY "19.5"): exact, no floating point. Amounts with
+// more decimals than the currency has are rounded half away from zero.
+// |minor| must not exceed event.MaxRevenueMinor, so sums cannot overflow.
+// The error says why the amount is unusable.
+func toMinorUnits(amount, cur string) (minor int64, scale int32, err error) {
+	scale, ok := currency.Digits(cur)
 	if !ok {
-		return 0, fmt.Errorf("%q is not a decimal number", amount)
+		return 0, 0, fmt.Errorf("currency %s is not an active ISO 4217 code", quote(cur))
+	}
+	amount = strings.TrimSpace(amount)
+	if len(amount) > maxAmountLen {
+		return 0, 0, fmt.Errorf("amount is %d characters; the limit is %d", len(amount), maxAmountLen)
+	}
+	if v, ok := decimalMinorUnits(amount, int(scale)); ok {
+		return v, scale, nil
+	}
+	if ok, expOK := plainDecimal(amount); !expOK {
+		return 0, 0, fmt.Errorf("%s has an exponent beyond ±%d", quote(amount), maxAmountExponent)
+	} else if !ok {
+		return 0, 0, fmt.Errorf("%s is not a decimal number", quote(amount))
+	}
+	r, ok := new(big.Rat).SetString(amount) // bounded: ≤ 32 characters, |exponent| ≤ 30
+	if !ok {
+		return 0, 0, fmt.Errorf("%s is not a decimal number", quote(amount))
 	}
 	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
 	// Round half away from zero.
@@ -89,10 +108,50 @@ func toMinorUnits(amount, cur string) (int64, error) {
 	if neg {
 		q.Neg(q)
 	}
-	if !q.IsInt64() || q.Int64() > 1e15 || q.Int64() < -1e15 {
-		return 0, fmt.Errorf("amount %s is out of range", amount)
+	if !q.IsInt64() || q.Int64() > event.MaxRevenueMinor || q.Int64() < -event.MaxRevenueMinor {
+		return 0, 0, fmt.Errorf("amount %s is out of range (at most %d minor units)", amount, int64(event.MaxRevenueMinor))
 	}
-	return q.Int64(), nil
+	return q.Int64(), scale, nil
+}
+
+// plainDecimal reports whether s is [+-]digits[.digits][(e|E)[+-]digits]
+// with an exponent of at most maxAmountExponent in magnitude (expOK false
+// when the exponent is larger): the only syntax big.Rat is given, so that
+// it never expands a huge power of ten or parses fractions ("1/3") or hex.
+func plainDecimal(s string) (ok, expOK bool) {
+	i, n := 0, len(s)
+	if i < n && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := 0
+	for ; i < n && s[i] >= '0' && s[i] <= '9'; i++ {
+		digits++
+	}
+	if i < n && s[i] == '.' {
+		for i++; i < n && s[i] >= '0' && s[i] <= '9'; i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false, true
+	}
+	if i < n && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < n && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		exp, expDigits := 0, 0
+		for ; i < n && s[i] >= '0' && s[i] <= '9'; i++ {
+			exp = exp*10 + int(s[i]-'0')
+			if expDigits++; exp > maxAmountExponent {
+				return false, false
+			}
+		}
+		if expDigits == 0 {
+			return false, true
+		}
+	}
+	return i == n, true
 }
 
 // decimalMinorUnits is toMinorUnits' fast path for plain decimals
@@ -131,8 +190,8 @@ func decimalMinorUnits(s string, scale int) (int64, bool) {
 	if len(frac) > scale && frac[scale] >= '5' {
 		v++ // half away from zero: the first dropped digit decides
 	}
-	if v > 1e15 {
-		return 0, false
+	if v > event.MaxRevenueMinor {
+		return 0, false // the exact path reports it out of range
 	}
 	if neg {
 		v = -v

@@ -4,42 +4,76 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/footfall/footfall/internal/event"
 )
 
 func TestToMinorUnits(t *testing.T) {
 	tests := []struct {
 		amount, cur string
 		want        int64
-		wantErr     bool
+		wantScale   int32
+		wantErr     string // substring; "" = no error
 	}{
-		{"19.99", "USD", 1999, false},
-		{"0.1", "USD", 10, false},
-		{"1234", "JPY", 1234, false},
-		{"19.5", "JPY", 20, false},
-		{"1.2345", "BHD", 1235, false},
-		{"-5.25", "EUR", -525, false},
-		{"-0.005", "EUR", -1, false},
-		{"0.005", "USD", 1, false},
-		{"0.0049", "USD", 0, false},
-		{".5", "USD", 50, false},
-		{"7.", "USD", 700, false},
-		{"+3", "USD", 300, false},
-		{"1e3", "USD", 100000, false},
-		{" 2.50 ", "USD", 250, false},
-		{"abc", "USD", 0, true},
-		{"", "USD", 0, true},
-		{".", "USD", 0, true},
-		{"1..2", "USD", 0, true},
-		{"1", "ZZZ", 0, true},
-		{"1e30", "USD", 0, true},
-		{"99999999999999999", "USD", 0, true},
+		{"19.99", "USD", 1999, 2, ""},
+		{"0.1", "USD", 10, 2, ""},
+		{"1234", "JPY", 1234, 0, ""},
+		{"19.5", "JPY", 20, 0, ""},
+		{"1.2345", "BHD", 1235, 3, ""},
+		{"-5.25", "EUR", -525, 2, ""},
+		{"-0.005", "EUR", -1, 2, ""},
+		{"0.005", "USD", 1, 2, ""},
+		{"0.0049", "USD", 0, 2, ""},
+		{".5", "USD", 50, 2, ""},
+		{"7.", "USD", 700, 2, ""},
+		{"+3", "USD", 300, 2, ""},
+		{"1e3", "USD", 100000, 2, ""},
+		{"1.5E+2", "USD", 15000, 2, ""},
+		{"25e-1", "JPY", 3, 0, ""},
+		{" 2.50 ", "USD", 250, 2, ""},
+		// ISO 4217 minor units, not CLDR's (which give IDR, COP, PKR 0 digits).
+		{"19.99", "IDR", 1999, 2, ""},
+		{"19.99", "COP", 1999, 2, ""},
+		{"19.99", "PKR", 1999, 2, ""},
+		{"1.23456", "CLF", 12346, 4, ""},
+		{"5", "KRW", 5, 0, ""},
+		// The largest amount a sum of 100 million cannot overflow with.
+		{"922337203.68", "USD", 92233720368, 2, ""},
+		{"-922337203.68", "USD", -92233720368, 2, ""},
+		{"922337203.69", "USD", 0, 0, "out of range"},
+		{"92233720369", "JPY", 0, 0, "out of range"},
+		{"abc", "USD", 0, 0, "not a decimal"},
+		{"", "USD", 0, 0, "not a decimal"},
+		{".", "USD", 0, 0, "not a decimal"},
+		{"1..2", "USD", 0, 0, "not a decimal"},
+		{"1/3", "USD", 0, 0, "not a decimal"},
+		{"0x10", "USD", 0, 0, "not a decimal"},
+		{"1e", "USD", 0, 0, "not a decimal"},
+		{"1", "ZZZ", 0, 0, "ISO 4217"},
+		{"1", "XAU", 0, 0, "ISO 4217"},
+		{"1e30", "USD", 0, 0, "out of range"},
+		{"1e-30", "USD", 0, 2, ""},
+		{"99999999999999999", "USD", 0, 0, "out of range"},
+		// Bounded before any arithmetic: no power of ten is ever expanded.
+		{"1e31", "USD", 0, 0, "exponent beyond"},
+		{"1e999999", "USD", 0, 0, "exponent beyond"},
+		{"1e-999999", "USD", 0, 0, "exponent beyond"},
+		{"1e0000000000000000000000000000005", "USD", 0, 0, "characters"},
+		{strings.Repeat("9", 33), "USD", 0, 0, "characters"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.amount+tc.cur, func(t *testing.T) {
-			got, err := toMinorUnits(tc.amount, tc.cur)
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("toMinorUnits(%q, %q) = %d, %v; want %d, error %v", tc.amount, tc.cur, got, err, tc.want, tc.wantErr)
+			got, scale, err := toMinorUnits(tc.amount, tc.cur)
+			if tc.wantErr == "" {
+				if err != nil || got != tc.want || scale != tc.wantScale {
+					t.Errorf("toMinorUnits(%q, %q) = %d, scale %d, %v; want %d, scale %d", tc.amount, tc.cur, got, scale, err, tc.want, tc.wantScale)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("toMinorUnits(%q, %q) = %d, %v; want an error containing %q", tc.amount, tc.cur, got, err, tc.wantErr)
 			}
 		})
 	}
@@ -56,9 +90,6 @@ func TestDecimalFastPathMatchesExact(t *testing.T) {
 		}
 		scale := rng.IntN(4)
 		got, ok := decimalMinorUnits(s, scale)
-		if !ok {
-			t.Fatalf("fast path refused %q", s)
-		}
 		r, _ := new(big.Rat).SetString(s)
 		r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
 		num := new(big.Int).Abs(r.Num())
@@ -68,6 +99,17 @@ func TestDecimalFastPathMatchesExact(t *testing.T) {
 		}
 		if r.Sign() < 0 {
 			q.Neg(q)
+		}
+		// Amounts beyond event.MaxRevenueMinor are left to the exact path,
+		// which refuses them.
+		if beyond := q.CmpAbs(big.NewInt(event.MaxRevenueMinor)) > 0; beyond {
+			if ok {
+				t.Fatalf("%q at scale %d: fast path accepted %d, beyond the bound", s, scale, got)
+			}
+			continue
+		}
+		if !ok {
+			t.Fatalf("fast path refused %q", s)
 		}
 		if got != q.Int64() {
 			t.Fatalf("%q at scale %d: fast path %d, exact %d", s, scale, got, q.Int64())

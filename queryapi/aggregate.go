@@ -99,7 +99,8 @@ func (s *Server) filtered(ctx context.Context, merchant string, f *Filter, bs []
 }
 
 func itemTotals(it *layout.Item) *layout.Totals {
-	return &layout.Totals{Events: it.Events, PageViews: it.PageViews, Revenue: it.Revenue, Visitors: it.Visitors}
+	return &layout.Totals{Events: it.Events, PageViews: it.PageViews, Revenue: it.Revenue, Visitors: it.Visitors,
+		Sessions: it.Sessions, Bounces: it.Bounces, EngagedSessions: it.EngagedSessions, SessionMillis: it.SessionMillis}
 }
 
 // denseEvents is the number of events in a bucket from which its visitor

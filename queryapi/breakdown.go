@@ -103,7 +103,7 @@ func (s *Server) breakdown(ctx context.Context, merchant string, req breakdownRe
 		total, err = s.periodTotals(gctx, merchant, req.From, req.To, req.Range.Loc, st)
 		return err
 	})
-	r, err := s.rank(gctx, merchant, req.Dim, req.From, req.To, req.Limit, rankBy(req.Metrics), st)
+	r, err := s.rank(gctx, merchant, req.Dim, req.From, req.To, req.Limit, rankBy(req.Dim, req.Metrics), st)
 	if gerr := g.Wait(); err == nil {
 		err = gerr
 	}
@@ -133,39 +133,58 @@ func (s *Server) breakdown(ctx context.Context, merchant string, req breakdownRe
 		p["value"] = r.values[i]
 		resp.Rows[i] = p
 	}
-	resp.TotalNote = totalNote(r, total)
+	resp.TotalNote = totalNote(req.Dim, r, total)
 	return resp, nil
 }
 
 // totalNote explains a difference between rows + other and the totals
-// rows ("" when they agree in events, page views and revenue).
-func totalNote(r *ranked, total *agg) string {
-	ev, pv := r.other.t.Events, r.other.t.PageViews
-	rev := maps.Clone(r.other.t.Revenue)
-	if rev == nil {
-		rev = map[string]int64{}
-	}
-	for _, a := range r.rows {
-		ev += a.t.Events
-		pv += a.t.PageViews
-		for c, v := range a.t.Revenue {
-			rev[c] += v
+// rows in what adds up for dim ("" when they agree): events, page views
+// and revenue where items hold event metrics, sessions where they hold
+// session metrics.
+func totalNote(dim layout.Dimension, r *ranked, total *agg) string {
+	sum := &layout.Totals{}
+	for _, a := range append([]*agg{r.other}, r.rows...) {
+		c := *a.t
+		c.Visitors = nil
+		if err := sum.Merge(&c); err != nil {
+			return "rows plus other could not be added up: " + err.Error()
 		}
 	}
-	same := ev == total.t.Events && pv == total.t.PageViews
-	for c, v := range rev {
-		same = same && total.t.Revenue[c] == v
+	t := total.t
+	var diffs []string
+	if dim.EventMetrics() {
+		if sum.Events != t.Events || sum.PageViews != t.PageViews {
+			diffs = append(diffs, fmt.Sprintf("%d events and %d page views where the totals rows have %d and %d", sum.Events, sum.PageViews, t.Events, t.PageViews))
+		}
+		if !sameMoney(sum.Revenue, t.Revenue) {
+			diffs = append(diffs, "a different revenue")
+		}
 	}
-	for c, v := range total.t.Revenue {
-		same = same && rev[c] == v
+	if dim.SessionScoped() && sum.Sessions != t.Sessions {
+		diffs = append(diffs, fmt.Sprintf("%d sessions where the totals rows have %d", sum.Sessions, t.Sessions))
 	}
-	if same {
+	if len(diffs) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("rows plus other count %d events and %d page views, the totals rows %d and %d: "+
-		"the streaming job writes an open hour's totals and breakdown rows in separate merges, so a provisional hour can be "+
-		"read between the two; the difference disappears within seconds, and at the latest when the hour is sealed",
-		ev, pv, total.t.Events, total.t.PageViews)
+	return "rows plus other count " + strings.Join(diffs, ", and ") + ": the streaming job writes an open hour's totals " +
+		"and breakdown rows in separate mutations, so a provisional hour can be read between the two; the difference " +
+		"disappears within seconds, and at the latest when the hour is sealed"
+}
+
+func sameMoney(a, b layout.Money) bool {
+	for c, x := range a {
+		y := b[c]
+		sc := max(x.Scale, y.Scale)
+		if x.Rescale(sc) != y.Rescale(sc) {
+			return false
+		}
+	}
+	for c := range b {
+		if _, ok := a[c]; !ok && b[c].Minor != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // rank merges the hourly breakdowns of [from, to) and ranks the values.
@@ -351,15 +370,9 @@ func itemBytes(it *layout.Item) int {
 // into other. It returns how many it folded.
 func foldLowest(accs map[string]*itemAcc, other *itemAcc, keep int, by string) (int, error) {
 	vals := slices.Collect(maps.Keys(accs))
-	score := func(it *layout.Item) int64 {
-		if by == "pageviews" {
-			return it.PageViews
-		}
-		return it.Events
-	}
 	sort.Slice(vals, func(i, j int) bool {
 		a, b := &accs[vals[i]].Item, &accs[vals[j]].Item
-		if sa, sb := score(a), score(b); sa != sb {
+		if sa, sb := countScore(a, by), countScore(b, by); sa != sb {
 			return sa > sb
 		}
 		return vals[i] < vals[j]
@@ -393,13 +406,38 @@ func newItemAcc(dense bool) *layout.Item {
 }
 
 // rankBy is the metric a breakdown is ranked by: the first of the
-// requested metrics if it is events, pageviews or visitors, else events
-// (revenue has one amount per currency).
-func rankBy(metrics []string) string {
-	if len(metrics) > 0 && (metrics[0] == "pageviews" || metrics[0] == "visitors") {
-		return metrics[0]
+// requested metrics if it is a count (events, pageviews, visitors,
+// sessions, engaged_sessions), else events — or sessions for a dimension
+// without event metrics (exit_page). Rates and revenue (one amount per
+// currency) do not rank.
+func rankBy(dim layout.Dimension, metrics []string) string {
+	if len(metrics) > 0 {
+		switch metrics[0] {
+		case MetricEvents, MetricPageViews, MetricVisitors, MetricSessions, MetricEngaged:
+			return metrics[0]
+		}
 	}
-	return "events"
+	if !dim.EventMetrics() {
+		return MetricSessions
+	}
+	return MetricEvents
+}
+
+// countScore is an item's score for by, without estimating visitors
+// (events stand in for them, sessions where there are no events).
+func countScore(it *layout.Item, by string) int64 {
+	switch by {
+	case MetricPageViews:
+		return it.PageViews
+	case MetricSessions:
+		return it.Sessions
+	case MetricEngaged:
+		return it.EngagedSessions
+	}
+	if it.Events == 0 {
+		return it.Sessions
+	}
+	return it.Events
 }
 
 // rankBreakdown orders b's values by the metric by (ties by events, then
@@ -410,13 +448,10 @@ func rankBreakdown(b *mergedBreakdown, limit int, by string) (*ranked, error) {
 	score := make(map[string]int64, len(b.values))
 	for v, it := range b.values {
 		vals = append(vals, v)
-		switch by {
-		case "pageviews":
-			score[v] = it.PageViews
-		case "visitors":
+		if by == MetricVisitors {
 			score[v] = estimateSketch(it.Visitors).count
-		default:
-			score[v] = it.Events
+		} else {
+			score[v] = countScore(it, by)
 		}
 	}
 	sort.Slice(vals, func(i, j int) bool {
@@ -426,6 +461,9 @@ func rankBreakdown(b *mergedBreakdown, limit int, by string) (*ranked, error) {
 		}
 		if a.Events != c.Events {
 			return a.Events > c.Events
+		}
+		if a.Sessions != c.Sessions {
+			return a.Sessions > c.Sessions
 		}
 		return strings.Compare(vals[i], vals[j]) < 0
 	})

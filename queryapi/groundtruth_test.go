@@ -39,6 +39,20 @@ func (s gSession) start() time.Time { return s.events[0].at }
 func (s gSession) bounce() bool {
 	return len(s.events) == 1 && s.events[0].name == "page_view"
 }
+// engaged: at least 10 s, or 2 or more views, or a purchase (docs/metrics.md).
+func (s gSession) engaged() bool {
+	views := 0
+	for _, e := range s.events {
+		if e.name == "page_view" {
+			views++
+		}
+		if e.name == "purchase" {
+			return true
+		}
+	}
+	return views >= 2 || s.millis() >= 10_000
+}
+
 func (s gSession) millis() int64 {
 	return s.events[len(s.events)-1].at.Sub(s.events[0].at).Milliseconds()
 }
@@ -99,64 +113,95 @@ func dimValue(e gEvent, d layout.Dimension) string {
 // topK per dimension, as small as to push some values into (other).
 var gTopK = map[layout.Dimension]int{layout.DimEvent: 10, layout.DimPage: 3, layout.DimCountry: 10, layout.DimDevice: 10}
 
-// load aggregates sessions into hourly totals and breakdown rows, as the
-// pipeline does, and writes them: hours ending by sealedThrough as sealed,
-// later ones as provisional.
+// load aggregates sessions into hourly and quarter-hour totals and
+// breakdown rows, as the pipeline does (docs/metrics.md: sessions count in
+// the period they start in; session-scoped dimensions carry the session's
+// metrics under its first event's value), and writes them: hours ending by
+// sealedThrough as sealed, later ones as provisional.
 func load(t testing.TB, f *fixture, merchant string, sessions []gSession, sealedThrough time.Time) {
 	t.Helper()
-	totals := map[time.Time]*layout.Totals{}
-	bds := map[layout.Dimension]map[time.Time]*layout.Breakdown{}
-	tot := func(h time.Time) *layout.Totals {
-		if totals[h] == nil {
-			totals[h] = &layout.Totals{Visitors: layout.NewVisitorSketch(), ByName: map[string]int64{}, Revenue: map[string]int64{}}
+	// period: an hour (q = -1) or one of its quarters.
+	type period struct {
+		hour time.Time
+		q    int
+	}
+	totals := map[period]*layout.Totals{}
+	bds := map[layout.Dimension]map[period]*layout.Breakdown{}
+	periods := func(at time.Time) [2]period {
+		h := at.Truncate(time.Hour)
+		return [2]period{{h, -1}, {h, at.Minute() / 15}}
+	}
+	tot := func(p period) *layout.Totals {
+		if totals[p] == nil {
+			totals[p] = &layout.Totals{Visitors: layout.NewVisitorSketch(), ByName: map[string]int64{}}
 		}
-		return totals[h]
+		return totals[p]
+	}
+	item := func(d layout.Dimension, p period, v string) *layout.Item {
+		if bds[d] == nil {
+			bds[d] = map[period]*layout.Breakdown{}
+		}
+		b := bds[d][p]
+		if b == nil {
+			b = &layout.Breakdown{Values: map[string]*layout.Item{}}
+			bds[d][p] = b
+		}
+		it := b.Values[v]
+		if it == nil {
+			it = &layout.Item{Visitors: layout.NewItemSketch()}
+			b.Values[v] = it
+		}
+		return it
 	}
 	for _, s := range sessions {
-		st := tot(s.start().Truncate(time.Hour))
-		st.Sessions++
-		st.SessionMillis += s.millis()
-		if s.bounce() {
-			st.Bounces++
+		for _, p := range periods(s.start()) {
+			st := tot(p)
+			st.Sessions++
+			st.SessionMillis += s.millis()
+			if s.bounce() {
+				st.Bounces++
+			}
+			if s.engaged() {
+				st.EngagedSessions++
+			}
+			for d := range gTopK {
+				if !d.SessionScoped() {
+					continue
+				}
+				it := item(d, p, dimValue(s.events[0], d))
+				it.Sessions++
+				it.SessionMillis += s.millis()
+				if s.bounce() {
+					it.Bounces++
+				}
+				if s.engaged() {
+					it.EngagedSessions++
+				}
+			}
 		}
 		for _, e := range s.events {
-			h := e.at.Truncate(time.Hour)
-			t := tot(h)
-			t.Events++
-			t.ByName[e.name]++
-			if e.name == "page_view" {
-				t.PageViews++
-			}
-			if e.currency != "" {
-				t.Revenue[e.currency] += e.minor
-			}
-			t.Visitors.Insert([]byte(e.visitor))
-			for d := range gTopK {
-				if bds[d] == nil {
-					bds[d] = map[time.Time]*layout.Breakdown{}
-				}
-				b := bds[d][h]
-				if b == nil {
-					b = &layout.Breakdown{Values: map[string]*layout.Item{}}
-					bds[d][h] = b
-				}
-				v := dimValue(e, d)
-				it := b.Values[v]
-				if it == nil {
-					it = &layout.Item{Visitors: layout.NewItemSketch()}
-					b.Values[v] = it
-				}
-				it.Events++
+			for _, p := range periods(e.at) {
+				t := tot(p)
+				t.Events++
+				t.ByName[e.name]++
 				if e.name == "page_view" {
-					it.PageViews++
+					t.PageViews++
 				}
 				if e.currency != "" {
-					if it.Revenue == nil {
-						it.Revenue = map[string]int64{}
-					}
-					it.Revenue[e.currency] += e.minor
+					t.Revenue = t.Revenue.Add(e.currency, layout.Amount{Minor: e.minor, Scale: gScale[e.currency]})
 				}
-				it.Visitors.Insert([]byte(e.visitor))
+				t.Visitors.Insert([]byte(e.visitor))
+				for d := range gTopK {
+					it := item(d, p, dimValue(e, d))
+					it.Events++
+					if e.name == "page_view" {
+						it.PageViews++
+					}
+					if e.currency != "" {
+						it.Revenue = it.Revenue.Add(e.currency, layout.Amount{Minor: e.minor, Scale: gScale[e.currency]})
+					}
+					it.Visitors.Insert([]byte(e.visitor))
+				}
 			}
 		}
 	}
@@ -176,17 +221,41 @@ func load(t testing.TB, f *fixture, merchant string, sessions []gSession, sealed
 		keys = append(keys, key)
 		muts = append(muts, layout.ReplaceFamily(family, cells, bigtable.Now()))
 	}
-	for h, tot := range totals {
-		cells, err := tot.Cells()
-		add(layout.TotalsKey(merchant, h), fam(h), cells, err)
+	qtot := map[time.Time]*layout.QuarterTotals{}
+	for p, tt := range totals {
+		if p.q < 0 {
+			cells, err := tt.Cells()
+			add(layout.TotalsKey(merchant, p.hour), fam(p.hour), cells, err)
+			continue
+		}
+		if qtot[p.hour] == nil {
+			qtot[p.hour] = &layout.QuarterTotals{}
+		}
+		qtot[p.hour].Q[p.q] = tt
 	}
-	for d, byHour := range bds {
-		for h, b := range byHour {
+	for h, q := range qtot {
+		cells, err := q.Cells()
+		add(layout.QuarterTotalsKey(merchant, h), fam(h), cells, err)
+	}
+	for d, byPeriod := range bds {
+		qbd := map[time.Time]*layout.QuarterBreakdowns{}
+		for p, b := range byPeriod {
 			if err := b.Truncate(gTopK[d]); err != nil {
 				t.Fatal(err)
 			}
-			cells, err := b.Cells()
-			add(layout.BreakdownKey(merchant, d, h), fam(h), cells, err)
+			if p.q < 0 {
+				cells, err := b.Cells()
+				add(layout.BreakdownKey(merchant, d, p.hour), fam(p.hour), cells, err)
+				continue
+			}
+			if qbd[p.hour] == nil {
+				qbd[p.hour] = &layout.QuarterBreakdowns{}
+			}
+			qbd[p.hour].Q[p.q] = b
+		}
+		for h, q := range qbd {
+			cells, err := q.Cells()
+			add(layout.QuarterBreakdownKey(merchant, d, h), fam(h), cells, err)
 		}
 	}
 	for off := 0; off < len(keys); off += 1000 {
@@ -200,6 +269,9 @@ func load(t testing.TB, f *fixture, merchant string, sessions []gSession, sealed
 		}
 	}
 }
+
+// gScale is each generated currency's ISO 4217 scale.
+var gScale = map[string]int8{"USD": 2, "JPY": 0}
 
 // truth is what the API should say for one bucket, from raw events.
 type truth struct {

@@ -117,11 +117,11 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	vis := layout.NewVisitorSketch()
 	vis.Insert([]byte("v"))
 	tot := &layout.Totals{Events: 3, PageViews: 2, Sessions: 2, Bounces: 1, SessionMillis: 5000, Visitors: vis,
-		ByName: map[string]int64{"purchase": 1}, Revenue: map[string]int64{"USD": 1999, "JPY": 500}}
+		ByName: map[string]int64{"purchase": 1}, Revenue: layout.Money{"USD": {Minor: 1999, Scale: 2}, "JPY": {Minor: 500, Scale: 0}}}
 	f.put(t, "shop-a", h0, layout.FamilySealed, tot)
 	f.put(t, "shop-a", h0.Add(time.Hour), layout.FamilyProvisional, tot)
 	f.putMinute(t, "shop-a", h0.Add(89*time.Minute), tot)
-	item := &layout.Item{Events: 3, PageViews: 2, Revenue: map[string]int64{"USD": 1999}, Visitors: layout.NewItemSketch()}
+	item := &layout.Item{Events: 3, PageViews: 2, Revenue: layout.Money{"USD": {Minor: 1999, Scale: 2}}, Visitors: layout.NewItemSketch()}
 	item.Visitors.Insert([]byte("v"))
 	f.putBreakdown(t, "shop-a", layout.DimCountry, h0, layout.FamilySealed, &layout.Breakdown{Values: map[string]*layout.Item{"JP": item, "US": item}, Other: *item})
 	f.watermarks(t, h0.Add(time.Hour), h0.Add(85*time.Minute))

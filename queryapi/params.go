@@ -93,29 +93,65 @@ func (q *query) get(name string) string {
 	return strings.TrimSpace(q.vals[name])
 }
 
-// Metric names.
+// Metric names (docs/metrics.md defines each).
 const (
-	MetricEvents      = "events"
-	MetricPageViews   = "pageviews"
-	MetricVisitors    = "visitors"
-	MetricSessions    = "sessions"
-	MetricBounceRate  = "bounce_rate"
-	MetricAvgDuration = "avg_session_duration"
-	MetricRevenue     = "revenue"
+	MetricEvents         = "events"
+	MetricPageViews      = "pageviews"
+	MetricVisitors       = "visitors"
+	MetricSessions       = "sessions"
+	MetricBounceRate     = "bounce_rate"
+	MetricEngaged        = "engaged_sessions"
+	MetricEngagementRate = "engagement_rate"
+	MetricAvgDuration    = "avg_session_duration"
+	MetricRevenue        = "revenue"
 )
 
-// allMetrics are the metrics of totals rows, in documentation order;
-// itemMetrics those a breakdown item holds (breakdowns, filtered series).
-var (
-	allMetrics  = []string{MetricEvents, MetricPageViews, MetricVisitors, MetricSessions, MetricBounceRate, MetricAvgDuration, MetricRevenue}
-	itemMetrics = []string{MetricEvents, MetricPageViews, MetricVisitors, MetricRevenue}
-)
+// allMetrics are the metrics of totals rows, in documentation order.
+var allMetrics = []string{MetricEvents, MetricPageViews, MetricVisitors, MetricSessions, MetricBounceRate,
+	MetricEngaged, MetricEngagementRate, MetricAvgDuration, MetricRevenue}
+
+// itemMetrics are the metrics the breakdown items of dim hold
+// (breakdowns, filtered series): event metrics for every dimension but
+// exit_page, session metrics for session-scoped ones, visitors always.
+func itemMetrics(dim layout.Dimension) []string {
+	var out []string
+	for _, m := range allMetrics {
+		switch m {
+		case MetricEvents, MetricPageViews, MetricRevenue:
+			if dim.EventMetrics() {
+				out = append(out, m)
+			}
+		case MetricVisitors:
+			out = append(out, m)
+		default:
+			if dim.SessionScoped() {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// itemMetricsWhy says why a metric is missing from itemMetrics(dim).
+func itemMetricsWhy(dim layout.Dimension) string {
+	switch {
+	case !dim.EventMetrics():
+		return fmt.Sprintf(" for %s (an exit page is known only once its session has ended: its rows hold session metrics and visitors)", dim)
+	case !dim.SessionScoped():
+		return fmt.Sprintf(" for %s (a session has many %s values: its rows hold event metrics and visitors; session-scoped dimensions such as entry_page hold session metrics)", dim, dim)
+	}
+	return ""
+}
 
 // parseMetrics parses a comma-separated metric list; supported are the
 // metrics the caller can serve (why explains the restriction in errors).
 func parseMetrics(s string, supported []string, why string) ([]string, error) {
 	if s == "" {
+		// events, or sessions where there are no events (exit_page)
 		s = MetricEvents
+		if !slices.Contains(supported, s) {
+			s = MetricSessions
+		}
 	}
 	var out []string
 	for _, m := range strings.Split(s, ",") {
@@ -295,7 +331,7 @@ func parseTimeseriesRequest(q *query, cfg Config) (timeseriesRequest, error) {
 	}
 	supported, why := allMetrics, ""
 	if r.Filter != nil {
-		supported, why = itemMetrics, " with filters (breakdown rows hold events, pageviews, visitors and revenue per value)"
+		supported, why = itemMetrics(r.Filter.Dim), " with filters"+itemMetricsWhy(r.Filter.Dim)
 	}
 	if r.Metrics, err = parseMetrics(q.get("metrics"), supported, why); err != nil {
 		return r, err
@@ -338,7 +374,7 @@ func parseBreakdownRequest(q *query, cfg Config) (breakdownRequest, error) {
 	if r.Dim, err = parseDimension(q.get("dimension")); err != nil {
 		return r, err
 	}
-	if r.Metrics, err = parseMetrics(q.get("metrics"), itemMetrics, " per dimension value (breakdown rows hold events, pageviews, visitors and revenue)"); err != nil {
+	if r.Metrics, err = parseMetrics(q.get("metrics"), itemMetrics(r.Dim), itemMetricsWhy(r.Dim)); err != nil {
 		return r, err
 	}
 	if r.Limit, err = parseLimit(q.get("limit")); err != nil {

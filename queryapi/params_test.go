@@ -32,7 +32,13 @@ func TestParseRequests(t *testing.T) {
 						t.Errorf("got %+v", r)
 					}
 				}},
-			{"sessions with a filter", url.Values{"filters": {"country==JP"}, "metrics": {"sessions"}, "from": {"2026-03-07"}, "to": {"2026-03-08"}}, "not available here", nil},
+			{"sessions with an event-scoped filter", url.Values{"filters": {"page==/home"}, "metrics": {"sessions"}, "from": {"2026-03-07"}, "to": {"2026-03-08"}}, "not available here", nil},
+			{"sessions with a session-scoped filter", url.Values{"filters": {"entry_page==/home"}, "metrics": {"sessions,engagement_rate"}, "from": {"2026-03-07"}, "to": {"2026-03-08"}}, "",
+				func(t *testing.T, r timeseriesRequest) {
+					if r.Filter.Dim != layout.DimEntry || strings.Join(r.Metrics, ",") != "sessions,engagement_rate" {
+						t.Errorf("got %+v", r)
+					}
+				}},
 			{"event and filter", url.Values{"filters": {"country==JP"}, "event": {"signup"}, "from": {"2026-03-07"}, "to": {"2026-03-08"}}, "cannot be combined", nil},
 			{"too many points", url.Values{"from": {"2026-01-01"}, "to": {"2026-12-01"}}, "more than 2000 points", nil},
 			{"unknown parameter", url.Values{"merchant": {"other"}, "from": {"2026-01-01"}, "to": {"2026-01-02"}}, "read key belongs to", nil},

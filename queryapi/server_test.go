@@ -62,11 +62,11 @@ func TestEveryEndpointIsolatesMerchants(t *testing.T) {
 	// Only shop-b has data; shop-a's key must see none of it, however asked.
 	vis := layout.NewVisitorSketch()
 	vis.Insert([]byte("b-visitor"))
-	bt := &layout.Totals{Events: 1000, PageViews: 10, Sessions: 5, Visitors: vis, Revenue: map[string]int64{"USD": 99}}
+	bt := &layout.Totals{Events: 1000, PageViews: 10, Sessions: 5, Visitors: vis, Revenue: layout.Money{"USD": {Minor: 99, Scale: 2}}}
 	f.put(t, "shop-b", h0, layout.FamilySealed, bt)
 	f.put(t, "shop-b", h0, layout.FamilyProvisional, bt)
 	f.putMinute(t, "shop-b", h0.Add(29*time.Minute), bt)
-	item := &layout.Item{Events: 1000, Revenue: map[string]int64{"USD": 99}, Visitors: layout.NewItemSketch()}
+	item := &layout.Item{Events: 1000, Revenue: layout.Money{"USD": {Minor: 99, Scale: 2}}, Visitors: layout.NewItemSketch()}
 	item.Visitors.Insert([]byte("b-visitor"))
 	f.putBreakdown(t, "shop-b", layout.DimCountry, h0, layout.FamilySealed, &layout.Breakdown{Values: map[string]*layout.Item{"JP": item}})
 	f.watermarks(t, h0.Add(time.Hour), h0.Add(20*time.Minute))
@@ -120,7 +120,8 @@ func TestErrors(t *testing.T) {
 		{"bad filter", "ra", base + "&filters=country", 400, "dimension==value"},
 		{"filter on unknown dimension", "ra", base + "&filters=planet==mars", 400, "unknown dimension"},
 		{"filter with a list", "ra", base + "&filters=country==JP,US", 400, "one value"},
-		{"filter with sessions", "ra", strings.Replace(base, "metrics=events", "metrics=sessions", 1) + "&filters=country==JP", 400, "not available"},
+		{"filter by an event-scoped dimension with sessions", "ra", strings.Replace(base, "metrics=events", "metrics=sessions", 1) + "&filters=page==/home", 400, "not available"},
+		{"exit pages with events", "ra", "/v1/breakdown?dimension=exit_page&metrics=events&from=2026-11-01&to=2026-11-02", 400, "not available"},
 		{"event with filter", "ra", base + "&event=signup&filters=country==JP", 400, "cannot be combined"},
 		{"unknown parameter", "ra", base + "&metric=events", 400, "unknown parameter metric"},
 		{"unknown dimension", "ra", "/v1/breakdown?dimension=planet&from=2026-11-01&to=2026-11-02", 400, "unknown dimension"},

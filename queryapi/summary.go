@@ -208,13 +208,17 @@ func change(cur, prev any) any {
 	case Revenue:
 		p := prev.(Revenue)
 		out := map[string]RevenueChange{}
+		diff := func(code string, cur, prev layout.Amount) {
+			sc := max(cur.Scale, prev.Scale)
+			c, pv := cur.Rescale(sc), prev.Rescale(sc)
+			out[code] = RevenueChange{Absolute: money(c.Plus(pv.Neg())), Percent: pct(float64(c.Minor), float64(pv.Minor))}
+		}
 		for code, cm := range c {
-			d := cm.Minor - p[code].Minor
-			out[code] = RevenueChange{Absolute: money(d, code), Percent: pct(float64(cm.Minor), float64(p[code].Minor))}
+			diff(code, cm.amount(), p[code].amount())
 		}
 		for code, pm := range p {
 			if _, ok := c[code]; !ok {
-				out[code] = RevenueChange{Absolute: money(-pm.Minor, code), Percent: pct(0, float64(pm.Minor))}
+				diff(code, layout.Amount{Scale: pm.Scale}, pm.amount())
 			}
 		}
 		return out

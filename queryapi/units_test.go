@@ -3,26 +3,33 @@ package queryapi
 import (
 	"testing"
 	"time"
+
+	"github.com/footfall/footfall/internal/layout"
 )
 
-func TestFormatMinor(t *testing.T) {
+// Amounts are rendered at the scale they were stored with (ingest took it
+// from ISO 4217), not looked up again.
+func TestMoney(t *testing.T) {
 	tests := []struct {
-		minor int64
-		code  string
-		want  string
+		a    layout.Amount
+		want Money
 	}{
-		{12345, "USD", "123.45"},
-		{5, "USD", "0.05"},
-		{-5, "EUR", "-0.05"},
-		{500, "JPY", "500"},
-		{1234, "BHD", "1.234"},
-		{0, "USD", "0.00"},
-		{199, "ZZZ", "1.99"}, // unknown code: cents
+		{layout.Amount{Minor: 12345, Scale: 2}, Money{12345, 2, "123.45"}},
+		{layout.Amount{Minor: 5, Scale: 2}, Money{5, 2, "0.05"}},
+		{layout.Amount{Minor: -5, Scale: 2}, Money{-5, 2, "-0.05"}},
+		{layout.Amount{Minor: 500, Scale: 0}, Money{500, 0, "500"}},
+		{layout.Amount{Minor: 1234, Scale: 3}, Money{1234, 3, "1.234"}},
+		{layout.Amount{Minor: 0, Scale: 2}, Money{0, 2, "0.00"}},
 	}
 	for _, tc := range tests {
-		if got := formatMinor(tc.minor, tc.code); got != tc.want {
-			t.Errorf("formatMinor(%d, %s) = %q, want %q", tc.minor, tc.code, got, tc.want)
+		if got := money(tc.a); got != tc.want {
+			t.Errorf("money(%+v) = %+v, want %+v", tc.a, got, tc.want)
 		}
+	}
+	// A change across scales is taken at the larger one.
+	got := change(Revenue{"USD": money(layout.Amount{Minor: 1990, Scale: 2})}, Revenue{"USD": money(layout.Amount{Minor: 9, Scale: 0})})
+	if rc := got.(map[string]RevenueChange)["USD"]; rc.Absolute != (Money{1090, 2, "10.90"}) || rc.Percent == nil || *rc.Percent != 121.11 {
+		t.Errorf("change 19.90 vs 9 = %+v", rc)
 	}
 }
 

@@ -11,6 +11,7 @@ package event
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -45,6 +46,24 @@ const (
 	NamePageView   = "page_view"
 	NameScreenView = "screen_view"
 )
+
+// Commerce marks (Event.Commerce).
+const (
+	CommercePurchase = "purchase"
+	CommerceRefund   = "refund"
+)
+
+// IsPurchase reports whether e is a purchase: GA4 `purchase`, Segment
+// `Order Completed`, or a name the merchant configured (Commerce).
+func (e *Event) IsPurchase() bool {
+	return e.Commerce == CommercePurchase || e.Name == "purchase" || e.Name == "Order Completed"
+}
+
+// IsRefund reports whether e is a refund: GA4 `refund`, Segment `Order
+// Refunded`, or a name the merchant configured (Commerce).
+func (e *Event) IsRefund() bool {
+	return e.Commerce == CommerceRefund || e.Name == "refund" || e.Name == "Order Refunded"
+}
 
 // Protocols an event can arrive by.
 const (
@@ -86,6 +105,20 @@ type Event struct {
 
 	RevenueMinor int64  `json:"revenue_minor,omitempty" parquet:"revenue_minor,optional"`
 	Currency     string `json:"currency,omitempty" parquet:"currency,optional"`
+	// RevenueScale is the number of decimal digits of RevenueMinor (the
+	// currency's ISO 4217 minor unit when ingest converted it: 2 for USD,
+	// 0 for JPY), so 1999 at scale 2 is 19.99. It is written with every
+	// revenue and stored with it, so a change of the currency table never
+	// rescales history. Not omitted when 0: 0 is a real scale (JPY).
+	RevenueScale int32 `json:"revenue_scale" parquet:"revenue_scale,optional"`
+	// TransactionID is the order's id (Segment properties.order_id or
+	// transaction_id, GA4 params.transaction_id), for the pipeline to
+	// count an order once.
+	TransactionID string `json:"transaction_id,omitempty" parquet:"transaction_id,optional"`
+	// Commerce is CommercePurchase or CommerceRefund when the event's name
+	// is one the merchant configured as a purchase or refund event
+	// (keys.Merchant PurchaseEvents, RefundEvents), else empty.
+	Commerce string `json:"commerce,omitempty" parquet:"commerce,optional"`
 
 	// Source is the protocol the event arrived by (SourceSegment, SourceGA4).
 	Source string `json:"source" parquet:"source"`
@@ -103,11 +136,44 @@ func (e *Event) VisitorID() string {
 	return e.UserID
 }
 
-// Limits on field sizes; ingest rejects events that exceed them.
+// Limits on field sizes; ingest rejects events that exceed them, naming
+// the field as the client sent it, and Validate holds every event to them.
+// Lengths are in bytes.
 const (
-	MaxIDLen       = 128
-	MaxNameLen     = 128
-	MaxMerchantLen = 64
+	// MaxIDLen bounds event_id (Segment messageId).
+	MaxIDLen = 128
+	// MaxVisitorIDLen bounds anonymous_id and user_id (Segment anonymousId
+	// and userId, GA4 client_id and user_id): 256 holds any e-mail address
+	// used as a user id.
+	MaxVisitorIDLen = 256
+	// MaxSessionIDLen bounds session_id.
+	MaxSessionIDLen = 128
+	// MaxTransactionIDLen bounds transaction_id.
+	MaxTransactionIDLen = 128
+	MaxNameLen          = 128
+	MaxMerchantLen      = 64
+)
+
+// Limits on amounts and on the JSON of properties.
+const (
+	// MaxRevenueMinor bounds |revenue_minor| so that a sum of 100 million
+	// amounts (MaxSummedAmounts) cannot overflow int64:
+	// 100,000,000 × 92,233,720,368 < 2^63. That is 922 million USD (at
+	// scale 2) or 92 billion JPY in one event.
+	MaxRevenueMinor = math.MaxInt64 / MaxSummedAmounts
+	// MaxSummedAmounts is how many amounts of at most MaxRevenueMinor may
+	// be added without overflow.
+	MaxSummedAmounts = 100_000_000
+	// MaxRevenueScale is the largest revenue_scale (ISO 4217's largest
+	// minor unit, CLF's 4).
+	MaxRevenueScale = 4
+	// MaxJSONDepth is how deeply properties may nest: the properties
+	// object itself is level 1, {"a":{"b":1}} has 2 levels. BigQuery's
+	// JSON columns take 500; real properties use a handful.
+	MaxJSONDepth = 32
+	// MaxNumberLen bounds the length of a number literal in properties
+	// (a longer one carries more digits than any column keeps).
+	MaxNumberLen = 64
 )
 
 // ErrInvalid is wrapped by every validation error.
@@ -133,6 +199,14 @@ func (e *Event) Validate() error {
 		return &FieldError{"event_id", "is required"}
 	case len(e.ID) > MaxIDLen:
 		return &FieldError{"event_id", fmt.Sprintf("is longer than %d bytes", MaxIDLen)}
+	case len(e.AnonymousID) > MaxVisitorIDLen:
+		return &FieldError{"anonymous_id", fmt.Sprintf("is longer than %d bytes", MaxVisitorIDLen)}
+	case len(e.UserID) > MaxVisitorIDLen:
+		return &FieldError{"user_id", fmt.Sprintf("is longer than %d bytes", MaxVisitorIDLen)}
+	case len(e.SessionID) > MaxSessionIDLen:
+		return &FieldError{"session_id", fmt.Sprintf("is longer than %d bytes", MaxSessionIDLen)}
+	case len(e.TransactionID) > MaxTransactionIDLen:
+		return &FieldError{"transaction_id", fmt.Sprintf("is longer than %d bytes", MaxTransactionIDLen)}
 	case !ValidMerchantID(e.MerchantID):
 		return &FieldError{"merchant_id", "must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit"}
 	case e.Type == "":
@@ -149,6 +223,17 @@ func (e *Event) Validate() error {
 		return &FieldError{"anonymous_id", "anonymous_id or user_id is required"}
 	case e.RevenueMinor != 0 && len(e.Currency) != 3:
 		return &FieldError{"currency", "a 3-letter ISO 4217 code is required with revenue"}
+	case e.RevenueMinor > MaxRevenueMinor || e.RevenueMinor < -MaxRevenueMinor:
+		return &FieldError{"revenue_minor", fmt.Sprintf("must be within ±%d", int64(MaxRevenueMinor))}
+	case e.RevenueScale < 0 || e.RevenueScale > MaxRevenueScale:
+		return &FieldError{"revenue_scale", fmt.Sprintf("must be 0 to %d", MaxRevenueScale)}
+	case e.Commerce != "" && e.Commerce != CommercePurchase && e.Commerce != CommerceRefund:
+		return &FieldError{"commerce", fmt.Sprintf("must be empty, %q or %q", CommercePurchase, CommerceRefund)}
+	}
+	if e.Properties != "" {
+		if err := CheckJSON([]byte(e.Properties), MaxJSONDepth); err != nil {
+			return &FieldError{"properties" + err.PathSuffix(), err.Reason}
+		}
 	}
 	return nil
 }

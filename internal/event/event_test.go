@@ -2,6 +2,9 @@ package event
 
 import (
 	"errors"
+	"math"
+	"math/bits"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,6 +33,22 @@ func TestValidate(t *testing.T) {
 		{"missing time", func(e *Event) { e.EventTime = 0 }, "event_time"},
 		{"no visitor", func(e *Event) { e.AnonymousID = "" }, "anonymous_id"},
 		{"revenue without currency", func(e *Event) { e.RevenueMinor = 100 }, "currency"},
+		{"longest ids", func(e *Event) {
+			e.ID, e.AnonymousID, e.UserID = strings.Repeat("i", MaxIDLen), strings.Repeat("a", MaxVisitorIDLen), strings.Repeat("u", MaxVisitorIDLen)
+			e.SessionID, e.TransactionID = strings.Repeat("s", MaxSessionIDLen), strings.Repeat("t", MaxTransactionIDLen)
+		}, ""},
+		{"anonymous id too long", func(e *Event) { e.AnonymousID = strings.Repeat("a", MaxVisitorIDLen+1) }, "anonymous_id"},
+		{"user id too long", func(e *Event) { e.UserID = strings.Repeat("u", MaxVisitorIDLen+1) }, "user_id"},
+		{"session id too long", func(e *Event) { e.SessionID = strings.Repeat("s", MaxSessionIDLen+1) }, "session_id"},
+		{"transaction id too long", func(e *Event) { e.TransactionID = strings.Repeat("t", MaxTransactionIDLen+1) }, "transaction_id"},
+		{"largest revenue", func(e *Event) { e.RevenueMinor, e.Currency, e.RevenueScale = -MaxRevenueMinor, "USD", 2 }, ""},
+		{"revenue too large", func(e *Event) { e.RevenueMinor, e.Currency = MaxRevenueMinor+1, "USD" }, "revenue_minor"},
+		{"scale too large", func(e *Event) { e.RevenueMinor, e.Currency, e.RevenueScale = 1, "USD", 5 }, "revenue_scale"},
+		{"negative scale", func(e *Event) { e.RevenueScale = -1 }, "revenue_scale"},
+		{"commerce purchase", func(e *Event) { e.Commerce = CommercePurchase }, ""},
+		{"unknown commerce", func(e *Event) { e.Commerce = "sale" }, "commerce"},
+		{"properties too deep", func(e *Event) { e.Properties = nested(MaxJSONDepth + 1) }, "properties" + strings.Repeat(".a", MaxJSONDepth)},
+		{"properties with a huge number", func(e *Event) { e.Properties = `{"x":[1e400]}` }, "properties.x[0]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,10 +72,24 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestRevenueBoundSums: MaxSummedAmounts amounts of MaxRevenueMinor add up
+// without overflowing int64.
+func TestRevenueBoundSums(t *testing.T) {
+	hi, lo := bits.Mul64(uint64(MaxRevenueMinor), MaxSummedAmounts)
+	if hi != 0 || lo > math.MaxInt64 {
+		t.Errorf("%d amounts of %d overflow int64", MaxSummedAmounts, int64(MaxRevenueMinor))
+	}
+	// docs/event.md states the bound.
+	if MaxRevenueMinor != 92_233_720_368 {
+		t.Errorf("MaxRevenueMinor = %d; update docs/event.md and docs/ingest.md", int64(MaxRevenueMinor))
+	}
+}
+
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	e := valid()
 	e.Properties = `{"plan":"pro","seats":3}`
-	e.RevenueMinor, e.Currency = 1999, "USD"
+	e.RevenueMinor, e.Currency, e.RevenueScale = 1999, "USD", 2
+	e.TransactionID, e.Commerce = "T-1", CommercePurchase
 	e.PagePath, e.Country, e.UserAgent = "/pricing", "JP", "Mozilla/5.0"
 	b, err := Encode(&e)
 	if err != nil {
@@ -68,6 +101,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	}
 	if got != e {
 		t.Errorf("round trip changed the event:\n got %+v\nwant %+v", got, e)
+	}
+	// revenue_scale is written even when 0 (JPY's scale).
+	e.RevenueMinor, e.Currency, e.RevenueScale = 500, "JPY", 0
+	if b, _ := Encode(&e); !strings.Contains(string(b), `"revenue_scale":0`) {
+		t.Errorf("encoded %s lacks revenue_scale 0", b)
 	}
 }
 

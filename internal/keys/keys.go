@@ -1,6 +1,8 @@
 // Package keys maps the credentials merchants present to merchant ids:
 // write keys and API secrets (ingest) and read keys (query API), plus each
-// merchant's ingest rate limit. Each key belongs to exactly one merchant.
+// merchant's ingest rate limit and the event names it counts as purchases
+// and refunds. A key string belongs to exactly one merchant and one kind: a
+// public write key can never also be a read key or an API secret.
 //
 // A Set is an immutable snapshot; a FileStore serves the Set of a key file
 // and swaps in a new one when the file changes (polled) or on demand
@@ -32,6 +34,11 @@ type Merchant struct {
 	ReadKeys   []string `json:"read_keys"`
 	// RateLimit overrides the service's default ingest rate limit.
 	RateLimit *Limit `json:"rate_limit,omitempty"`
+	// PurchaseEvents and RefundEvents name the merchant's events (as they
+	// arrive: the Segment track name, the GA4 event name) that ingest marks
+	// as event.CommercePurchase and event.CommerceRefund.
+	PurchaseEvents []string `json:"purchase_events,omitempty"`
+	RefundEvents   []string `json:"refund_events,omitempty"`
 }
 
 // Limit is a token-bucket rate limit in events: a sustained rate and the
@@ -83,17 +90,22 @@ func Demo() *Set {
 type Set struct {
 	write, secret, read map[string]string
 	limits              map[string]Limit
+	commerce            map[string]map[string]string // merchant → event name → event.Commerce*
 	merchants           []Merchant
 }
 
-// ErrDuplicateKey means one key string was given to two merchants (or twice).
+// ErrDuplicateKey means one key string was given twice: to two merchants,
+// to two kinds (a write key that is also a read key or an API secret), or
+// twice in one list. A write key is public, so any key that equals one is
+// public too.
 var ErrDuplicateKey = errors.New("keys: duplicate key")
 
 // NewSet validates f and indexes it.
 func NewSet(f File) (*Set, error) {
 	s := &Set{write: map[string]string{}, secret: map[string]string{}, read: map[string]string{},
-		limits: map[string]Limit{}, merchants: f.Merchants}
+		limits: map[string]Limit{}, commerce: map[string]map[string]string{}, merchants: f.Merchants}
 	seen := map[string]bool{}
+	kindOf := map[string]string{} // every key string of the file → "merchant's kind", across kinds
 	for i, m := range f.Merchants {
 		if !event.ValidMerchantID(m.ID) {
 			return nil, fmt.Errorf("keys: merchants[%d]: invalid merchant id %q (1-64 of a-z, 0-9, '_', '-')", i, m.ID)
@@ -113,15 +125,36 @@ func NewSet(f File) (*Set, error) {
 			keys []string
 			into map[string]string
 		}{{"write_keys", m.WriteKeys, s.write}, {"api_secrets", m.APISecrets, s.secret}, {"read_keys", m.ReadKeys, s.read}} {
-			for _, k := range idx.keys {
+			for j, k := range idx.keys {
 				if k == "" {
 					return nil, fmt.Errorf("keys: merchant %q: empty key in %s", m.ID, idx.name)
 				}
-				if _, dup := idx.into[k]; dup {
-					return nil, fmt.Errorf("%w: merchant %q: %s", ErrDuplicateKey, m.ID, idx.name)
+				// The key itself is never printed: it may be a secret.
+				where := fmt.Sprintf("merchant %q %s[%d]", m.ID, idx.name, j)
+				if first, dup := kindOf[k]; dup {
+					return nil, fmt.Errorf("%w: %s is the same string as %s; every key must be unique across merchants and kinds", ErrDuplicateKey, where, first)
 				}
+				kindOf[k] = where
 				idx.into[k] = m.ID
 			}
+		}
+		if len(m.PurchaseEvents)+len(m.RefundEvents) > 0 {
+			names := map[string]string{}
+			for _, c := range []struct {
+				field, kind string
+				names       []string
+			}{{"purchase_events", event.CommercePurchase, m.PurchaseEvents}, {"refund_events", event.CommerceRefund, m.RefundEvents}} {
+				for _, n := range c.names {
+					if n == "" || len(n) > event.MaxNameLen {
+						return nil, fmt.Errorf("keys: merchant %q: %s: event names must be 1-%d bytes, got %q", m.ID, c.field, event.MaxNameLen, n)
+					}
+					if prev, dup := names[n]; dup {
+						return nil, fmt.Errorf("keys: merchant %q: %s: %q is already a %s event", m.ID, c.field, n, prev)
+					}
+					names[n] = c.kind
+				}
+			}
+			s.commerce[m.ID] = names
 		}
 	}
 	return s, nil
@@ -163,6 +196,10 @@ func (s *Set) ByReadKey(k string) (string, bool) { m, ok := s.read[k]; return m,
 
 // RateLimit returns the merchant's own rate limit, if the file sets one.
 func (s *Set) RateLimit(merchant string) (Limit, bool) { l, ok := s.limits[merchant]; return l, ok }
+
+// Commerce returns event.CommercePurchase or event.CommerceRefund when the
+// merchant configured name as a purchase or refund event, else "".
+func (s *Set) Commerce(merchant, name string) string { return s.commerce[merchant][name] }
 
 // Merchants lists the merchants in file order.
 func (s *Set) Merchants() []Merchant { return s.merchants }

@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/footfall/footfall/internal/event"
 )
 
 func TestParse(t *testing.T) {
@@ -22,6 +25,14 @@ func TestParse(t *testing.T) {
 		{"bad merchant id", `{"merchants":[{"id":"A B","write_keys":["w"]}]}`, true},
 		{"merchant twice", `{"merchants":[{"id":"a"},{"id":"a"}]}`, true},
 		{"key shared by two merchants", `{"merchants":[{"id":"a","write_keys":["w"]},{"id":"b","write_keys":["w"]}]}`, true},
+		{"key twice in one list", `{"merchants":[{"id":"a","write_keys":["w","w"]}]}`, true},
+		{"write key is also the merchant's read key", `{"merchants":[{"id":"a","write_keys":["k"],"read_keys":["k"]}]}`, true},
+		{"write key is another merchant's read key", `{"merchants":[{"id":"a","write_keys":["k"]},{"id":"b","read_keys":["k"]}]}`, true},
+		{"write key is another merchant's API secret", `{"merchants":[{"id":"a","write_keys":["k"]},{"id":"b","api_secrets":["k"]}]}`, true},
+		{"API secret is another merchant's read key", `{"merchants":[{"id":"a","api_secrets":["k"]},{"id":"b","read_keys":["k"]}]}`, true},
+		{"commerce events", `{"merchants":[{"id":"a","purchase_events":["Order Completed","purchase"],"refund_events":["Order Refunded"]}]}`, false},
+		{"event both purchase and refund", `{"merchants":[{"id":"a","purchase_events":["x"],"refund_events":["x"]}]}`, true},
+		{"empty commerce event name", `{"merchants":[{"id":"a","purchase_events":[""]}]}`, true},
 		{"empty key", `{"merchants":[{"id":"a","write_keys":[""]}]}`, true},
 		{"unknown field", `{"merchants":[{"id":"a","write_key":["w"]}]}`, true},
 		{"zero rate", `{"merchants":[{"id":"a","rate_limit":{"events_per_second":0,"burst":1}}]}`, true},
@@ -73,6 +84,42 @@ func TestSetLookups(t *testing.T) {
 	}
 	if _, ok := s.RateLimit("b"); ok {
 		t.Error("RateLimit(b) set; b has no limit of its own")
+	}
+}
+
+func TestDuplicateKeyErrorNamesBothPlacesNotTheKey(t *testing.T) {
+	_, err := Parse([]byte(`{"merchants":[{"id":"a","write_keys":["k-secret-1"]},{"id":"b","read_keys":["x","k-secret-1"]}]}`))
+	if !errors.Is(err, ErrDuplicateKey) {
+		t.Fatalf("Parse error = %v, want ErrDuplicateKey", err)
+	}
+	for _, want := range []string{`merchant "b" read_keys[1]`, `merchant "a" write_keys[0]`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "k-secret-1") {
+		t.Errorf("error %q prints the key", err)
+	}
+}
+
+func TestCommerce(t *testing.T) {
+	s, err := Parse([]byte(`{"merchants":[
+		{"id":"a","purchase_events":["Order Completed"],"refund_events":["Order Refunded"]},
+		{"id":"b"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ merchant, name, want string }{
+		{"a", "Order Completed", event.CommercePurchase},
+		{"a", "Order Refunded", event.CommerceRefund},
+		{"a", "order completed", ""}, // names match exactly
+		{"b", "Order Completed", ""},
+		{"zz", "Order Completed", ""},
+	}
+	for _, tc := range tests {
+		if got := s.Commerce(tc.merchant, tc.name); got != tc.want {
+			t.Errorf("Commerce(%q, %q) = %q, want %q", tc.merchant, tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -21,6 +21,9 @@ type Store interface {
 	BySecret(k string) (merchant string, ok bool)
 	ByReadKey(k string) (merchant string, ok bool)
 	RateLimit(merchant string) (Limit, bool)
+	// Commerce is event.CommercePurchase, event.CommerceRefund or "" for
+	// one of the merchant's event names.
+	Commerce(merchant, name string) string
 }
 
 var (
@@ -70,6 +73,9 @@ func (f *FileStore) ByReadKey(k string) (string, bool) { return f.cur.Load().ByR
 
 // RateLimit returns the merchant's own rate limit, if the file sets one.
 func (f *FileStore) RateLimit(m string) (Limit, bool) { return f.cur.Load().RateLimit(m) }
+
+// Commerce returns the commerce kind the merchant gave an event name.
+func (f *FileStore) Commerce(m, name string) string { return f.cur.Load().Commerce(m, name) }
 
 // Reload reads the file now. On error the previous keys stay in force, the
 // error is logged and returned.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -16,19 +17,31 @@ type Dimension string
 
 // The breakdown dimensions.
 const (
-	DimEvent    Dimension = "event"    // event name
-	DimPage     Dimension = "page"     // normalised page path
-	DimSource   Dimension = "source"   // traffic source (utm_source or referrer host class)
-	DimMedium   Dimension = "medium"   // traffic medium (utm_medium or search/social/referral/direct)
-	DimCampaign Dimension = "campaign" // utm_campaign
-	DimCountry  Dimension = "country"  // ISO 3166-1 alpha-2
-	DimDevice   Dimension = "device"   // desktop, mobile, tablet, tv, other
+	DimEvent    Dimension = "event"      // event name (event-scoped)
+	DimPage     Dimension = "page"       // normalised page path (event-scoped)
+	DimEntry    Dimension = "entry_page" // the session's first page (session-scoped)
+	DimExit     Dimension = "exit_page"  // the session's last page (sessions only)
+	DimSource   Dimension = "source"     // traffic source of the session
+	DimMedium   Dimension = "medium"     // traffic medium of the session
+	DimCampaign Dimension = "campaign"   // utm_campaign of the session
+	DimCountry  Dimension = "country"    // ISO 3166-1 alpha-2 of the session
+	DimDevice   Dimension = "device"     // desktop, mobile, tablet, tv, other
 	DimBrowser  Dimension = "browser"
 	DimOS       Dimension = "os"
 )
 
 // Dimensions lists every breakdown dimension in a fixed order.
-var Dimensions = []Dimension{DimEvent, DimPage, DimSource, DimMedium, DimCampaign, DimCountry, DimDevice, DimBrowser, DimOS}
+var Dimensions = []Dimension{DimEvent, DimPage, DimEntry, DimExit, DimSource, DimMedium, DimCampaign, DimCountry, DimDevice, DimBrowser, DimOS}
+
+// SessionScoped reports whether d has one value per session (the value of
+// its first or, for DimExit, last event), so that its items carry session
+// metrics (docs/metrics.md). DimEvent and DimPage are event-scoped.
+func (d Dimension) SessionScoped() bool { return d != DimEvent && d != DimPage }
+
+// EventMetrics reports whether d's items carry event metrics (events, page
+// views, revenue): every dimension but DimExit, whose value is known only
+// once the session has ended.
+func (d Dimension) EventMetrics() bool { return d != DimExit }
 
 // ParseDimension returns the Dimension named s.
 func ParseDimension(s string) (Dimension, bool) {
@@ -70,15 +83,17 @@ const (
 	ColBotEvents     = "bot_events"
 	ColSessions      = "sessions"
 	ColBounces       = "bounces"
+	ColEngaged       = "engaged"
 	ColSessionMillis = "session_ms"
 	ColVisitors      = "visitors"
 	// ColNamePrefix + event name: events of that name.
 	ColNamePrefix = "n:"
-	// ColRevenuePrefix + ISO 4217 code: revenue in minor units.
+	// ColRevenuePrefix + ISO 4217 code: revenue, an EncodeAmount value.
 	ColRevenuePrefix = "rev:"
 	// ColUpdatedAt: when the row's family was last written (Unix µs).
 	ColUpdatedAt = "_at"
-	// ColGeneration: bumped by every provisional write, for compare-and-set.
+	// ColGeneration: how many times the family was written (provisional:
+	// one more per pane folded in).
 	ColGeneration = "_gen"
 	// ColValuePrefix + value: one breakdown value's Item.
 	ColValuePrefix = "v:"
@@ -98,33 +113,36 @@ type Cell struct {
 	Value     []byte
 }
 
-// Totals are one merchant's metrics for one hour.
+// Totals are one merchant's metrics for one hour (or quarter hour, or
+// minute). docs/metrics.md defines each.
 type Totals struct {
 	Events    int64 // events, bots excluded
-	PageViews int64
+	PageViews int64 // views: page_view and screen_view events
 	BotEvents int64 // events from bots and crawlers, excluded from every other metric
-	// Sessions that started in this hour, their bounces (sessions with a
-	// single page view and no other event) and summed duration.
-	Sessions      int64
-	Bounces       int64
-	SessionMillis int64
-	Visitors      *hyperloglog.Sketch // distinct visitor ids; nil when none
-	ByName        map[string]int64    // events by name
-	Revenue       map[string]int64    // minor units by ISO 4217 currency
-	UpdatedAt     int64               // Unix µs; set by the writer
-	Generation    int64               // provisional compare-and-set counter
+	// Sessions that started in this period, their bounces (one event, a
+	// view), engaged sessions and summed duration.
+	Sessions        int64
+	Bounces         int64
+	EngagedSessions int64
+	SessionMillis   int64
+	Visitors        *hyperloglog.Sketch // distinct visitor keys; nil when none
+	ByName          map[string]int64    // events by name
+	Revenue         Money               // purchases minus refunds, by ISO 4217 currency
+	UpdatedAt       int64               // Unix µs; set by the writer
+	Generation      int64               // writes of the family so far
 }
 
-// Merge adds o into t. Counts add; sketches merge.
+// Merge adds o into t. Counts add (saturating); sketches merge.
 func (t *Totals) Merge(o *Totals) error {
-	t.Events += o.Events
-	t.PageViews += o.PageViews
-	t.BotEvents += o.BotEvents
-	t.Sessions += o.Sessions
-	t.Bounces += o.Bounces
-	t.SessionMillis += o.SessionMillis
+	t.Events = addSat(t.Events, o.Events)
+	t.PageViews = addSat(t.PageViews, o.PageViews)
+	t.BotEvents = addSat(t.BotEvents, o.BotEvents)
+	t.Sessions = addSat(t.Sessions, o.Sessions)
+	t.Bounces = addSat(t.Bounces, o.Bounces)
+	t.EngagedSessions = addSat(t.EngagedSessions, o.EngagedSessions)
+	t.SessionMillis = addSat(t.SessionMillis, o.SessionMillis)
 	t.ByName = addMap(t.ByName, o.ByName)
-	t.Revenue = addMap(t.Revenue, o.Revenue)
+	t.Revenue = t.Revenue.Merge(o.Revenue)
 	var err error
 	t.Visitors, err = mergeSketch(t.Visitors, o.Visitors)
 	return err
@@ -146,7 +164,7 @@ func addMap(dst, src map[string]int64) map[string]int64 {
 		dst = make(map[string]int64, len(src))
 	}
 	for k, v := range src {
-		dst[k] += v
+		dst[k] = addSat(dst[k], v)
 	}
 	return dst
 }
@@ -172,6 +190,7 @@ func (t *Totals) Cells() ([]Cell, error) {
 		{ColBotEvents, EncodeInt(t.BotEvents)},
 		{ColSessions, EncodeInt(t.Sessions)},
 		{ColBounces, EncodeInt(t.Bounces)},
+		{ColEngaged, EncodeInt(t.EngagedSessions)},
 		{ColSessionMillis, EncodeInt(t.SessionMillis)},
 		{ColUpdatedAt, EncodeInt(t.UpdatedAt)},
 		{ColGeneration, EncodeInt(t.Generation)},
@@ -186,8 +205,8 @@ func (t *Totals) Cells() ([]Cell, error) {
 	for _, k := range sortedKeys(t.ByName) {
 		cells = append(cells, Cell{ColNamePrefix + k, EncodeInt(t.ByName[k])})
 	}
-	for _, k := range sortedKeys(t.Revenue) {
-		cells = append(cells, Cell{ColRevenuePrefix + k, EncodeInt(t.Revenue[k])})
+	for _, k := range t.Revenue.Codes() {
+		cells = append(cells, Cell{ColRevenuePrefix + k, EncodeAmount(t.Revenue[k])})
 	}
 	return cells, nil
 }
@@ -224,10 +243,10 @@ func TotalsFromCells(cells []Cell) (*Totals, error) {
 			}
 			t.ByName[q[len(ColNamePrefix):]], err = DecodeInt(it.Value)
 		case strings.HasPrefix(q, ColRevenuePrefix):
-			if t.Revenue == nil {
-				t.Revenue = map[string]int64{}
+			var a Amount
+			if a, err = DecodeAmount(it.Value); err == nil {
+				t.Revenue = t.Revenue.Add(q[len(ColRevenuePrefix):], a)
 			}
-			t.Revenue[q[len(ColRevenuePrefix):]], err = DecodeInt(it.Value)
 		default:
 			var p *int64
 			switch q {
@@ -241,6 +260,8 @@ func TotalsFromCells(cells []Cell) (*Totals, error) {
 				p = &t.Sessions
 			case ColBounces:
 				p = &t.Bounces
+			case ColEngaged:
+				p = &t.EngagedSessions
 			case ColSessionMillis:
 				p = &t.SessionMillis
 			case ColUpdatedAt:
@@ -259,12 +280,31 @@ func TotalsFromCells(cells []Cell) (*Totals, error) {
 	return t, nil
 }
 
-// RowCells returns the cells of one family of a row.
+// RowCells returns the cells of one family of a row as its last write left
+// them: of each column its newest version, and only cells written together
+// with the newest _at cell (same timestamp) when the family has one. Every
+// write of a metrics family (OverwriteFamily, ReplaceFamily) stamps all its
+// cells with one timestamp, so a write that arrives late with an older
+// timestamp (a retried or zombie worker) can neither shadow a newer write
+// nor bring back the columns it dropped.
 func RowCells(row bigtable.Row, family string) []Cell {
 	items := row[family]
-	cells := make([]Cell, len(items))
-	for i, it := range items {
-		cells[i] = Cell{Qualifier: qualifier(it.Column), Value: it.Value}
+	var stamp bigtable.Timestamp
+	hasStamp := false
+	for _, it := range items {
+		if qualifier(it.Column) == ColUpdatedAt && (!hasStamp || it.Timestamp > stamp) {
+			stamp, hasStamp = it.Timestamp, true
+		}
+	}
+	cells := make([]Cell, 0, len(items))
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		q := qualifier(it.Column)
+		if seen[q] || (hasStamp && it.Timestamp != stamp) {
+			continue // an older version (Bigtable returns the newest first), or another write's cell
+		}
+		seen[q] = true
+		cells = append(cells, Cell{Qualifier: q, Value: it.Value})
 	}
 	return cells
 }
@@ -303,19 +343,30 @@ func UnmarshalCells(b []byte) ([]Cell, error) {
 	return cells, nil
 }
 
-// Item is one breakdown value's metrics.
+// Item is one breakdown value's metrics: event metrics (events, views,
+// revenue of the events with that value), session metrics (sessions with
+// that value that started in the period; session-scoped dimensions only)
+// and visitors.
 type Item struct {
-	Events    int64
-	PageViews int64
-	Revenue   map[string]int64
-	Visitors  *hyperloglog.Sketch // precision BreakdownPrecision
+	Events          int64
+	PageViews       int64
+	Revenue         Money
+	Sessions        int64
+	Bounces         int64
+	EngagedSessions int64
+	SessionMillis   int64
+	Visitors        *hyperloglog.Sketch // precision BreakdownPrecision
 }
 
 // Merge adds o into it.
 func (it *Item) Merge(o *Item) error {
-	it.Events += o.Events
-	it.PageViews += o.PageViews
-	it.Revenue = addMap(it.Revenue, o.Revenue)
+	it.Events = addSat(it.Events, o.Events)
+	it.PageViews = addSat(it.PageViews, o.PageViews)
+	it.Revenue = it.Revenue.Merge(o.Revenue)
+	it.Sessions = addSat(it.Sessions, o.Sessions)
+	it.Bounces = addSat(it.Bounces, o.Bounces)
+	it.EngagedSessions = addSat(it.EngagedSessions, o.EngagedSessions)
+	it.SessionMillis = addSat(it.SessionMillis, o.SessionMillis)
 	var err error
 	it.Visitors, err = mergeSketch(it.Visitors, o.Visitors)
 	return err
@@ -329,8 +380,15 @@ func (it *Item) VisitorCount() int64 {
 	return int64(it.Visitors.Estimate())
 }
 
-// Breakdown is one dimension's values for one merchant-hour: at most TopK
-// values plus Other, so the values always add up to the totals.
+// Empty reports whether it counts nothing.
+func (it *Item) Empty() bool {
+	return it.Events == 0 && it.Sessions == 0 && it.PageViews == 0 && len(it.Revenue) == 0 && it.Visitors == nil
+}
+
+// Breakdown is one dimension's values for one merchant-hour (or quarter
+// hour): at most TopK values plus Other, so the values always add up to
+// the totals (events, views and revenue; sessions for session-scoped
+// dimensions).
 type Breakdown struct {
 	Values     map[string]*Item
 	Other      Item
@@ -356,8 +414,9 @@ func (b *Breakdown) Merge(o *Breakdown) error {
 	return b.Other.Merge(&o.Other)
 }
 
-// Truncate keeps the k values with the most events (ties broken by value,
-// so the result is deterministic) and folds the rest into Other.
+// Truncate keeps the k values with the most events, then the most
+// sessions (exit pages have sessions only), ties broken by value so the
+// result is deterministic, and folds the rest into Other.
 func (b *Breakdown) Truncate(k int) error {
 	if len(b.Values) <= k {
 		return nil
@@ -370,6 +429,9 @@ func (b *Breakdown) Truncate(k int) error {
 		a, c := b.Values[vals[i]], b.Values[vals[j]]
 		if a.Events != c.Events {
 			return a.Events > c.Events
+		}
+		if a.Sessions != c.Sessions {
+			return a.Sessions > c.Sessions
 		}
 		return vals[i] < vals[j]
 	})
@@ -450,24 +512,32 @@ func BreakdownFromCells(cells []Cell) (*Breakdown, error) {
 	return b, nil
 }
 
-const itemVersion = 1
+const itemVersion = 2
 
-// encodeItem: version byte, uvarint events, uvarint page views, uvarint
-// number of currencies, then per currency a 3-byte code and a varint amount,
-// then the sketch (MarshalBinary) to the end; no sketch means no visitors.
+// encodeItem: version byte 2; uvarints events, page views, sessions,
+// bounces, engaged sessions, session milliseconds; uvarint number of
+// currencies, then per currency its 3-letter code, a zig-zag varint of
+// minor units and one byte of scale; then the sketch (MarshalBinary) to
+// the end; no sketch means no visitors.
 func encodeItem(it *Item) ([]byte, error) {
 	buf := make([]byte, 0, 32)
 	buf = append(buf, itemVersion)
-	buf = binary.AppendUvarint(buf, uint64(it.Events))
-	buf = binary.AppendUvarint(buf, uint64(it.PageViews))
-	curs := sortedKeys(it.Revenue)
+	for _, v := range []int64{it.Events, it.PageViews, it.Sessions, it.Bounces, it.EngagedSessions, it.SessionMillis} {
+		if v < 0 {
+			return nil, fmt.Errorf("layout: negative count %d in a breakdown item", v)
+		}
+		buf = binary.AppendUvarint(buf, uint64(v))
+	}
+	curs := it.Revenue.Codes()
 	buf = binary.AppendUvarint(buf, uint64(len(curs)))
 	for _, c := range curs {
 		if len(c) != 3 {
 			return nil, fmt.Errorf("layout: currency %q is not 3 letters", c)
 		}
+		a := it.Revenue[c]
 		buf = append(buf, c...)
-		buf = binary.AppendVarint(buf, it.Revenue[c])
+		buf = binary.AppendVarint(buf, a.Minor)
+		buf = append(buf, byte(a.Scale))
 	}
 	if it.Visitors != nil {
 		var err error
@@ -486,17 +556,15 @@ func decodeItem(b []byte) (*Item, error) {
 	}
 	b = b[1:]
 	it := &Item{}
-	var n int
-	var u uint64
-	if u, n = binary.Uvarint(b); n <= 0 {
-		return nil, errShort
+	for _, p := range []*int64{&it.Events, &it.PageViews, &it.Sessions, &it.Bounces, &it.EngagedSessions, &it.SessionMillis} {
+		u, n := binary.Uvarint(b)
+		if n <= 0 || u > math.MaxInt64 {
+			return nil, errShort
+		}
+		*p, b = int64(u), b[n:]
 	}
-	it.Events, b = int64(u), b[n:]
-	if u, n = binary.Uvarint(b); n <= 0 {
-		return nil, errShort
-	}
-	it.PageViews, b = int64(u), b[n:]
-	if u, n = binary.Uvarint(b); n <= 0 {
+	u, n := binary.Uvarint(b)
+	if n <= 0 {
 		return nil, errShort
 	}
 	b = b[n:]
@@ -506,14 +574,11 @@ func decodeItem(b []byte) (*Item, error) {
 		}
 		cur := string(b[:3])
 		v, n := binary.Varint(b[3:])
-		if n <= 0 {
+		if n <= 0 || len(b) < 3+n+1 || b[3+n] > MaxScale {
 			return nil, errShort
 		}
-		if it.Revenue == nil {
-			it.Revenue = map[string]int64{}
-		}
-		it.Revenue[cur] = v
-		b = b[3+n:]
+		it.Revenue = it.Revenue.Add(cur, Amount{Minor: v, Scale: int8(b[3+n])})
+		b = b[3+n+1:]
 	}
 	if len(b) > 0 {
 		sk := NewItemSketch()
@@ -544,9 +609,29 @@ func DecodeInt(b []byte) (int64, error) {
 // ReplaceFamily returns the mutation that atomically replaces a row's family
 // with cells: every existing cell of the family is deleted and the new ones
 // set, in one row mutation, so a reader sees the old state or the new one.
+// The sealed family is written this way (one writer at a time: the seal
+// lease).
 func ReplaceFamily(family string, cells []Cell, ts bigtable.Timestamp) *bigtable.Mutation {
 	m := bigtable.NewMutation()
 	m.DeleteCellsInFamily(family)
+	for _, c := range cells {
+		m.Set(family, c.Qualifier, ts, c.Value)
+	}
+	return m
+}
+
+// OverwriteFamily returns the plain (non-transactional) mutation that
+// writes a family's whole new content at ts: every cell set at ts, and the
+// columns of drop (written before, absent now) deleted below ts only.
+// Nothing it does can undo a write with a newer timestamp, and RowCells
+// serves only the newest write's cells, so the mutation may be applied
+// twice, or late, without harm: the provisional and realtime families are
+// written this way.
+func OverwriteFamily(family string, cells []Cell, drop []string, ts bigtable.Timestamp) *bigtable.Mutation {
+	m := bigtable.NewMutation()
+	for _, q := range drop {
+		m.DeleteTimestampRange(family, q, 0, ts)
+	}
 	for _, c := range cells {
 		m.Set(family, c.Qualifier, ts, c.Value)
 	}
@@ -567,4 +652,23 @@ func sortedKeys(m map[string]int64) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// RowContent is the whole new content of one family of one row, as a
+// writer sends it: its cells, and (provisional writes) the qualifiers the
+// previous write of the row had that this one no longer has.
+type RowContent struct {
+	Cells []Cell
+	Drop  []string
+}
+
+// UpdatedAt returns the value of the content's _at cell (0 when none).
+func (c RowContent) UpdatedAt() int64 {
+	for _, cell := range c.Cells {
+		if cell.Qualifier == ColUpdatedAt {
+			v, _ := DecodeInt(cell.Value)
+			return v
+		}
+	}
+	return 0
 }

@@ -4,10 +4,13 @@
 // it; terraform/modules/bigtable declares the same tables and families.
 //
 // One row holds one merchant's metrics for one UTC hour (the totals row) or
-// one dimension's breakdown for that hour. Every row carries two families
-// with the same columns: provisional values written by the streaming job and
-// sealed values written by the batch job from the archive. Readers prefer the
-// sealed family; the streaming job never writes it.
+// one dimension's breakdown for that hour; a quarter row holds the same for
+// each of the hour's four UTC quarter hours, so that a bucket edge at any
+// IANA zone's local midnight (always a whole quarter hour in UTC) is
+// served exactly. Every row carries two families with the same columns:
+// provisional values written by the streaming job and sealed values
+// written by the batch job from the archive. Readers prefer the sealed
+// family; the streaming job never writes it.
 package layout
 
 import (
@@ -56,9 +59,11 @@ func Families() map[string]map[string]bigtable.GCPolicy {
 
 // Row kinds: the second field of a metrics row key.
 const (
-	KindTotals    = "t"
-	KindBreakdown = "b"
-	KindRealtime  = "r"
+	KindTotals           = "t"
+	KindBreakdown        = "b"
+	KindQuarterTotals    = "tq"
+	KindQuarterBreakdown = "bq"
+	KindRealtime         = "r"
 )
 
 const (
@@ -87,6 +92,18 @@ func BreakdownKey(merchant string, dim Dimension, hour time.Time) string {
 	return merchant + sep + KindBreakdown + sep + string(dim) + sep + HourKey(hour)
 }
 
+// QuarterTotalsKey is the row key of a merchant's totals for each quarter
+// of the hour starting at hour: "<merchant>#tq#<YYYYMMDDHH>".
+func QuarterTotalsKey(merchant string, hour time.Time) string {
+	return merchant + sep + KindQuarterTotals + sep + HourKey(hour)
+}
+
+// QuarterBreakdownKey is the row key of a merchant's breakdown by dim for
+// each quarter of an hour: "<merchant>#bq#<dim>#<YYYYMMDDHH>".
+func QuarterBreakdownKey(merchant string, dim Dimension, hour time.Time) string {
+	return merchant + sep + KindQuarterBreakdown + sep + string(dim) + sep + HourKey(hour)
+}
+
 // RealtimeKey is the row key of a merchant's counts for one UTC minute:
 // "<merchant>#r#<YYYYMMDDHHMM>".
 func RealtimeKey(merchant string, minute time.Time) string {
@@ -101,6 +118,18 @@ func TotalsRange(merchant string, from, to time.Time) bigtable.RowRange {
 // BreakdownRange covers the breakdown rows of dim for the hours in [from, to).
 func BreakdownRange(merchant string, dim Dimension, from, to time.Time) bigtable.RowRange {
 	return bigtable.NewRange(BreakdownKey(merchant, dim, Hour(from)), BreakdownKey(merchant, dim, ceilHour(to)))
+}
+
+// QuarterTotalsRange covers the quarter totals rows of the hours in
+// [from, to) (rounded outwards to whole hours).
+func QuarterTotalsRange(merchant string, from, to time.Time) bigtable.RowRange {
+	return bigtable.NewRange(QuarterTotalsKey(merchant, Hour(from)), QuarterTotalsKey(merchant, ceilHour(to)))
+}
+
+// QuarterBreakdownRange covers the quarter breakdown rows of dim for the
+// hours in [from, to) (rounded outwards to whole hours).
+func QuarterBreakdownRange(merchant string, dim Dimension, from, to time.Time) bigtable.RowRange {
+	return bigtable.NewRange(QuarterBreakdownKey(merchant, dim, Hour(from)), QuarterBreakdownKey(merchant, dim, ceilHour(to)))
 }
 
 // RealtimeRange covers the realtime rows of the minutes in [from, to).
@@ -125,7 +154,7 @@ func ceilHour(t time.Time) time.Time {
 type Key struct {
 	Merchant string
 	Kind     string
-	Dim      Dimension // KindBreakdown only
+	Dim      Dimension // KindBreakdown and KindQuarterBreakdown only
 	Time     time.Time // the hour (or minute for KindRealtime), UTC
 }
 
@@ -141,6 +170,12 @@ func ParseKey(key string) (Key, error) {
 	case len(parts) == 3 && parts[1] == KindTotals:
 		k = Key{Merchant: parts[0], Kind: KindTotals}
 		ts, tl = parts[2], hourLayout
+	case len(parts) == 3 && parts[1] == KindQuarterTotals:
+		k = Key{Merchant: parts[0], Kind: KindQuarterTotals}
+		ts, tl = parts[2], hourLayout
+	case len(parts) == 4 && parts[1] == KindQuarterBreakdown:
+		k = Key{Merchant: parts[0], Kind: KindQuarterBreakdown, Dim: Dimension(parts[2])}
+		ts, tl = parts[3], hourLayout
 	case len(parts) == 3 && parts[1] == KindRealtime:
 		k = Key{Merchant: parts[0], Kind: KindRealtime}
 		ts, tl = parts[2], minLayout

@@ -98,6 +98,16 @@ func TestTraffic(t *testing.T) {
 		{"parent domain is internal", page, "https://www.example.com/", "", "", "(direct)", "(none)"},
 		{"subdomain is internal", "https://example.com/", "https://blog.example.com/", "", "", "(direct)", "(none)"},
 		{"unparseable referrer", page, "http://[::1", "", "", "(direct)", "(none)"},
+		// Paid clicks and webmail (docs/metrics.md, "Traffic rules").
+		{"gclid is google cpc", page + "&gclid=abc", "https://www.google.com/", "", "", "google", "cpc"},
+		{"msclkid is bing cpc", page + "&msclkid=abc#top", "https://www.bing.com/", "", "", "bing", "cpc"},
+		{"fbclid is facebook cpc", page + "&fbclid=IwAR0", "https://l.facebook.com/", "", "", "facebook", "cpc"},
+		{"empty gclid is not paid", page + "&gclid=", "https://www.google.com/", "", "", "google", "organic"},
+		{"utm wins over gclid", page + "&gclid=abc", "", "newsletter", "email", "newsletter", "email"},
+		{"gmail is email, not google organic", page, "https://mail.google.com/mail/u/0/", "", "", "mail.google.com", "email"},
+		{"outlook is email", page, "https://outlook.live.com/", "", "", "outlook.live.com", "email"},
+		{"yahoo mail is email, not yahoo organic", page, "https://mail.yahoo.com/d/folders/1", "", "", "mail.yahoo.com", "email"},
+		{"any webmail host", page, "https://webmail.example.net/", "", "", "webmail.example.net", "email"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,6 +128,16 @@ func TestPagePath(t *testing.T) {
 		{"", "https://example.com/Products/Shoes/?color=red#top", "/Products/Shoes"},
 		{"", "https://example.com//a///b//", "/a/b"},
 		{"", "https://example.com/caf%C3%A9", "/café"},
+		// Segment sends paths percent-encoded, GA4 decoded: one page.
+		{"/caf%C3%A9", "", "/café"},
+		{"/café", "", "/café"},
+		{"/caf%c3%a9/x%20y", "", "/café/x y"},
+		{"/a%2Fb", "", "/a%2Fb"},
+		{"", "https://example.com/a%2fb", "/a%2Fb"},
+		{"/100%25", "", "/100%25"},
+		{"/bad%ZZ", "", "/bad%ZZ"},
+		{"/latin1%E9", "", "/latin1%E9"},
+		{"/latin1%e9", "", "/latin1%E9"},
 		{"/a/b/", "https://example.com/ignored", "/a/b"},
 		{"a/b", "", "/a/b"},
 		{"/search?q=x", "", "/search"},

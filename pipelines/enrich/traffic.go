@@ -3,6 +3,7 @@ package enrich
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Traffic mediums besides the ones merchants set with utm_medium.
@@ -10,6 +11,8 @@ const (
 	MediumOrganic  = "organic"
 	MediumSocial   = "social"
 	MediumReferral = "referral"
+	MediumEmail    = "email"
+	MediumCPC      = "cpc"
 	MediumNone     = "(none)"
 	// SourceDirect is the source of traffic with no referrer and no UTM
 	// fields, or from the same site.
@@ -45,23 +48,56 @@ var socialHosts = map[string]string{
 	"quora.com": "quora", "news.ycombinator.com": "hackernews",
 }
 
-// Traffic returns the traffic source and medium of an event:
+// paidClickIDs maps the click-id query parameters that ad networks add to
+// landing URLs to the network's source name (medium MediumCPC).
+var paidClickIDs = []struct{ param, source string }{
+	{"gclid", "google"}, {"msclkid", "bing"}, {"fbclid", "facebook"},
+}
+
+// webmailHosts are the hosts of webmail services: a referrer from them is
+// an email link (MediumEmail), never a search engine or a social network.
+var webmailHosts = map[string]bool{
+	"mail.google.com": true, "inbox.google.com": true,
+	"outlook.live.com": true, "outlook.office.com": true, "outlook.office365.com": true, "mail.live.com": true,
+	"mail.yahoo.com": true, "mail.yahoo.co.jp": true, "mail.aol.com": true,
+	"mail.proton.me": true, "mail.protonmail.com": true, "app.fastmail.com": true,
+	"mail.zoho.com": true, "mail.yandex.ru": true, "mail.yandex.com": true, "e.mail.ru": true,
+	"mail.gmx.net": true, "mail.gmx.com": true, "web.de": true, "icloud.com": true,
+}
+
+// isWebmail reports whether host (from Host) is a webmail service: a known
+// host, or any host whose first label is "webmail".
+func isWebmail(host string) bool {
+	return webmailHosts[host] || strings.HasPrefix(host, "webmail.")
+}
+
+// Traffic returns the traffic source and medium of an event
+// (docs/metrics.md, "Traffic rules"):
 //
 //  1. utm_source or utm_medium set: they win, trimmed, case kept; the
 //     missing one is NotSet.
-//  2. Else a referrer from another site: a search engine gives its name and
-//     MediumOrganic, a social network its name and MediumSocial, any other
-//     host the host without "www." and MediumReferral.
-//  3. Else (no referrer, an unparseable one, or one from the page's own
+//  2. Else a paid-click id in the page URL's query (gclid, msclkid,
+//     fbclid): the ad network and MediumCPC.
+//  3. Else a referrer from another site: a webmail host gives the host and
+//     MediumEmail, a social network its name and MediumSocial, a search
+//     engine its name and MediumOrganic, any other host the host without
+//     "www." and MediumReferral.
+//  4. Else (no referrer, an unparseable one, or one from the page's own
 //     site — internal navigation): SourceDirect and MediumNone.
 func Traffic(pageURL, referrer, utmSource, utmMedium string) (source, medium string) {
 	utmSource, utmMedium = strings.TrimSpace(utmSource), strings.TrimSpace(utmMedium)
 	if utmSource != "" || utmMedium != "" {
 		return orNotSet(utmSource), orNotSet(utmMedium)
 	}
+	if src, ok := paidClick(pageURL); ok {
+		return src, MediumCPC
+	}
 	ref := Host(referrer)
 	if ref == "" || sameSite(ref, Host(pageURL)) {
 		return SourceDirect, MediumNone
+	}
+	if isWebmail(ref) {
+		return ref, MediumEmail
 	}
 	if name, ok := social(ref); ok {
 		return name, MediumSocial
@@ -70,6 +106,25 @@ func Traffic(pageURL, referrer, utmSource, utmMedium string) (source, medium str
 		return name, MediumOrganic
 	}
 	return ref, MediumReferral
+}
+
+// paidClick returns the ad network of a paid-click id in the URL's query.
+func paidClick(pageURL string) (string, bool) {
+	i := strings.IndexByte(pageURL, '?')
+	if i < 0 {
+		return "", false
+	}
+	q := pageURL[i+1:]
+	if j := strings.IndexByte(q, '#'); j >= 0 {
+		q = q[:j]
+	}
+	vals, _ := url.ParseQuery(q) // a malformed pair is skipped, the rest kept
+	for _, p := range paidClickIDs {
+		if strings.TrimSpace(vals.Get(p.param)) != "" {
+			return p.source, true
+		}
+	}
+	return "", false
 }
 
 func orNotSet(s string) string {
@@ -140,11 +195,14 @@ func search(host string) (string, bool) {
 }
 
 // PagePath returns the normalised page path of an event: its page_path,
-// else the path of its page_url; without the query string and fragment,
-// with duplicate slashes collapsed, a leading slash, and no trailing slash
-// except for the root. Case is kept (paths are case-sensitive). An event
-// with no page context at all has layout.NoneValue; a page with an empty
-// path is "/".
+// else the path of its page_url; without the query string and fragment;
+// percent-encoding decoded wherever the result is valid UTF-8, except %2F
+// (an encoded slash stays encoded, so it cannot create a path segment) and
+// %25; duplicate slashes collapsed; a leading slash; no trailing slash
+// except for the root. Case is kept (paths are case-sensitive). So
+// Segment's "/caf%C3%A9" and GA4's "/café" are one page. An event with no
+// page context at all has layout.NoneValue; a page with an empty path is
+// "/".
 func PagePath(path, pageURL string) string {
 	path, pageURL = strings.TrimSpace(path), strings.TrimSpace(pageURL)
 	if path == "" && pageURL == "" {
@@ -153,14 +211,22 @@ func PagePath(path, pageURL string) string {
 	if path == "" {
 		if u, err := url.Parse(pageURL); err == nil {
 			path = u.EscapedPath()
-			if u, err := url.PathUnescape(path); err == nil {
-				path = u
+		} else if i := strings.Index(pageURL, "://"); i >= 0 {
+			// Unparseable (e.g. a bad escape): take what follows the host.
+			rest := pageURL[i+3:]
+			if j := strings.IndexByte(rest, '/'); j >= 0 {
+				path = rest[j:]
+			} else {
+				path = "/"
 			}
+		} else {
+			path = pageURL
 		}
 	}
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
 	}
+	path = unescapePath(path)
 	var b strings.Builder
 	b.Grow(len(path) + 1)
 	b.WriteByte('/')
@@ -174,4 +240,70 @@ func PagePath(path, pageURL string) string {
 		b.WriteString(seg)
 	}
 	return b.String()
+}
+
+// unescapePath decodes each %XX escape of p except %2F and %25, when the
+// result is valid UTF-8; otherwise (or for a malformed escape) it returns p
+// with only its escapes upper-cased, so one page has one form.
+func unescapePath(p string) string {
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+			return upperEscapes(p)
+		}
+		v := unhex(p[i+1])<<4 | unhex(p[i+2])
+		if v == '/' || v == '%' {
+			b.WriteByte('%')
+			b.WriteByte(upperHex(p[i+1]))
+			b.WriteByte(upperHex(p[i+2]))
+		} else {
+			b.WriteByte(v)
+		}
+		i += 2
+	}
+	out := b.String()
+	if !utf8.ValidString(out) {
+		return upperEscapes(p)
+	}
+	return out
+}
+
+func upperEscapes(p string) string {
+	b := []byte(p)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' && isHex(b[i+1]) && isHex(b[i+2]) {
+			b[i+1], b[i+2] = upperHex(b[i+1]), upperHex(b[i+2])
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+func upperHex(c byte) byte {
+	if c >= 'a' && c <= 'f' {
+		return c - 'a' + 'A'
+	}
+	return c
 }

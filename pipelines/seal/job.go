@@ -28,7 +28,7 @@ import (
 )
 
 func init() {
-	register.DoFn2x0[string, layout.Totals](&collectFn{})
+	register.DoFn2x1[string, layout.RowContent, error](&collectFn{})
 	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, event.Event)](&shardFn{})
 	register.Emitter2[beam.EventTime, event.Event]()
 }
@@ -40,9 +40,10 @@ type Job struct {
 	// Merchants scopes the run; empty means every merchant.
 	Merchants []string
 	Source    Source
-	// Bigtable names the metrics instance and bounds rows like the
-	// streaming job (MaxNames, TopK); SealedAt is set by Run.
+	// Bigtable names the metrics instance; SealedAt is set by Run.
 	Bigtable btsink.Options
+	// MaxNames and TopK bound rows like the streaming job's.
+	MaxNames, TopK int
 	// DryRun computes without writing; the totals go to a Collector.
 	DryRun bool
 	// Shard and Shards, when Shards > 1, keep only the merchants whose id
@@ -103,48 +104,41 @@ func (j Job) Hours() []time.Time {
 }
 
 // Pipeline builds the batch pipeline of the job: read the archive over
-// transforms.SessionInputRange (sessions that start in the range need the
-// events around it), compute every metric for the hours of the range, and
-// write them sealed (or hand the totals to collector on a dry run).
+// transforms.InputRange (sessions, deduplication and attachment need the
+// events around the range), compute every metric for the hours of the
+// range, and write them sealed (or hand the totals to collector on a dry
+// run).
 func (j Job) Pipeline(collector *Collector) (*beam.Pipeline, error) {
 	if err := j.Validate(); err != nil {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	inFrom, inTo := transforms.SessionInputRange(j.From, j.To)
+	inFrom, inTo := transforms.InputRange(j.From, j.To)
 	events := j.Source.Read(s, inFrom, inTo, j.Merchants)
 	if j.Shards > 1 {
 		events = beam.ParDo(s.Scope("MerchantShard"), &shardFn{Shard: j.Shard, Shards: j.Shards}, events)
 	}
-	out := transforms.MetricsFromEvents(s, events, transforms.Options{
-		MaxNames: j.Bigtable.MaxNames, TopK: j.Bigtable.TopK,
-		From: j.From, To: j.To, InjectBug: j.InjectBug,
-	})
-	if len(j.Merchants) > 0 {
-		// A scoped run cannot retire rows through the hour's seal record
-		// (other merchants share it): it writes every merchant-hour of its
-		// scope, zero where the archive has nothing.
-		var keys []string
-		for _, m := range j.Merchants {
-			if j.Shards > 1 && MerchantShard(m, j.Shards) != j.Shard {
-				continue // another shard's job writes this merchant
-			}
-			for _, h := range j.Hours() {
-				keys = append(keys, layout.TotalsKey(m, h))
-			}
+	opts := transforms.Options{MaxNames: j.MaxNames, TopK: j.TopK, From: j.From, To: j.To, InjectBug: j.InjectBug}
+	// A scoped run cannot retire rows through the hour's seal record
+	// (other merchants share it): it writes every merchant-hour of its
+	// scope, zero where the archive has nothing.
+	for _, m := range j.Merchants {
+		if j.Shards > 1 && MerchantShard(m, j.Shards) != j.Shard {
+			continue // another shard's job writes this merchant
 		}
-		if len(keys) > 0 {
-			out = transforms.WithEmptyHours(s, out, beam.CreateList(s, keys))
+		for _, h := range j.Hours() {
+			opts.Cover = append(opts.Cover, layout.TotalsKey(m, h))
 		}
 	}
+	out := transforms.MetricsFromEvents(s, events, opts)
 	if j.DryRun {
 		if collector == nil {
 			return nil, errors.New("seal: a dry run needs a collector")
 		}
-		beam.ParDo0(s, &collectFn{ID: collector.id}, out.Totals)
+		beam.ParDo0(s, &collectFn{ID: collector.id}, out.Rows)
 		return p, nil
 	}
-	btsink.WriteSealed(s, j.Bigtable, out.Totals, out.Breakdowns)
+	btsink.WriteSealed(s, j.Bigtable, out.Rows)
 	return p, nil
 }
 
@@ -192,7 +186,15 @@ func (c *Collector) Totals() map[string]layout.Totals {
 
 type collectFn struct{ ID string }
 
-func (fn *collectFn) ProcessElement(key string, t layout.Totals) {
+func (fn *collectFn) ProcessElement(key string, rc layout.RowContent) error {
+	k, err := layout.ParseKey(key)
+	if err != nil || k.Kind != layout.KindTotals {
+		return nil // the dry run compares totals rows
+	}
+	t, err := layout.TotalsFromCells(rc.Cells)
+	if err != nil {
+		return fmt.Errorf("seal: dry run: decode %s: %w", key, err)
+	}
 	collectors.Lock()
 	c := collectors.by[fn.ID]
 	collectors.Unlock()
@@ -200,6 +202,7 @@ func (fn *collectFn) ProcessElement(key string, t layout.Totals) {
 		panic("seal: dry-run totals produced outside the process that runs the job; dry runs need --runner=prism")
 	}
 	c.mu.Lock()
-	c.m[key] = t
+	c.m[key] = *t
 	c.mu.Unlock()
+	return nil
 }

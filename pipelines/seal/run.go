@@ -22,7 +22,9 @@ type Runner struct {
 	Runner   string
 	Source   Source
 	Bigtable btsink.Options
-	Records  *Records
+	// MaxNames and TopK bound rows like the streaming job's.
+	MaxNames, TopK int
+	Records        *Records
 	// ChunkHours is how many hours one batch job recomputes (its memory
 	// on Prism grows with the events of ChunkHours + 2 hours).
 	ChunkHours int
@@ -82,7 +84,7 @@ type Metrics struct {
 	Present                      bool
 	Events, PageViews, Visitors  int64
 	Sessions, Bounces, BotEvents int64
-	Revenue                      map[string]int64
+	Revenue                      layout.Money
 }
 
 func metricsOf(t *layout.Totals) Metrics {
@@ -147,7 +149,7 @@ func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []s
 		gen = r.Clock().UnixMicro()
 	}
 	full := len(merchants) == 0
-	job := Job{From: from, To: to, Merchants: merchants, Source: r.Source, Bigtable: r.Bigtable, DryRun: dryRun, InjectBug: r.InjectBug}
+	job := Job{From: from, To: to, Merchants: merchants, Source: r.Source, Bigtable: r.Bigtable, MaxNames: r.MaxNames, TopK: r.TopK, DryRun: dryRun, InjectBug: r.InjectBug}
 	job.Bigtable.SealedAt = gen
 	ch := Chunk{From: from, To: to, Hours: len(job.Hours()), Generation: gen, Reason: reason, MerchantRuns: !full}
 

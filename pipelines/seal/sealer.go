@@ -44,7 +44,7 @@ func (sc Schedule) due(now, h time.Time, rec layout.Seal, st archive.HourStat, s
 	case statKnown && (st.Rows != rec.Events || st.Newest.UnixMicro() > rec.ArchivedAt):
 		return "new events"
 	}
-	_, horizon := transforms.SessionInputRange(h, end)
+	_, horizon := transforms.InputRange(h, end)
 	if !now.Before(horizon.Add(sc.Grace)) && sealedAt.Before(horizon.Add(sc.Grace)) {
 		return "session horizon"
 	}

@@ -39,12 +39,10 @@ type Config struct {
 	// BigtableAppProfile is the app profile ("": the default one).
 	BigtableAppProfile string
 	// EarlyFiring is how often an open hour's provisional values are
-	// updated; AllowedLateness how long after an hour ends its events
-	// still update them; DedupLateness how long duplicates are recognised
-	// (0: AllowedLateness).
-	EarlyFiring     time.Duration
-	AllowedLateness time.Duration
-	DedupLateness   time.Duration
+	// updated; Horizon how long after an hour ends its events still
+	// update them (older ones reach the metrics through the sealer).
+	EarlyFiring time.Duration
+	Horizon     time.Duration
 	// MaxNames and TopK bound totals and breakdown rows (0: defaults).
 	MaxNames int
 	TopK     int
@@ -62,14 +60,12 @@ type Config struct {
 
 func (c Config) options() transforms.Options {
 	return transforms.Options{
-		EarlyFiring:       c.EarlyFiring,
-		AllowedLateness:   c.AllowedLateness,
-		DedupLateness:     c.DedupLateness,
-		WallClockLateness: true,
-		Realtime:          true,
-		MaxNames:          c.MaxNames,
-		TopK:              c.TopK,
-		InjectBug:         c.InjectBug,
+		EarlyFiring: c.EarlyFiring,
+		Horizon:     c.Horizon,
+		Realtime:    true,
+		MaxNames:    c.MaxNames,
+		TopK:        c.TopK,
+		InjectBug:   c.InjectBug,
 	}
 }
 
@@ -110,8 +106,8 @@ func Build(c Config) (*beam.Pipeline, error) {
 		bqarchive.Write(s, bq, events)
 	}
 	out := transforms.MetricsFromEvents(s, events, c.options())
-	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, AppProfile: c.BigtableAppProfile, MaxNames: c.MaxNames, TopK: c.TopK}
-	btsink.WriteProvisional(s, bt, out.Totals, out.Breakdowns)
+	bt := btsink.Options{Project: c.BigtableProject, Instance: c.BigtableInstance, AppProfile: c.BigtableAppProfile}
+	btsink.WriteProvisional(s, bt, out.Rows)
 	btsink.WriteRealtime(s, bt, out.Realtime)
 	return p, nil
 }

@@ -14,7 +14,7 @@ import (
 
 func config(dataflow bool) Config {
 	c := Config{Dataflow: dataflow, Project: "proj", Subscription: "sub", BigtableProject: "proj", BigtableInstance: "inst",
-		EarlyFiring: 10 * time.Second, AllowedLateness: 72 * time.Hour, DedupLateness: 6 * time.Hour}
+		EarlyFiring: 10 * time.Second, Horizon: 3 * time.Hour}
 	if dataflow {
 		c.ArchiveTable = "proj-1.footfall.events"
 	} else {
@@ -84,9 +84,9 @@ func TestConfigValidate(t *testing.T) {
 		"no subscription":           func(c *Config) { c.Subscription = "" },
 		"no bigtable":               func(c *Config) { c.BigtableInstance = "" },
 		"no early firing":           func(c *Config) { c.EarlyFiring = 0 },
-		"dedup beyond lateness":     func(c *Config) { c.DedupLateness = 73 * time.Hour },
+		"horizon under an hour":     func(c *Config) { c.Horizon = 30 * time.Minute },
 		"unknown injected bug":      func(c *Config) { c.InjectBug = "typo" },
-		"negative allowed latness":  func(c *Config) { c.AllowedLateness = -time.Hour },
+		"negative horizon":          func(c *Config) { c.Horizon = -time.Hour },
 		"bigquery archive on prism": func(c *Config) { c.ArchiveTable = "proj-1.footfall.events" },
 	}
 	for name, mutate := range bad {

@@ -9,7 +9,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
-	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/pipelines/internal/beamcoder"
 	"github.com/footfall/footfall/pipelines/internal/limits"
@@ -18,124 +17,377 @@ import (
 func init() {
 	beam.RegisterCoder(reflect.TypeOf(hourAgg{}), encodeHourAgg, decodeHourAgg)
 	register.Function1x2(keyHitByHour)
-	register.Combiner3[hourAgg, Hit, hourAgg](&hourFn{})
-	register.DoFn4x0[string, hourAgg, func(string, layout.Totals), func(string, layout.Breakdown)](&splitHourFn{})
-	register.Emitter2[string, layout.Totals]()
-	register.Emitter2[string, layout.Breakdown]()
+	register.Function1x2(keySessionByHour)
+	register.Combiner3[hourAgg, Hit, hourAgg](&hitAggFn{})
+	register.Combiner3[hourAgg, Session, hourAgg](&sessionAggFn{})
+	register.Combiner1[hourAgg](&mergeAggFn{})
+	register.DoFn3x0[string, hourAgg, func(string, layout.RowContent)](&rowsFn{})
+	register.Emitter2[string, layout.RowContent]()
 	register.Function1x2(keyHitByMinute)
 	register.Combiner2[layout.Totals, Hit](&minuteFn{})
 }
 
-// hourAgg is one merchant-hour's totals and breakdowns (indexed like
-// layout.Dimensions) while they are being aggregated.
-type hourAgg struct {
+// nDims is the number of breakdown dimensions.
+var nDims = len(layout.Dimensions)
+
+// quarterAgg is one merchant's totals and breakdowns (indexed like
+// layout.Dimensions) for one UTC quarter hour, while being aggregated.
+type quarterAgg struct {
 	T layout.Totals
 	B []layout.Breakdown
 }
 
-// HourlyMetrics aggregates hour-windowed hits (PCollection<Hit>) into one
-// layout.Totals per merchant and hour (PCollection<KV<string,
-// layout.Totals>> keyed by layout.TotalsKey) and its breakdowns by every
-// layout.Dimensions (PCollection<KV<string, layout.Breakdown>> keyed by
-// layout.BreakdownKey), in one combine. Bots only count as BotEvents.
-// Event names beyond maxNames per merchant-hour are summed under
-// layout.OtherValue (limits.CapNames); each breakdown keeps its topK
-// values by events plus Other. With allDims every merchant-hour gets all
-// breakdown rows, empty ones too (a seal must replace stale rows);
-// otherwise empty breakdowns are left out.
-func HourlyMetrics(s beam.Scope, hits beam.PCollection, maxNames, topK int, allDims bool) (totals, breakdowns beam.PCollection) {
+func newQuarterAgg() *quarterAgg { return &quarterAgg{B: make([]layout.Breakdown, nDims)} }
+
+// hourAgg is one merchant-hour's quarters (nil: nothing in that quarter);
+// the hour's own rows are derived from them (rows).
+type hourAgg struct {
+	Q [layout.Quarters]*quarterAgg
+}
+
+func (a *hourAgg) quarter(t int64) *quarterAgg {
+	q := layout.QuarterOf(time.UnixMicro(t))
+	if a.Q[q] == nil {
+		a.Q[q] = newQuarterAgg()
+	}
+	return a.Q[q]
+}
+
+// merge adds o into a (o's parts may be shared by a afterwards: o must not
+// be used again).
+func (a *hourAgg) merge(o *hourAgg) {
+	for i, q := range o.Q {
+		switch {
+		case q == nil:
+		case a.Q[i] == nil:
+			a.Q[i] = q
+		default:
+			must(a.Q[i].T.Merge(&q.T))
+			for d := range a.Q[i].B {
+				must(a.Q[i].B[d].Merge(&q.B[d]))
+			}
+		}
+	}
+}
+
+// bound caps event names and truncates breakdowns of every quarter.
+func (a *hourAgg) bound(maxNames, topK int) {
+	for _, q := range a.Q {
+		if q == nil {
+			continue
+		}
+		q.T.ByName = limits.CapNames(q.T.ByName, maxNames)
+		for d := range q.B {
+			must(q.B[d].Truncate(topK))
+		}
+	}
+}
+
+// HourlyMetrics aggregates hits and sessions into one hourAgg per
+// merchant-hour (PCollection<KV<string, hourAgg>> keyed by
+// layout.TotalsKey): hits (PCollection<Hit>, after Visit) count at their
+// event time, sessions (PCollection<Session>) at their start. In streaming
+// both are in triggered hourly windows and the result is two streams of
+// panes; in batch one value per key.
+func HourlyMetrics(s beam.Scope, hits, sessions beam.PCollection, maxValues int) (fromHits, fromSessions beam.PCollection) {
 	s = s.Scope("HourlyMetrics")
-	keyed := beam.ParDo(s, keyHitByHour, hits)
-	aggs := beam.CombinePerKey(s, &hourFn{MaxNames: maxNames, TopK: topK}, keyed)
-	return beam.ParDo2(s, &splitHourFn{AllDims: allDims}, aggs)
+	fromHits = beam.CombinePerKey(s, &hitAggFn{MaxValues: maxValues}, beam.ParDo(s, keyHitByHour, hits))
+	fromSessions = beam.CombinePerKey(s, &sessionAggFn{MaxValues: maxValues}, beam.ParDo(s, keySessionByHour, sessions))
+	return fromHits, fromSessions
 }
 
 func keyHitByHour(h Hit) (string, Hit) {
 	return layout.TotalsKey(h.Merchant, layout.Hour(time.UnixMicro(h.Time))), h
 }
 
-type hourFn struct {
-	MaxNames int
-	TopK     int
+func keySessionByHour(se Session) (string, Session) {
+	return layout.TotalsKey(se.Merchant, layout.Hour(time.UnixMicro(se.Start))), se
 }
 
-func (fn *hourFn) CreateAccumulator() hourAgg {
-	return hourAgg{B: make([]layout.Breakdown, len(layout.Dimensions))}
-}
+// hitAggFn counts hits into their quarters (docs/metrics.md): bots only
+// as bot events; every other hit as an event, a view, a visitor (unless
+// unattached), by name, revenue, and in every breakdown with event
+// metrics. MaxValues bounds each breakdown on output (keeping the values
+// with the most events), far above TopK, so that a merchant-hour's
+// aggregate stays bounded while its top TopK stay exact.
+type hitAggFn struct{ MaxValues int }
 
-func (fn *hourFn) AddInput(a hourAgg, h Hit) hourAgg {
-	if h.Bot {
-		a.T.BotEvents++
+func (fn *hitAggFn) CreateAccumulator() hourAgg { return hourAgg{} }
+
+func (fn *hitAggFn) AddInput(a hourAgg, h Hit) hourAgg {
+	q := a.quarter(h.Time)
+	if h.Bot() {
+		q.T.BotEvents++
 		return a
 	}
-	addHit(&a.T, &h, true)
-	vis := []byte(h.Visitor)
-	for i, d := range layout.Dimensions {
-		b := &a.B[i]
-		if b.Values == nil {
-			b.Values = map[string]*layout.Item{}
-		}
-		v := h.Dim(d)
-		it := b.Values[v]
-		if it == nil {
-			it = &layout.Item{Visitors: layout.NewItemSketch()}
-			b.Values[v] = it
-		}
-		it.Events++
-		if h.Name == event.NamePageView {
-			it.PageViews++
-		}
-		if h.Revenue != 0 {
-			if it.Revenue == nil {
-				it.Revenue = map[string]int64{}
-			}
-			it.Revenue[h.Currency] += h.Revenue
-		}
-		it.Visitors.Insert(vis)
-	}
-	return a
-}
-
-// addHit counts a non-bot hit into t: events, page views, visitors and,
-// when full, names and revenue.
-func addHit(t *layout.Totals, h *Hit, full bool) {
+	t := &q.T
 	t.Events++
-	if h.Name == event.NamePageView {
+	view := h.View()
+	if view {
 		t.PageViews++
 	}
-	if t.Visitors == nil {
-		t.Visitors = layout.NewVisitorSketch()
-	}
-	t.Visitors.Insert([]byte(h.Visitor))
-	if !full {
-		return
+	var vis []byte
+	if h.Visitor != "" {
+		vis = []byte(h.Visitor)
+		if t.Visitors == nil {
+			t.Visitors = layout.NewVisitorSketch()
+		}
+		t.Visitors.Insert(vis)
 	}
 	if t.ByName == nil {
 		t.ByName = map[string]int64{}
 	}
 	t.ByName[h.Name]++
+	rev := layout.Amount{Minor: h.Revenue, Scale: h.Scale}
 	if h.Revenue != 0 {
-		if t.Revenue == nil {
-			t.Revenue = map[string]int64{}
+		t.Revenue = t.Revenue.Add(h.Currency, rev)
+	}
+	for i, d := range layout.Dimensions {
+		if !d.EventMetrics() {
+			continue
 		}
-		t.Revenue[h.Currency] += h.Revenue
+		it := item(&q.B[i], h.Dim(d))
+		it.Events++
+		if view {
+			it.PageViews++
+		}
+		if h.Revenue != 0 {
+			it.Revenue = it.Revenue.Add(h.Currency, rev)
+		}
+		if vis != nil {
+			if it.Visitors == nil {
+				it.Visitors = layout.NewItemSketch()
+			}
+			it.Visitors.Insert(vis)
+		}
 	}
+	return a
 }
 
-func (fn *hourFn) MergeAccumulators(a, b hourAgg) hourAgg {
-	must(a.T.Merge(&b.T))
-	for i := range a.B {
-		must(a.B[i].Merge(&b.B[i]))
+// item returns b's item for value v, creating it.
+func item(b *layout.Breakdown, v string) *layout.Item {
+	if b.Values == nil {
+		b.Values = map[string]*layout.Item{}
+	}
+	it := b.Values[v]
+	if it == nil {
+		it = &layout.Item{}
+		b.Values[v] = it
+	}
+	return it
+}
+
+func (fn *hitAggFn) MergeAccumulators(a, b hourAgg) hourAgg {
+	a.merge(&b)
+	return a
+}
+
+func (fn *hitAggFn) ExtractOutput(a hourAgg) hourAgg {
+	a.bound(0, maxValues(fn.MaxValues))
+	return a
+}
+
+func maxValues(n int) int {
+	if n <= 0 {
+		return 10 * limits.DefaultTopK
+	}
+	return n
+}
+
+// sessionAggFn counts sessions into the quarter of their start: sessions,
+// bounces, engaged sessions and duration in the totals and in every
+// session-scoped breakdown, and the session's visitor in the exit page's
+// (whose value no hit carries).
+type sessionAggFn struct{ MaxValues int }
+
+func (fn *sessionAggFn) CreateAccumulator() hourAgg { return hourAgg{} }
+
+func (fn *sessionAggFn) AddInput(a hourAgg, se Session) hourAgg {
+	q := a.quarter(se.Start)
+	bounce, engaged, ms := b2i(se.Bounce()), b2i(se.Engaged()), se.Duration().Milliseconds()
+	q.T.Sessions++
+	q.T.Bounces += bounce
+	q.T.EngagedSessions += engaged
+	q.T.SessionMillis += ms
+	for i, d := range layout.Dimensions {
+		if !d.SessionScoped() {
+			continue
+		}
+		it := item(&q.B[i], se.Dim(d))
+		it.Sessions++
+		it.Bounces += bounce
+		it.EngagedSessions += engaged
+		it.SessionMillis += ms
+		if d == layout.DimExit && se.Visitor != "" {
+			if it.Visitors == nil {
+				it.Visitors = layout.NewItemSketch()
+			}
+			it.Visitors.Insert([]byte(se.Visitor))
+		}
 	}
 	return a
 }
 
-func (fn *hourFn) ExtractOutput(a hourAgg) hourAgg {
-	a.T.ByName = limits.CapNames(a.T.ByName, fn.MaxNames)
-	for i := range a.B {
-		must(a.B[i].Truncate(fn.TopK))
+func b2i(b bool) int64 {
+	if b {
+		return 1
 	}
+	return 0
+}
+
+func (fn *sessionAggFn) MergeAccumulators(a, b hourAgg) hourAgg {
+	a.merge(&b)
 	return a
+}
+
+func (fn *sessionAggFn) ExtractOutput(a hourAgg) hourAgg {
+	a.bound(0, maxValues(fn.MaxValues))
+	return a
+}
+
+// mergeAggFn merges the aggregates of one merchant-hour (batch: the hits'
+// and the sessions' into one, so that each row is written once).
+type mergeAggFn struct{}
+
+func (mergeAggFn) MergeAccumulators(a, b hourAgg) hourAgg {
+	a.merge(&b)
+	return a
+}
+
+// RowOptions bound the rows of a merchant-hour and stamp them.
+type RowOptions struct {
+	MaxNames int
+	TopK     int
+	// AllDims writes every breakdown row, empty ones too (a seal must
+	// replace stale rows); otherwise empty breakdowns are left out.
+	AllDims bool
+}
+
+// Rows turns merchant-hour aggregates (PCollection<KV<string, hourAgg>>)
+// into the Bigtable rows of each (PCollection<KV<string,
+// layout.RowContent>>): the hour's totals and breakdowns, and the quarter
+// rows, bounded by opts. Used by the batch job; the streaming job's fold
+// does the same per pane.
+func Rows(s beam.Scope, aggs beam.PCollection, opts RowOptions) beam.PCollection {
+	s = s.Scope("Rows")
+	return beam.ParDo(s, &rowsFn{MaxNames: opts.MaxNames, TopK: opts.TopK, AllDims: opts.AllDims}, aggs)
+}
+
+type rowsFn struct {
+	MaxNames, TopK int
+	AllDims        bool
+}
+
+func (fn *rowsFn) ProcessElement(key string, a hourAgg, emit func(string, layout.RowContent)) {
+	rows, err := rowsOf(key, &a, RowOptions{MaxNames: fn.MaxNames, TopK: fn.TopK, AllDims: fn.AllDims}, 0, 0)
+	if err != nil {
+		panic(err) // the transforms made the key and the aggregate
+	}
+	for _, r := range rows {
+		emit(r.key, r.content)
+	}
+}
+
+type row struct {
+	key     string
+	content layout.RowContent
+}
+
+// rowsOf computes the rows of one merchant-hour aggregate, stamped with at
+// and gen: the hour's totals (the quarters merged, names capped) and
+// breakdowns (the quarters merged, then truncated to TopK), the quarter
+// totals row (each quarter's names capped) and the quarter breakdown rows
+// (each quarter truncated to TopK). a is left untouched.
+func rowsOf(key string, a *hourAgg, opts RowOptions, at, gen int64) ([]row, error) {
+	k, err := layout.ParseKey(key)
+	if err != nil || k.Kind != layout.KindTotals {
+		return nil, fmt.Errorf("transforms: %q is not a totals row key", key)
+	}
+	maxNames, topK := opts.MaxNames, opts.TopK
+	if maxNames <= 0 {
+		maxNames = limits.DefaultMaxNames
+	}
+	if topK <= 0 {
+		topK = limits.DefaultTopK
+	}
+	cells := func(c interface{ Cells() ([]layout.Cell, error) }) ([]layout.Cell, error) { return c.Cells() }
+	var out []row
+	// Totals: the hour, then its quarters.
+	hour := layout.Totals{UpdatedAt: at, Generation: gen}
+	qt := layout.QuarterTotals{UpdatedAt: at, Generation: gen}
+	for i, q := range a.Q {
+		if q == nil {
+			continue
+		}
+		must(hour.Merge(&q.T))
+		t := q.T
+		t.ByName = limits.CapNames(t.ByName, maxNames)
+		qt.Q[i] = &t
+	}
+	hour.ByName = limits.CapNames(hour.ByName, maxNames)
+	hc, err := cells(&hour)
+	if err != nil {
+		return nil, err
+	}
+	qc, err := cells(&qt)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, row{key, layout.RowContent{Cells: hc}}, row{layout.QuarterTotalsKey(k.Merchant, k.Time), layout.RowContent{Cells: qc}})
+	// Breakdowns, dimension by dimension.
+	for d, dim := range layout.Dimensions {
+		hb := layout.Breakdown{Values: map[string]*layout.Item{}, UpdatedAt: at, Generation: gen}
+		qb := layout.QuarterBreakdowns{UpdatedAt: at, Generation: gen}
+		empty := true
+		for i, q := range a.Q {
+			if q == nil {
+				continue
+			}
+			b := cloneBreakdown(&q.B[d])
+			if len(b.Values) > 0 || !b.Other.Empty() {
+				empty = false
+			}
+			must(hb.Merge(b))
+			b = cloneBreakdown(&q.B[d])
+			must(b.Truncate(topK))
+			qb.Q[i] = b
+		}
+		if empty && !opts.AllDims {
+			continue
+		}
+		must(hb.Truncate(topK))
+		bc, err := cells(&hb)
+		if err != nil {
+			return nil, err
+		}
+		qbc, err := cells(&qb)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, row{layout.BreakdownKey(k.Merchant, dim, k.Time), layout.RowContent{Cells: bc}},
+			row{layout.QuarterBreakdownKey(k.Merchant, dim, k.Time), layout.RowContent{Cells: qbc}})
+	}
+	return out, nil
+}
+
+// cloneBreakdown copies b deeply enough that merging into or truncating
+// the copy leaves b as it was.
+func cloneBreakdown(b *layout.Breakdown) *layout.Breakdown {
+	out := &layout.Breakdown{Values: make(map[string]*layout.Item, len(b.Values)), UpdatedAt: b.UpdatedAt, Generation: b.Generation}
+	for v, it := range b.Values {
+		out.Values[v] = cloneItem(it)
+	}
+	out.Other = *cloneItem(&b.Other)
+	return out
+}
+
+func cloneItem(it *layout.Item) *layout.Item {
+	c := *it
+	c.Revenue = layout.Money(nil).Merge(it.Revenue)
+	if it.Visitors != nil {
+		c.Visitors = it.Visitors.Clone()
+	}
+	return &c
 }
 
 // must panics on a sketch merge error: sketches of one precision always
@@ -143,28 +395,6 @@ func (fn *hourFn) ExtractOutput(a hourAgg) hourAgg {
 func must(err error) {
 	if err != nil {
 		panic(fmt.Sprintf("transforms: %v", err))
-	}
-}
-
-type splitHourFn struct {
-	AllDims bool
-}
-
-func (fn *splitHourFn) ProcessElement(key string, a hourAgg, totals func(string, layout.Totals), breakdowns func(string, layout.Breakdown)) {
-	totals(key, a.T)
-	k, err := layout.ParseKey(key)
-	if err != nil {
-		panic(err) // keyHitByHour made it
-	}
-	for i, d := range layout.Dimensions {
-		b := a.B[i]
-		if !fn.AllDims && len(b.Values) == 0 && b.Other.Events == 0 {
-			continue
-		}
-		if b.Values == nil {
-			b.Values = map[string]*layout.Item{}
-		}
-		breakdowns(layout.BreakdownKey(k.Merchant, d, k.Time), b)
 	}
 }
 
@@ -186,7 +416,16 @@ type minuteFn struct{}
 func (minuteFn) CreateAccumulator() layout.Totals { return layout.Totals{} }
 
 func (minuteFn) AddInput(t layout.Totals, h Hit) layout.Totals {
-	addHit(&t, &h, false)
+	t.Events++
+	if h.View() {
+		t.PageViews++
+	}
+	if h.Visitor != "" {
+		if t.Visitors == nil {
+			t.Visitors = layout.NewVisitorSketch()
+		}
+		t.Visitors.Insert([]byte(h.Visitor))
+	}
 	return t
 }
 
@@ -197,27 +436,46 @@ func (minuteFn) MergeAccumulators(a, b layout.Totals) layout.Totals {
 
 func (minuteFn) ExtractOutput(t layout.Totals) layout.Totals { return t }
 
-// encodeHourAgg: the totals, then each breakdown, each as a uvarint length
-// and its packed cells.
+// encodeHourAgg: a byte with a bit per quarter present, then per present
+// quarter its totals and each breakdown, each as a uvarint length and its
+// packed cells.
 func encodeHourAgg(a hourAgg) ([]byte, error) {
-	t, err := beamcoder.EncodeTotals(a.T)
-	if err != nil {
-		return nil, err
+	var mask byte
+	for i, q := range a.Q {
+		if q != nil {
+			mask |= 1 << i
+		}
 	}
-	out := binary.AppendUvarint(nil, uint64(len(t)))
-	out = append(out, t...)
-	for _, b := range a.B {
-		enc, err := beamcoder.EncodeBreakdown(b)
+	out := []byte{mask}
+	for _, q := range a.Q {
+		if q == nil {
+			continue
+		}
+		t, err := beamcoder.EncodeTotals(q.T)
 		if err != nil {
 			return nil, err
 		}
-		out = binary.AppendUvarint(out, uint64(len(enc)))
-		out = append(out, enc...)
+		out = binary.AppendUvarint(out, uint64(len(t)))
+		out = append(out, t...)
+		for _, b := range q.B {
+			enc, err := beamcoder.EncodeBreakdown(b)
+			if err != nil {
+				return nil, err
+			}
+			out = binary.AppendUvarint(out, uint64(len(enc)))
+			out = append(out, enc...)
+		}
 	}
 	return out, nil
 }
 
 func decodeHourAgg(p []byte) (hourAgg, error) {
+	var a hourAgg
+	if len(p) == 0 {
+		return a, errShortState
+	}
+	mask := p[0]
+	p = p[1:]
 	next := func() ([]byte, error) {
 		l, n := binary.Uvarint(p)
 		if n <= 0 || uint64(len(p)-n) < l {
@@ -227,26 +485,30 @@ func decodeHourAgg(p []byte) (hourAgg, error) {
 		p = p[n+int(l):]
 		return part, nil
 	}
-	part, err := next()
-	if err != nil {
-		return hourAgg{}, err
-	}
-	var a hourAgg
-	if a.T, err = beamcoder.DecodeTotals(part); err != nil {
-		return hourAgg{}, err
-	}
-	for len(p) > 0 {
-		if part, err = next(); err != nil {
-			return hourAgg{}, err
+	for i := range a.Q {
+		if mask&(1<<i) == 0 {
+			continue
 		}
-		b, err := beamcoder.DecodeBreakdown(part)
+		q := newQuarterAgg()
+		part, err := next()
 		if err != nil {
-			return hourAgg{}, err
+			return a, err
 		}
-		a.B = append(a.B, b)
+		if q.T, err = beamcoder.DecodeTotals(part); err != nil {
+			return a, err
+		}
+		for d := range q.B {
+			if part, err = next(); err != nil {
+				return a, err
+			}
+			if q.B[d], err = beamcoder.DecodeBreakdown(part); err != nil {
+				return a, err
+			}
+		}
+		a.Q[i] = q
 	}
-	if len(a.B) != len(layout.Dimensions) {
-		return hourAgg{}, fmt.Errorf("transforms: hour aggregate has %d breakdowns, want %d", len(a.B), len(layout.Dimensions))
+	if len(p) != 0 {
+		return a, fmt.Errorf("transforms: %d bytes after an hour aggregate", len(p))
 	}
 	return a, nil
 }

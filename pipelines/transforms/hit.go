@@ -16,27 +16,68 @@ import (
 
 // Hit is an event reduced to what the metrics need, with its dimensions
 // resolved by the enrichment rules. It is what crosses the pipeline's
-// shuffles after Enrich, with a compact binary coder.
+// shuffles after Enrich, with a compact binary coder. Visit replaces its
+// session-scoped dimensions with its session's (docs/metrics.md).
 type Hit struct {
 	ID        string
 	Merchant  string
-	Visitor   string // event.Event.VisitorID
-	SessionID string
-	Time      int64 // event time, Unix µs
+	Anon      string // anonymous id (Segment anonymousId, GA4 client_id)
+	UserID    string
+	Visitor   string // visitor key: Anon, or the Anon it was attached to; "" when unattached
+	SessionID string // the client's session id
+	Type      string
 	Name      string
-	Bot       bool
-	Revenue   int64 // minor units of Currency
+	TxID      string // transaction id of a purchase
 	Currency  string
+	Time      int64 // event time, Unix µs
+	Receive   int64 // receive time, Unix µs
+	// Revenue is what the hit adds to revenue, in minor units at Scale: a
+	// purchase's amount, a refund's amount negated, else 0 (Visit zeroes
+	// a repeated transaction).
+	Revenue int64
+	Scale   int8
+	Flags   uint8
 	enrich.Dims
+	Entry string // the session's entry page (set by Visit)
 }
 
-// Dim returns the hit's value of a breakdown dimension.
+// Hit flags.
+const (
+	flagBot        = 1 << iota // a bot's event: counts only as a bot event
+	flagPurchase               // a purchase (docs/metrics.md)
+	flagSighting               // not an event: a (user id, anonymous id) pair seen, for Attach
+	flagUnattached             // a user-id-only event Attach found no visitor for
+)
+
+// Bot reports whether the hit comes from a bot.
+func (h *Hit) Bot() bool { return h.Flags&flagBot != 0 }
+
+// Purchase reports whether the hit is a purchase.
+func (h *Hit) Purchase() bool { return h.Flags&flagPurchase != 0 }
+
+// View reports whether the hit is a view (page_view or screen_view).
+func (h *Hit) View() bool { return h.Name == event.NamePageView || h.Name == event.NameScreenView }
+
+// Sessionless reports whether the hit never belongs to a session:
+// identify, group and alias calls, and unattached user-id-only events.
+func (h *Hit) Sessionless() bool {
+	switch h.Type {
+	case event.TypeIdentify, event.TypeGroup, event.TypeAlias:
+		return true
+	}
+	return h.Flags&flagUnattached != 0
+}
+
+// Dim returns the hit's value of a breakdown dimension (DimExit: none; an
+// exit page belongs to a session, not to an event).
 func (h *Hit) Dim(d layout.Dimension) string {
 	switch d {
 	case layout.DimEvent:
 		return h.Name
 	case layout.DimPage:
 		return h.Page
+	case layout.DimEntry:
+		return h.Entry
 	case layout.DimSource:
 		return h.Source
 	case layout.DimMedium:
@@ -54,6 +95,11 @@ func (h *Hit) Dim(d layout.Dimension) string {
 	}
 	return layout.NoneValue
 }
+
+// noneDims are the dimensions of an unattached event: nothing about the
+// server that sent it is the visitor's.
+var noneDims = enrich.Dims{Page: layout.NoneValue, Source: layout.NoneValue, Medium: layout.NoneValue,
+	Campaign: layout.NoneValue, Country: layout.NoneValue, Device: layout.NoneValue, Browser: layout.NoneValue, OS: layout.NoneValue}
 
 // Injectable bugs (Options.InjectBug). TEST ONLY: they make the pipeline
 // deliberately wrong so that a bug-fix-and-backfill test has something to
@@ -82,19 +128,36 @@ type enrichFn struct {
 func (fn *enrichFn) Setup() { fn.en = enrich.New(enrich.DefaultCacheSize) }
 
 func (fn *enrichFn) ProcessElement(ctx context.Context, e event.Event, emit func(beam.EventTime, Hit)) {
-	dims, bot := fn.en.Event(&e)
+	h, bot := hitOf(fn.en, &e)
 	if bot && fn.InjectBug == BugCountBots {
+		h.Flags &^= flagBot
 		bot = false
 	}
 	if bot {
 		botEvents.Inc(ctx, 1)
 	}
-	h := Hit{ID: e.ID, Merchant: e.MerchantID, Visitor: e.VisitorID(), SessionID: e.SessionID,
-		Time: e.EventTime, Name: e.Name, Bot: bot, Dims: dims}
-	if e.RevenueMinor != 0 {
-		h.Revenue, h.Currency = e.RevenueMinor, e.Currency
-	}
 	emit(beam.EventTime(e.EventTime/1000), h)
+}
+
+// hitOf reduces an event to a hit.
+func hitOf(en *enrich.Enricher, e *event.Event) (Hit, bool) {
+	dims, bot := en.Event(e)
+	h := Hit{ID: e.ID, Merchant: e.MerchantID, Anon: e.AnonymousID, UserID: e.UserID, Visitor: e.AnonymousID,
+		SessionID: e.SessionID, Type: e.Type, Name: e.Name, TxID: e.TransactionID,
+		Time: e.EventTime, Receive: e.ReceiveTime, Dims: dims, Entry: dims.Page}
+	if bot {
+		h.Flags |= flagBot
+	}
+	if e.IsPurchase() {
+		h.Flags |= flagPurchase
+	}
+	if e.RevenueMinor != 0 && (e.IsPurchase() || e.IsRefund()) && e.RevenueScale >= 0 && e.RevenueScale <= layout.MaxScale {
+		h.Currency, h.Scale, h.Revenue = e.Currency, int8(e.RevenueScale), e.RevenueMinor
+		if e.IsRefund() && !e.IsPurchase() {
+			h.Revenue = -layout.Amount{Minor: e.RevenueMinor}.Abs().Minor
+		}
+	}
+	return h, bot
 }
 
 func init() {
@@ -104,10 +167,10 @@ func init() {
 }
 
 // encodeHit: the strings as uvarint length + bytes, the integers as
-// varints, the bot flag as one byte.
+// varints, the scale and flags as one byte each.
 func encodeHit(h Hit) []byte {
 	strs := h.strings()
-	n := 24
+	n := 32
 	for _, s := range strs {
 		n += len(*s) + 2
 	}
@@ -117,11 +180,9 @@ func encodeHit(h Hit) []byte {
 		b = append(b, *s...)
 	}
 	b = binary.AppendVarint(b, h.Time)
+	b = binary.AppendVarint(b, h.Receive)
 	b = binary.AppendVarint(b, h.Revenue)
-	if h.Bot {
-		return append(b, 1)
-	}
-	return append(b, 0)
+	return append(b, byte(h.Scale), h.Flags)
 }
 
 var errHitShort = errors.New("transforms: truncated hit")
@@ -135,23 +196,21 @@ func decodeHit(b []byte) (Hit, error) {
 		}
 		*s, b = string(b[n:n+int(l)]), b[n+int(l):]
 	}
-	var n int
-	if h.Time, n = binary.Varint(b); n <= 0 {
+	for _, p := range []*int64{&h.Time, &h.Receive, &h.Revenue} {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return Hit{}, errHitShort
+		}
+		*p, b = v, b[n:]
+	}
+	if len(b) != 2 {
 		return Hit{}, errHitShort
 	}
-	b = b[n:]
-	if h.Revenue, n = binary.Varint(b); n <= 0 {
-		return Hit{}, errHitShort
-	}
-	b = b[n:]
-	if len(b) != 1 {
-		return Hit{}, errHitShort
-	}
-	h.Bot = b[0] == 1
+	h.Scale, h.Flags = int8(b[0]), b[1]
 	return h, nil
 }
 
 func (h *Hit) strings() []*string {
-	return []*string{&h.ID, &h.Merchant, &h.Visitor, &h.SessionID, &h.Name, &h.Currency,
-		&h.Page, &h.Source, &h.Medium, &h.Campaign, &h.Country, &h.Device, &h.Browser, &h.OS}
+	return []*string{&h.ID, &h.Merchant, &h.Anon, &h.UserID, &h.Visitor, &h.SessionID, &h.Type, &h.Name, &h.TxID, &h.Currency,
+		&h.Page, &h.Source, &h.Medium, &h.Campaign, &h.Country, &h.Device, &h.Browser, &h.OS, &h.Entry}
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/filter"
 
@@ -14,24 +13,18 @@ import (
 	"github.com/footfall/footfall/pipelines/internal/limits"
 )
 
-// Options configure Metrics. The zero value is the batch job's: one pane
-// per hour, every event counted, no realtime rows.
+// Options configure Metrics. The zero value is the batch job's: one value
+// per merchant-hour, every archived event counted, no realtime rows.
 type Options struct {
 	// EarlyFiring > 0 makes the job a streaming one: hourly windows fire
 	// discarding panes that often (processing time) and again after late
-	// data; a sink merges the panes.
+	// data, and each merchant-hour's panes are folded into its rows.
 	EarlyFiring time.Duration
-	// AllowedLateness: how long after an hour ends its events still update
-	// it (streaming).
-	AllowedLateness time.Duration
-	// DedupLateness: how long after an hour ends a duplicate is still
-	// recognised (streaming); 0 means AllowedLateness. Keep it below
-	// AllowedLateness when the dedup state of AllowedLateness hours does
-	// not fit in memory.
-	DedupLateness time.Duration
-	// WallClockLateness drops and counts events by how late they arrive,
-	// judged by the wall clock (SplitLate). Streaming only.
-	WallClockLateness bool
+	// Horizon (streaming; 0: DefaultHorizon) is how long after an hour ends the streaming job
+	// still updates it; events for older hours are left to the sealer,
+	// which reads them from the archive. It bounds the streaming job's
+	// state (docs/pipeline.md).
+	Horizon time.Duration
 	// Realtime adds per-minute rows (Outputs.Realtime). Streaming only.
 	Realtime bool
 	// MaxNames bounds distinct event names per merchant-hour
@@ -39,28 +32,41 @@ type Options struct {
 	MaxNames int
 	// TopK bounds each breakdown (default limits.DefaultTopK).
 	TopK int
+	// Cover (batch) lists totals row keys (layout.TotalsKey) of
+	// merchant-hours whose rows must be written even when they have no
+	// events (zero totals, empty breakdowns), so that a merchant-scoped
+	// seal replaces stale values of an hour that no longer has events.
+	Cover []string
 	// From and To, when set, keep only outputs for hours in [From, To):
-	// totals and breakdowns of those hours and sessions that start in
-	// them. A batch job reads SessionInputRange(From, To) and sets these.
+	// rows of those hours, made of the events and the sessions that start
+	// in them. A batch job reads InputRange(From, To) and sets these.
 	From, To time.Time
 	// InjectBug is TEST ONLY: a named deliberate bug (BugCountBots) for
 	// tests of bug-fix-and-backfill. Empty in production.
 	InjectBug string
 }
 
+// DefaultHorizon is the streaming horizon: long enough for the hour just
+// closed and late, retried and redelivered events of the hours before it;
+// the sealer takes over an hour once it has settled (SettledAfter) and
+// owns everything older.
+const DefaultHorizon = 3 * time.Hour
+
 // Validate reports the first problem with o.
 func (o Options) Validate() error {
 	switch {
-	case o.EarlyFiring < 0 || o.AllowedLateness < 0 || o.DedupLateness < 0:
+	case o.EarlyFiring < 0 || o.Horizon < 0:
 		return errors.New("transforms: durations must not be negative")
-	case o.DedupLateness > o.AllowedLateness:
-		return fmt.Errorf("transforms: dedup lateness %s exceeds allowed lateness %s", o.DedupLateness, o.AllowedLateness)
-	case o.EarlyFiring == 0 && (o.WallClockLateness || o.Realtime):
-		return errors.New("transforms: wall-clock lateness and realtime rows need a streaming job (EarlyFiring > 0)")
+	case o.EarlyFiring > 0 && o.Horizon != 0 && o.Horizon < time.Hour:
+		return fmt.Errorf("transforms: the streaming horizon %s is shorter than an hour: an hour's late events would never be counted before it is sealed", o.Horizon)
+	case o.EarlyFiring == 0 && o.Realtime:
+		return errors.New("transforms: realtime rows need a streaming job (EarlyFiring > 0)")
 	case o.From.IsZero() != o.To.IsZero() || (!o.From.IsZero() && !o.From.Before(o.To)):
 		return fmt.Errorf("transforms: output range [%s, %s) must be both set and non-empty, or neither", o.From, o.To)
 	case !o.From.IsZero() && (o.From != layout.Hour(o.From) || o.To != layout.Hour(o.To)):
 		return errors.New("transforms: the output range must start and end on UTC hours")
+	case len(o.Cover) > 0 && o.EarlyFiring > 0:
+		return errors.New("transforms: Cover is for batch jobs")
 	case o.InjectBug != "" && o.InjectBug != BugCountBots:
 		return fmt.Errorf("transforms: unknown injected bug %q (known: %q)", o.InjectBug, BugCountBots)
 	}
@@ -68,8 +74,8 @@ func (o Options) Validate() error {
 }
 
 func (o Options) withDefaults() Options {
-	if o.DedupLateness == 0 {
-		o.DedupLateness = o.AllowedLateness
+	if o.EarlyFiring > 0 && o.Horizon == 0 {
+		o.Horizon = DefaultHorizon
 	}
 	if o.MaxNames <= 0 {
 		o.MaxNames = limits.DefaultMaxNames
@@ -80,19 +86,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Outputs are what Metrics produces, each keyed by its Bigtable row key.
+// Outputs are what Metrics produces.
 type Outputs struct {
-	// Totals: PCollection<KV<string, layout.Totals>> keyed by
-	// layout.TotalsKey. In batch exactly one per merchant-hour (events and
-	// sessions merged), in the global window; in streaming several per
-	// pane (the event totals and the session totals) for the sink to merge.
-	Totals beam.PCollection
-	// Breakdowns: PCollection<KV<string, layout.Breakdown>> keyed by
-	// layout.BreakdownKey, at most TopK values plus Other each. In batch
-	// every merchant-hour with totals has all nine (empty ones too), in the
-	// global window; in streaming empty panes are left out.
-	Breakdowns beam.PCollection
-	// Realtime: PCollection<KV<string, layout.Totals>> keyed by
+	// Rows: PCollection<KV<string, layout.RowContent>> keyed by row key:
+	// every totals, quarter totals, breakdown and quarter breakdown row of
+	// each merchant-hour. In batch exactly one per row, in the global
+	// window (a merchant-hour with events has all its rows, empty
+	// breakdowns too); in streaming the whole row again after every pane
+	// (write them with plain mutations: see FoldHours).
+	Rows beam.PCollection
+	// Realtime: PCollection<KV<string, layout.RowContent>> keyed by
 	// layout.RealtimeKey (events, page views, visitors per minute); only
 	// with Options.Realtime, else the zero PCollection.
 	Realtime beam.PCollection
@@ -106,10 +109,15 @@ func Metrics(s beam.Scope, msgs beam.PCollection, opts Options) Outputs {
 }
 
 // MetricsFromEvents computes every metric from events
-// (PCollection<event.Event>; Enrich timestamps them with their event time):
-// enrich → [streaming: SplitLate] → dedup → hourly windows → totals and
-// breakdowns; non-bot hits → sessions → session totals; [streaming:
-// per-minute realtime rows]. It panics on invalid options (a programming
+// (PCollection<event.Event>; Enrich timestamps them with their event
+// time), as docs/metrics.md defines them: enrich → [streaming: within the
+// horizon] → attach user-id-only events → per visitor: deduplicate, build
+// sessions and give each event its session's dimensions → count events
+// and sessions per merchant and quarter hour → rows; [streaming: realtime
+// minutes]. Streaming and batch run the same rules; streaming with state
+// and timers (Attach, Visit, FoldHours), batch by grouping (AttachAll,
+// VisitAll), which gives the same result without the state API's
+// per-event round trips. It panics on invalid options (a programming
 // error: validate flags with Options.Validate first).
 func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outputs {
 	s = s.Scope("MetricsFromEvents")
@@ -118,92 +126,67 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 	}
 	opts = opts.withDefaults()
 	streaming := opts.EarlyFiring > 0
-	wopts := WindowOptions{EarlyFiring: opts.EarlyFiring, AllowedLateness: opts.AllowedLateness}
+	rowOpts := RowOptions{MaxNames: opts.MaxNames, TopK: opts.TopK, AllDims: !streaming}
 
 	hits := Enrich(s, events, opts.InjectBug)
-	// Streaming deduplicates and tracks sessions incrementally with state
-	// (and timers); batch does the same by grouping, which gives the same
-	// result without the state API's per-event round trips.
-	switch {
-	case opts.WallClockLateness:
-		fresh, stale := SplitLate(s, hits, opts.AllowedLateness, opts.DedupLateness)
-		hits = beam.Flatten(s, Dedup(s, fresh, opts.DedupLateness), beam.WindowInto(s, window.NewGlobalWindows(), stale))
-	case streaming:
-		hits = Dedup(s, hits, opts.DedupLateness)
-	default:
-		hits = DedupAll(s, hits)
-	}
-	hourly := Hourly(s, hits, wopts)
-	totals, breakdowns := HourlyMetrics(s, hourly, opts.MaxNames, opts.TopK, !streaming)
-
-	humans := filter.Exclude(s, hits, isBot)
-	var sessions beam.PCollection
+	var annotated, sessions beam.PCollection
 	if streaming {
-		sessions = Sessions(s, humans)
+		hits = WithinHorizon(s, hits, opts.Horizon)
+		annotated, sessions = Visit(s, Attach(s, hits))
 	} else {
-		sessions = SessionsAll(s, humans)
+		annotated, sessions = VisitAll(s, AttachAll(s, hits))
 	}
 	if !opts.From.IsZero() {
-		sessions = beam.ParDo(s, &startsInFn{From: opts.From.UnixMicro(), To: opts.To.UnixMicro()}, sessions)
+		from, to := opts.From.UnixMicro(), opts.To.UnixMicro()
+		annotated = beam.ParDo(s, &hitInFn{From: from, To: to}, annotated)
+		sessions = beam.ParDo(s, &sessionInFn{From: from, To: to}, sessions)
 	}
 	if streaming {
-		totals = beam.Flatten(s, totals, SessionTotals(s, Hourly(s, sessions, wopts)))
-	} else {
-		// One row, one write: merge event and session totals, in the
-		// global window (the session totals' keys carry their start hour).
-		global := func(c beam.PCollection) beam.PCollection { return beam.WindowInto(s, window.NewGlobalWindows(), c) }
-		totals = beam.CombinePerKey(s, &mergeTotalsFn{}, beam.Flatten(s, global(totals), SessionTotals(s, sessions)))
-		breakdowns = global(breakdowns)
+		wopts := WindowOptions{EarlyFiring: opts.EarlyFiring, AllowedLateness: opts.Horizon}
+		hourly := Hourly(s, annotated, wopts)
+		fromHits, fromSessions := HourlyMetrics(s, hourly, Hourly(s, sessions, wopts), 0)
+		out := Outputs{Rows: FoldHours(s, beam.Flatten(s, fromHits, fromSessions), opts.Horizon, rowOpts)}
+		if opts.Realtime {
+			out.Realtime = FoldMinutes(s, MinuteTotals(s, filter.Exclude(s, hourly, isBot)), opts.Horizon)
+		}
+		return out
 	}
-	out := Outputs{Totals: totals, Breakdowns: breakdowns}
-	if !opts.From.IsZero() {
-		keep := &hourInFn{From: opts.From.UnixMicro(), To: opts.To.UnixMicro()}
-		out.Totals = beam.ParDo(s, keep, out.Totals)
-		out.Breakdowns = beam.ParDo(s, keep, out.Breakdowns)
+	fromHits, fromSessions := HourlyMetrics(s, annotated, sessions, 0)
+	parts := []beam.PCollection{fromHits, fromSessions}
+	if len(opts.Cover) > 0 {
+		parts = append(parts, beam.ParDo(s, emptyAgg, beam.CreateList(s, opts.Cover)))
 	}
-	if opts.Realtime {
-		out.Realtime = MinuteTotals(s, filter.Exclude(s, hourly, isBot))
-	}
-	return out
+	merged := beam.CombinePerKey(s, &mergeAggFn{}, beam.Flatten(s, parts...))
+	return Outputs{Rows: Rows(s, merged, rowOpts)}
 }
 
-func isBot(h Hit) bool { return h.Bot }
+// emptyAgg is an aggregate with nothing in it for a totals row key: its
+// rows are zero totals and empty breakdowns.
+func emptyAgg(key string) (string, hourAgg) { return key, hourAgg{} }
 
-// startsInFn keeps sessions that start in [From, To) (Unix µs).
-type startsInFn struct{ From, To int64 }
+func isBot(h Hit) bool { return h.Bot() }
 
-func (fn *startsInFn) ProcessElement(se Session, emit func(Session)) {
+// hitInFn keeps hits whose event time is in [From, To) (Unix µs).
+type hitInFn struct{ From, To int64 }
+
+func (fn *hitInFn) ProcessElement(t beam.EventTime, h Hit, emit func(beam.EventTime, Hit)) {
+	if h.Time >= fn.From && h.Time < fn.To {
+		emit(t, h)
+	}
+}
+
+// sessionInFn keeps sessions that start in [From, To) (Unix µs).
+type sessionInFn struct{ From, To int64 }
+
+func (fn *sessionInFn) ProcessElement(t beam.EventTime, se Session, emit func(beam.EventTime, Session)) {
 	if se.Start >= fn.From && se.Start < fn.To {
-		emit(se)
+		emit(t, se)
 	}
-}
-
-// hourInFn keeps rows whose hour is in [From, To) (Unix µs).
-type hourInFn struct{ From, To int64 }
-
-func (fn *hourInFn) ProcessElement(key string, v beam.V, emit func(string, beam.V)) {
-	k, err := layout.ParseKey(key)
-	if err != nil {
-		panic(err) // the transforms made the key
-	}
-	if t := k.Time.UnixMicro(); t >= fn.From && t < fn.To {
-		emit(key, v)
-	}
-}
-
-// mergeTotalsFn merges Totals of one row.
-type mergeTotalsFn struct{}
-
-func (mergeTotalsFn) MergeAccumulators(a, b layout.Totals) layout.Totals {
-	must(a.Merge(&b))
-	return a
 }
 
 func init() {
 	register.Function1x1(isBot)
-	register.DoFn2x0[Session, func(Session)](&startsInFn{})
-	register.Emitter1[Session]()
-	register.DoFn3x0[string, beam.V, func(string, beam.V)](&hourInFn{})
-	register.Emitter2[string, beam.V]()
-	register.Combiner1[layout.Totals](&mergeTotalsFn{})
+	register.DoFn3x0[beam.EventTime, Hit, func(beam.EventTime, Hit)](&hitInFn{})
+	register.DoFn3x0[beam.EventTime, Session, func(beam.EventTime, Session)](&sessionInFn{})
+	register.Function1x2(emptyAgg)
 }

@@ -31,14 +31,14 @@ func init() {
 
 // Counters (Beam namespace "footfall", mirrored to Prometheus).
 var (
-	decodedEvents   = counters.New("events_decoded", "Pub/Sub messages decoded into events.")
-	invalidEvents   = counters.New("events_invalid", "Messages that did not decode or validate (dropped).")
-	duplicateEvents = counters.New("events_duplicate", "Events dropped as duplicates of an earlier (merchant, event id).")
-	botEvents       = counters.New("events_bot", "Events from bots and crawlers (counted only as bot_events).")
-	lateEvents      = counters.New("events_late", "Events that arrived after their hour had closed (still counted).")
-	tooLateEvents   = counters.New("events_too_late", "Events that arrived after their hour's allowed lateness (dropped from provisional values).")
-	undedupedEvents = counters.New("events_dedup_skipped", "Events older than the dedup lateness, counted without deduplication.")
-	sessionsClosed  = counters.New("sessions_closed", "Sessions closed and emitted by the session tracker.")
+	decodedEvents         = counters.New("events_decoded", "Pub/Sub messages decoded into events.")
+	invalidEvents         = counters.New("events_invalid", "Messages that did not decode or validate (dropped).")
+	duplicateEvents       = counters.New("events_duplicate", "Events dropped as duplicates of an earlier (merchant, event id).")
+	botEvents             = counters.New("events_bot", "Events from bots and crawlers (counted only as bot_events).")
+	lateEvents            = counters.New("events_late", "Events that arrived after their hour had closed (still counted).")
+	beyondHorizon         = counters.New("events_beyond_horizon", "Events whose hour ended longer ago than the streaming horizon: left to the sealer, which counts them from the archive.")
+	sessionsClosed        = counters.New("sessions_closed", "Sessions closed and emitted by the session tracker.")
+	duplicateTransactions = counters.New("purchases_repeated", "Purchases whose transaction id the visitor had bought within the dedup window: counted as events, without revenue.")
 )
 
 // Decode turns Pub/Sub message bodies (PCollection<[]byte>) into events
@@ -71,8 +71,8 @@ type WindowOptions struct {
 	// provisional updates. Zero fires once per window (batch).
 	EarlyFiring time.Duration
 	// AllowedLateness is how long after an hour ends its events are still
-	// counted; later ones are dropped (they reach the sealed values from
-	// the archive instead).
+	// counted (the streaming horizon); later ones reach the sealed values
+	// from the archive instead.
 	AllowedLateness time.Duration
 }
 

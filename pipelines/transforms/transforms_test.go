@@ -25,8 +25,8 @@ func TestMain(m *testing.M) {
 }
 
 func init() {
-	register.Function2x1(formatTotals)
-	register.Function2x1(formatBreakdown)
+	register.Function2x1(formatRow)
+	register.Function2x0(onlyTotals)
 }
 
 var base = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -43,41 +43,73 @@ var (
 		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 		"Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
 	}
-	referrers = []string{"", "https://www.google.com/", "https://t.co/x", "https://blog.other.org/p", "https://shop.example.com/cart"}
-	pages     = []string{"/", "/products/1", "/products/2", "/cart/", "/checkout", "/about", "/blog//post-1", "/help"}
+	referrers = []string{"", "", "https://www.google.com/", "https://t.co/x", "https://mail.google.com/", "https://shop.example.com/cart"}
+	pages     = []string{"/", "/products/1", "/products/2", "/cart/", "/checkout", "/caf%C3%A9", "/café", "/help"}
 	countries = []string{"US", "DE", "FR", "", "JP"}
-	names     = []string{"page_view", "page_view", "page_view", "add_to_cart", "signup", "purchase"}
+	names     = []string{"page_view", "page_view", "page_view", "screen_view", "add_to_cart", "signup", "purchase", "Order Completed", "refund", "identify"}
 )
 
-// genEvents makes events of a few merchants over hours [base, base+hours)
-// (plus some bots and duplicates), their messages in random order, with a
-// few undecodable ones mixed in. It returns the messages and the distinct
-// events (ground truth is computed from those).
+// genEvents makes events of two merchants over hours [base, base+hours):
+// visitors that come back after gaps under and over 30 minutes, bots,
+// user-id-only server events, purchases with repeated transaction ids,
+// refunds, identify calls, and copies of events (some with a different
+// event time). It returns the messages, shuffled, with undecodable ones
+// mixed in, and the events as sent (copies included).
 func genEvents(t testing.TB, seed uint64, n, hours int) ([][]byte, []event.Event) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 99))
 	var events []event.Event
 	var msgs [][]byte
+	clock := map[string]time.Time{}
 	for i := 0; i < n; i++ {
 		m := fmt.Sprintf("shop-%d", rng.IntN(2))
 		v := rng.IntN(40)
+		key := fmt.Sprint(m, v)
+		ts, ok := clock[key]
+		if !ok || rng.IntN(6) == 0 {
+			ts = base.Add(time.Duration(rng.Int64N(int64(hours) * int64(time.Hour))))
+		} else {
+			ts = ts.Add([]time.Duration{time.Second, 8 * time.Second, 2 * time.Minute, 29 * time.Minute, 31 * time.Minute}[rng.IntN(5)])
+		}
+		clock[key] = ts
+		ts = ts.Truncate(time.Millisecond)
 		ua := humanUAs[v%len(humanUAs)]
 		if v >= 36 {
 			ua = botUAs[v%2]
 		}
-		ts := base.Add(time.Duration(rng.Int64N(int64(hours) * int64(time.Hour)))).Truncate(time.Millisecond)
-		e := event.Event{ID: fmt.Sprintf("e%d", i), MerchantID: m, Type: event.TypeTrack, Name: names[rng.IntN(len(names))],
-			AnonymousID: fmt.Sprintf("v%d", v), EventTime: ts.UnixMicro(), ReceiveTime: ts.UnixMicro(), Source: event.SourceSegment,
+		name := names[rng.IntN(len(names))]
+		typ := event.TypeTrack
+		switch name {
+		case event.NamePageView:
+			typ = event.TypePage
+		case event.NameScreenView:
+			typ = event.TypeScreen
+		case "identify":
+			typ = event.TypeIdentify
+		}
+		e := event.Event{ID: fmt.Sprintf("e%d", i), MerchantID: m, Type: typ, Name: name,
+			AnonymousID: fmt.Sprintf("v%d", v), EventTime: ts.UnixMicro(), ReceiveTime: ts.UnixMicro() + int64(rng.IntN(1000)), Source: event.SourceSegment,
 			PageURL:  "https://shop.example.com" + pages[rng.IntN(len(pages))] + "?q=1",
 			Referrer: referrers[rng.IntN(len(referrers))], Country: countries[rng.IntN(len(countries))], UserAgent: ua}
+		if v%7 == 0 {
+			e.UserID = fmt.Sprintf("u%d", v%3)
+		}
+		if v%11 == 0 && rng.IntN(2) == 0 { // a server-side event: user id only
+			e.AnonymousID, e.UserID, e.UserAgent, e.PageURL, e.Referrer = "", fmt.Sprintf("u%d", v%3), "analytics-node/1.0", "", ""
+		}
 		if v%5 == 0 {
 			e.SessionID = fmt.Sprintf("s%d", rng.IntN(2)) // some clients send session ids
 		}
 		if rng.IntN(10) == 0 {
 			e.UTMSource, e.UTMMedium, e.UTMCampaign = "news", "email", fmt.Sprintf("c%d", rng.IntN(3))
 		}
-		if e.Name == "purchase" {
-			e.RevenueMinor, e.Currency = int64(100+rng.IntN(5000)), []string{"USD", "EUR"}[rng.IntN(2)]
+		switch name {
+		case "purchase", "Order Completed", "refund", "add_to_cart":
+			e.RevenueMinor, e.Currency, e.RevenueScale = int64(100+rng.IntN(5000)), []string{"USD", "EUR", "JPY"}[rng.IntN(3)], 2
+			if e.Currency == "JPY" {
+				e.RevenueScale = 0
+			}
+			e.TransactionID = fmt.Sprintf("o%d", rng.IntN(30))
 		}
 		b, err := event.Encode(&e)
 		if err != nil {
@@ -85,8 +117,17 @@ func genEvents(t testing.TB, seed uint64, n, hours int) ([][]byte, []event.Event
 		}
 		events = append(events, e)
 		msgs = append(msgs, b)
-		if rng.IntN(8) == 0 { // a redelivery or a client retry
+		switch rng.IntN(10) {
+		case 0: // a redelivery
 			msgs = append(msgs, b)
+			events = append(events, e)
+		case 1: // a retry stamped with another time (receive-time stamping)
+			c := e
+			c.EventTime += (time.Duration(rng.IntN(90)) * time.Minute).Microseconds()
+			c.ReceiveTime = c.EventTime
+			b, _ := event.Encode(&c)
+			msgs = append(msgs, b)
+			events = append(events, c)
 		}
 	}
 	msgs = append(msgs, []byte("not json"), []byte(`{"event_id":"x"}`))
@@ -94,16 +135,71 @@ func genEvents(t testing.TB, seed uint64, n, hours int) ([][]byte, []event.Event
 	return msgs, events
 }
 
-// truthRow is the expected metrics of one merchant-hour.
-type truthRow struct {
-	events, pv, bots, sessions, bounces, sessionMs int64
-	visitors                                       map[string]bool
-	byName, revenue                                map[string]int64
+// formatRow renders a row as readers see it (visitors by estimate).
+func formatRow(key string, rc layout.RowContent) string {
+	k, err := layout.ParseKey(key)
+	if err != nil {
+		return key + " " + err.Error()
+	}
+	item := func(it *layout.Item) string {
+		return fmt.Sprintf("%d/%d/%d/%d/%d/%d/%d/%s", it.Events, it.PageViews, it.VisitorCount(), it.Sessions, it.Bounces, it.EngagedSessions, it.SessionMillis, money(it.Revenue))
+	}
+	breakdown := func(b *layout.Breakdown) string {
+		vals := make([]string, 0, len(b.Values))
+		for v, it := range b.Values {
+			vals = append(vals, v+"="+item(it))
+		}
+		sort.Strings(vals)
+		return fmt.Sprintf("%v other=%s", vals, item(&b.Other))
+	}
+	totals := func(t *layout.Totals) string {
+		return fmt.Sprintf("events=%d pv=%d bots=%d sessions=%d bounces=%d engaged=%d ms=%d visitors=%d names=%s revenue=%s",
+			t.Events, t.PageViews, t.BotEvents, t.Sessions, t.Bounces, t.EngagedSessions, t.SessionMillis, t.VisitorCount(), sortedMap(t.ByName), money(t.Revenue))
+	}
+	var body string
+	switch k.Kind {
+	case layout.KindTotals:
+		t, err := layout.TotalsFromCells(rc.Cells)
+		if err != nil {
+			return key + " " + err.Error()
+		}
+		body = totals(t)
+	case layout.KindBreakdown:
+		b, err := layout.BreakdownFromCells(rc.Cells)
+		if err != nil {
+			return key + " " + err.Error()
+		}
+		body = breakdown(b)
+	case layout.KindQuarterTotals:
+		q, err := layout.QuarterTotalsFromCells(rc.Cells)
+		if err != nil {
+			return key + " " + err.Error()
+		}
+		for i, t := range q.Q {
+			if t != nil {
+				body += fmt.Sprintf("q%d{%s}", i, totals(t))
+			}
+		}
+	case layout.KindQuarterBreakdown:
+		q, err := layout.QuarterBreakdownsFromCells(rc.Cells)
+		if err != nil {
+			return key + " " + err.Error()
+		}
+		for i, b := range q.Q {
+			if b != nil {
+				body += fmt.Sprintf("q%d{%s}", i, breakdown(b))
+			}
+		}
+	}
+	return key + " " + body
 }
 
-func (r *truthRow) String() string {
-	return fmt.Sprintf("events=%d pv=%d bots=%d sessions=%d bounces=%d session_ms=%d visitors=%d names=%v revenue=%v",
-		r.events, r.pv, r.bots, r.sessions, r.bounces, r.sessionMs, len(r.visitors), sortedMap(r.byName), sortedMap(r.revenue))
+func money(m layout.Money) string {
+	var parts []string
+	for _, c := range m.Codes() {
+		parts = append(parts, c+":"+m[c].Decimal())
+	}
+	return strings.Join(parts, ",")
 }
 
 func sortedMap(m map[string]int64) string {
@@ -119,240 +215,283 @@ func sortedMap(m map[string]int64) string {
 	return b.String()
 }
 
-func formatTotals(key string, t layout.Totals) string {
-	var vis map[string]bool
-	if n := t.VisitorCount(); n > 0 {
-		vis = map[string]bool{}
-		for i := int64(0); i < n; i++ {
-			vis[fmt.Sprint(i)] = true
-		}
-	}
-	r := truthRow{events: t.Events, pv: t.PageViews, bots: t.BotEvents, sessions: t.Sessions, bounces: t.Bounces,
-		sessionMs: t.SessionMillis, visitors: vis, byName: t.ByName, revenue: t.Revenue}
-	return key + " " + r.String()
-}
-
-// truthTotals computes the expected totals rows directly from the events:
-// bots by user agent, sessions by sorting each visitor's events.
-func truthTotals(events []event.Event, from, to time.Time) map[string]*truthRow {
+// reference computes the batch rows of events with the package's pure
+// steps run by hand, outside Beam: enrich, attach per user id, the
+// per-visitor rules per visitor key, the hourly aggregates and the rows.
+// It checks the Beam wiring (grouping, keys, windows, merging); the rules
+// themselves are checked by TestVisitorRules and, end to end, against
+// testing/truth.
+func reference(t testing.TB, events []event.Event, opts Options) []string {
+	t.Helper()
 	en := enrich.New(0)
-	rows := map[string]*truthRow{}
-	row := func(m string, at time.Time) *truthRow {
-		k := layout.TotalsKey(m, at.Truncate(time.Hour))
-		if rows[k] == nil {
-			rows[k] = &truthRow{visitors: map[string]bool{}, byName: map[string]int64{}}
-		}
-		return rows[k]
-	}
-	in := func(at time.Time) bool { return from.IsZero() || (!at.Before(from) && at.Before(to)) }
-	type vkey struct{ m, v, sid string }
-	times := map[vkey][]int64{}
+	var direct []Hit
+	byUser := map[string][]Hit{}
 	for _, e := range events {
-		if !in(e.Time()) {
-			continue
-		}
-		r := row(e.MerchantID, e.Time())
-		if en.Agent(e.UserAgent).Bot {
-			r.bots++
-			continue
-		}
-		r.events++
-		if e.Name == event.NamePageView {
-			r.pv++
-		}
-		r.byName[e.Name]++
-		r.visitors[e.VisitorID()] = true
-		if e.RevenueMinor != 0 {
-			if r.revenue == nil {
-				r.revenue = map[string]int64{}
+		h, _ := hitOf(en, &e)
+		switch {
+		case h.Anon != "":
+			direct = append(direct, h)
+			if h.UserID != "" && !h.Bot() {
+				byUser[h.Merchant+"\x00"+h.UserID] = append(byUser[h.Merchant+"\x00"+h.UserID],
+					Hit{Merchant: h.Merchant, UserID: h.UserID, Anon: h.Anon, Time: h.Time, Receive: h.Receive, Flags: flagSighting})
 			}
-			r.revenue[e.Currency] += e.RevenueMinor
+		case h.Bot():
+			direct = append(direct, h)
+		default:
+			byUser[h.Merchant+"\x00"+h.UserID] = append(byUser[h.Merchant+"\x00"+h.UserID], h)
 		}
 	}
-	for _, e := range events {
-		if !en.Agent(e.UserAgent).Bot {
-			k := vkey{e.MerchantID, e.VisitorID(), e.SessionID}
-			times[k] = append(times[k], e.EventTime)
-		}
+	for _, hs := range byUser {
+		attachSorted(hs, func(h Hit) { direct = append(direct, h) })
 	}
-	for k, ts := range times {
-		sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
-		start, n := ts[0], 1
-		flush := func(end int64) {
-			at := time.UnixMicro(start).UTC()
-			if in(at) {
-				r := row(k.m, at)
-				r.sessions++
-				if n == 1 {
-					r.bounces++
-				}
-				r.sessionMs += min(end-start, time.Hour.Microseconds()) / 1000
-			}
-		}
-		for i := 1; i < len(ts); i++ {
-			if ts[i]-ts[i-1] >= (30 * time.Minute).Microseconds() {
-				flush(ts[i-1])
-				start, n = ts[i], 0
-			}
-			n++
-		}
-		flush(ts[len(ts)-1])
+	byVisitor := map[string][]Hit{}
+	for _, h := range direct {
+		byVisitor[visitKey(&h)] = append(byVisitor[visitKey(&h)], h)
 	}
-	return rows
-}
-
-func lines(rows map[string]*truthRow) []string {
+	in := func(us int64) bool {
+		return opts.From.IsZero() || (us >= opts.From.UnixMicro() && us < opts.To.UnixMicro())
+	}
+	aggs := map[string]*hourAgg{}
+	agg := func(key string) *hourAgg {
+		if aggs[key] == nil {
+			aggs[key] = &hourAgg{}
+		}
+		return aggs[key]
+	}
+	hitFn, sessFn := &hitAggFn{}, &sessionAggFn{}
+	for _, hs := range byVisitor {
+		sortHits(hs)
+		var v visitor
+		v.run(hs, func(h Hit) {
+			if in(h.Time) {
+				k, _ := keyHitByHour(h)
+				*agg(k) = hitFn.AddInput(*agg(k), h)
+			}
+		}, func(se Session) {
+			if in(se.Start) {
+				k, _ := keySessionByHour(se)
+				*agg(k) = sessFn.AddInput(*agg(k), se)
+			}
+		})
+	}
+	for _, k := range opts.Cover {
+		agg(k)
+	}
 	var out []string
-	for k, r := range rows {
-		out = append(out, k+" "+r.String())
+	for k, a := range aggs {
+		rows, err := rowsOf(k, a, RowOptions{MaxNames: opts.MaxNames, TopK: opts.TopK, AllDims: true}, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			out = append(out, formatRow(r.key, r.content))
+		}
 	}
 	return out
 }
 
-func TestMetricsBatchTotals(t *testing.T) {
+func rowLines(s beam.Scope, out Outputs) beam.PCollection {
+	return beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatRow, out.Rows))
+}
+
+func TestMetricsBatchMatchesReference(t *testing.T) {
 	msgs, events := genEvents(t, 1, 3000, 4)
 	p, s := beam.NewPipelineWithRoot()
-	out := Metrics(s, beam.CreateList(s, msgs), Options{})
-	got := beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatTotals, out.Totals))
-	passert.Equals(s, got, beam.CreateList(s, lines(truthTotals(events, time.Time{}, time.Time{}))))
+	out := Metrics(s, beam.CreateList(s, msgs), Options{TopK: 3, MaxNames: 4})
+	passert.Equals(s, rowLines(s, out), beam.CreateList(s, reference(t, events, Options{TopK: 3, MaxNames: 4})))
 	ptest.RunAndValidate(t, p)
 }
 
-// A batch job over [from, to) reads SessionInputRange(from, to) and keeps
-// only what starts in [from, to): the result equals the full computation
-// restricted to those hours, sessions included.
+// A batch job over [from, to) reads InputRange(from, to) and keeps only
+// what falls in [from, to): the result equals the computation over all
+// events restricted to those hours — sessions, deduplication across hours
+// and attachment included. This is what lets the sealer seal an hour from
+// a bounded read.
 func TestMetricsBatchOutputRange(t *testing.T) {
-	msgs, events := genEvents(t, 2, 3000, 5)
-	from, to := base.Add(time.Hour), base.Add(3*time.Hour)
-	readFrom, readTo := SessionInputRange(from, to)
-	var read [][]byte
-	for _, m := range msgs {
-		e, err := event.Decode(m)
-		if err != nil || (!e.Time().Before(readFrom) && e.Time().Before(readTo)) {
-			read = append(read, m)
-		}
-	}
-	p, s := beam.NewPipelineWithRoot()
-	out := Metrics(s, beam.CreateList(s, read), Options{From: from, To: to})
-	got := beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatTotals, out.Totals))
-	passert.Equals(s, got, beam.CreateList(s, lines(truthTotals(events, from, to))))
-	ptest.RunAndValidate(t, p)
-}
-
-func formatBreakdown(key string, b layout.Breakdown) string {
-	vals := make([]string, 0, len(b.Values))
-	var sum int64
-	for v, it := range b.Values {
-		vals = append(vals, fmt.Sprintf("%s:%d/%d/%d/%s", v, it.Events, it.PageViews, it.VisitorCount(), sortedMap(it.Revenue)))
-		sum += it.Events
-	}
-	sort.Strings(vals)
-	return fmt.Sprintf("%s sum=%d top=%v other=%d/%d/%s", key, sum+b.Other.Events, vals, b.Other.Events, b.Other.PageViews, sortedMap(b.Other.Revenue))
-}
-
-type truthItem struct {
-	events, pv int64
-	visitors   map[string]bool
-	revenue    map[string]int64
-}
-
-// truthBreakdowns computes every breakdown row with the top k rule
-// (events descending, then value ascending) directly from the events.
-func truthBreakdowns(events []event.Event, k int) []string {
-	en := enrich.New(0)
-	rows := map[string]map[string]*truthItem{}
+	_, events := genEvents(t, 2, 4000, 8)
+	from, to := base.Add(3*time.Hour), base.Add(5*time.Hour)
+	events = append(events, edgeEvents(from)...)
+	readFrom, readTo := InputRange(from, to)
+	var read []event.Event
 	for _, e := range events {
-		d, bot := en.Event(&e)
-		if bot {
-			continue
-		}
-		vals := map[layout.Dimension]string{layout.DimEvent: e.Name, layout.DimPage: d.Page, layout.DimSource: d.Source,
-			layout.DimMedium: d.Medium, layout.DimCampaign: d.Campaign, layout.DimCountry: d.Country,
-			layout.DimDevice: d.Device, layout.DimBrowser: d.Browser, layout.DimOS: d.OS}
-		for dim, v := range vals {
-			key := layout.BreakdownKey(e.MerchantID, dim, e.Time().Truncate(time.Hour))
-			if rows[key] == nil {
-				rows[key] = map[string]*truthItem{}
-			}
-			it := rows[key][v]
-			if it == nil {
-				it = &truthItem{visitors: map[string]bool{}, revenue: map[string]int64{}}
-				rows[key][v] = it
-			}
-			it.events++
-			if e.Name == event.NamePageView {
-				it.pv++
-			}
-			it.visitors[e.VisitorID()] = true
-			if e.RevenueMinor != 0 {
-				it.revenue[e.Currency] += e.RevenueMinor
-			}
+		if !e.Time().Before(readFrom) && e.Time().Before(readTo) {
+			read = append(read, e)
 		}
 	}
-	var out []string
-	for key, items := range rows {
-		vals := make([]string, 0, len(items))
-		for v := range items {
-			vals = append(vals, v)
-		}
-		sort.Slice(vals, func(i, j int) bool {
-			a, b := items[vals[i]], items[vals[j]]
-			if a.events != b.events {
-				return a.events > b.events
+	want := reference(t, events, Options{From: from, To: to})
+	p, s := beam.NewPipelineWithRoot()
+	out := MetricsFromEvents(s, beam.CreateList(s, read), Options{From: from, To: to})
+	passert.Equals(s, rowLines(s, out), beam.CreateList(s, want))
+	ptest.RunAndValidate(t, p)
+
+	// Reading less would be wrong: 70 minutes less misses runner B's
+	// original event, 100 minutes less runner A's first event.
+	for _, short := range []time.Duration{70 * time.Minute, 100 * time.Minute} {
+		var part []event.Event
+		for _, e := range read {
+			if !e.Time().Before(readFrom.Add(short)) {
+				part = append(part, e)
 			}
-			return vals[i] < vals[j]
+		}
+		if got := reference(t, part, Options{From: from, To: to}); strings.Join(sorted(got), "\n") == strings.Join(sorted(want), "\n") {
+			t.Errorf("reading from %s after InputRange's start gave the same rows: the edge events do not test the look-back", short)
+		}
+	}
+}
+
+func sorted(s []string) []string { s = append([]string(nil), s...); sort.Strings(s); return s }
+
+// Every merchant-hour's breakdowns add up to its totals: events, views and
+// revenue for every dimension with event metrics, sessions for every
+// session-scoped one.
+func TestBreakdownsAddUpToTotals(t *testing.T) {
+	_, events := genEvents(t, 3, 2000, 3)
+	checkSums(t, events)
+}
+
+// checkSums recomputes the rows and compares, per merchant-hour, the sum
+// of each breakdown's values and other with the totals.
+func checkSums(t *testing.T, events []event.Event) {
+	t.Helper()
+	en := enrich.New(0)
+	byVisitor := map[string][]Hit{}
+	for _, e := range events {
+		h, _ := hitOf(en, &e)
+		if h.Anon == "" && !h.Bot() {
+			h.Flags |= flagUnattached
+			h.Visitor = ""
+		}
+		byVisitor[visitKey(&h)] = append(byVisitor[visitKey(&h)], h)
+	}
+	aggs := map[string]*hourAgg{}
+	for _, hs := range byVisitor {
+		sortHits(hs)
+		var v visitor
+		v.run(hs, func(h Hit) {
+			k, _ := keyHitByHour(h)
+			if aggs[k] == nil {
+				aggs[k] = &hourAgg{}
+			}
+			*aggs[k] = (&hitAggFn{}).AddInput(*aggs[k], h)
+		}, func(se Session) {
+			k, _ := keySessionByHour(se)
+			if aggs[k] == nil {
+				aggs[k] = &hourAgg{}
+			}
+			*aggs[k] = (&sessionAggFn{}).AddInput(*aggs[k], se)
 		})
-		var top []string
-		var sum, oe, opv int64
-		orev := map[string]int64{}
-		for i, v := range vals {
-			it := items[v]
-			sum += it.events
-			if i < k {
-				top = append(top, fmt.Sprintf("%s:%d/%d/%d/%s", v, it.events, it.pv, len(it.visitors), sortedMap(it.revenue)))
+	}
+	for key, a := range aggs {
+		rows, err := rowsOf(key, a, RowOptions{TopK: 2, AllDims: true}, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tot, _ := layout.TotalsFromCells(rows[0].content.Cells)
+		for _, r := range rows[2:] {
+			k, _ := layout.ParseKey(r.key)
+			if k.Kind != layout.KindBreakdown {
 				continue
 			}
-			oe, opv = oe+it.events, opv+it.pv
-			for c, r := range it.revenue {
-				orev[c] += r
+			b, _ := layout.BreakdownFromCells(r.content.Cells)
+			if len(b.Values) > 2 {
+				t.Errorf("%s keeps %d values, want at most 2", r.key, len(b.Values))
+			}
+			sum := b.Other
+			sum.Visitors = nil
+			for _, it := range b.Values {
+				c := *it
+				c.Visitors = nil
+				must(sum.Merge(&c))
+			}
+			if k.Dim.EventMetrics() && (sum.Events != tot.Events || sum.PageViews != tot.PageViews || money(sum.Revenue) != money(tot.Revenue)) {
+				t.Errorf("%s adds up to %d events, %d views, %s; totals %d, %d, %s", r.key, sum.Events, sum.PageViews, money(sum.Revenue), tot.Events, tot.PageViews, money(tot.Revenue))
+			}
+			if k.Dim.SessionScoped() && (sum.Sessions != tot.Sessions || sum.Bounces != tot.Bounces || sum.EngagedSessions != tot.EngagedSessions || sum.SessionMillis != tot.SessionMillis) {
+				t.Errorf("%s adds up to %d sessions, totals %d", r.key, sum.Sessions, tot.Sessions)
 			}
 		}
-		sort.Strings(top)
-		out = append(out, fmt.Sprintf("%s sum=%d top=%v other=%d/%d/%s", key, sum, top, oe, opv, sortedMap(orev)))
 	}
-	return out
 }
 
-func TestMetricsBatchBreakdowns(t *testing.T) {
-	msgs, events := genEvents(t, 3, 2000, 2)
-	p, s := beam.NewPipelineWithRoot()
-	out := Metrics(s, beam.CreateList(s, msgs), Options{TopK: 3})
-	got := beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatBreakdown, out.Breakdowns))
-	passert.Equals(s, got, beam.CreateList(s, truthBreakdowns(events, 3)))
-	ptest.RunAndValidate(t, p)
-}
-
-// The test-only injected bug counts bots as humans: totals then include
-// them and BotEvents is zero.
+// The test-only injected bug counts bots as humans: BotEvents is zero and
+// every bot event counts. (Only the totals rows are compared: the buggy
+// pipeline still gives bots their parsed device and browser.)
 func TestMetricsInjectBugCountsBots(t *testing.T) {
 	msgs, events := genEvents(t, 4, 500, 1)
 	for i := range events {
-		events[i].UserAgent = humanUAs[0] // what the buggy pipeline believes
+		if enrich.IsCrawler(events[i].UserAgent) {
+			events[i].UserAgent = humanUAs[0] // what the buggy pipeline believes
+		}
+	}
+	var want []string
+	for _, l := range reference(t, events, Options{}) {
+		key, _, _ := strings.Cut(l, " ")
+		if k, _ := layout.ParseKey(key); k.Kind == layout.KindTotals {
+			want = append(want, l)
+		}
 	}
 	p, s := beam.NewPipelineWithRoot()
 	out := Metrics(s, beam.CreateList(s, msgs), Options{InjectBug: BugCountBots})
-	got := beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatTotals, out.Totals))
-	passert.Equals(s, got, beam.CreateList(s, lines(truthTotals(events, time.Time{}, time.Time{}))))
+	passert.Equals(s, beam.ParDo(s, onlyTotals, rowLines(s, out)), beam.CreateList(s, want))
 	ptest.RunAndValidate(t, p)
+}
+
+func onlyTotals(line string, emit func(string)) {
+	key, _, _ := strings.Cut(line, " ")
+	if k, _ := layout.ParseKey(key); k.Kind == layout.KindTotals {
+		emit(line)
+	}
 }
 
 // A batch source need not timestamp events (an archive reader gives them
 // none): Enrich stamps each with its event time, so the hours are right.
-func TestMetricsFromUntimestampedEvents(t *testing.T) {
-	_, events := genEvents(t, 5, 1000, 3)
+// Cover adds rows for merchant-hours without events.
+func TestMetricsFromUntimestampedEventsWithCover(t *testing.T) {
+	_, events := genEvents(t, 5, 800, 2)
+	cover := []string{layout.TotalsKey("shop-9", base), layout.TotalsKey("shop-0", base.Add(30*time.Hour))}
 	p, s := beam.NewPipelineWithRoot()
-	out := MetricsFromEvents(s, beam.CreateList(s, events), Options{})
-	got := beam.WindowInto(s, window.NewGlobalWindows(), beam.ParDo(s, formatTotals, out.Totals))
-	passert.Equals(s, got, beam.CreateList(s, lines(truthTotals(events, time.Time{}, time.Time{}))))
+	out := MetricsFromEvents(s, beam.CreateList(s, events), Options{Cover: cover})
+	want := reference(t, events, Options{Cover: cover})
+	n := 0
+	for _, l := range want {
+		if strings.HasPrefix(l, "shop-9#") {
+			n++
+		}
+	}
+	if n != 2+2*len(layout.Dimensions) {
+		t.Fatalf("the reference has %d rows of the covered empty hour, want %d", n, 2+2*len(layout.Dimensions))
+	}
+	passert.Equals(s, rowLines(s, out), beam.CreateList(s, want))
 	ptest.RunAndValidate(t, p)
+}
+
+// edgeEvents are events whose hours depend on events as far back as
+// InputRange says: runner A is active every 20 minutes from `from`−1h30m,
+// so its session is cut at `from` (its run has lasted an hour there);
+// runner B's run begins at `from`−55m (no cut), but a copy of its event of
+// `from`−2h sits at `from`−65m and would, if not recognised as a copy,
+// make the run look an hour old at `from`; and a user-id-only purchase
+// just after `from` is attached through a sighting 25 minutes before it.
+func edgeEvents(from time.Time) []event.Event {
+	ev := func(id, anon, user string, at time.Time) event.Event {
+		return event.Event{ID: id, MerchantID: "edge", Type: event.TypePage, Name: event.NamePageView, AnonymousID: anon, UserID: user,
+			EventTime: at.UnixMicro(), ReceiveTime: at.UnixMicro(), Source: event.SourceSegment,
+			PageURL: "https://edge.example.com/" + id, UserAgent: humanUAs[0]}
+	}
+	var out []event.Event
+	for i, at := 0, from.Add(-90*time.Minute); at.Before(from.Add(2 * time.Hour)); i, at = i+1, at.Add(20*time.Minute) {
+		out = append(out, ev(fmt.Sprintf("a%d", i), "runner-a", "", at))
+	}
+	out = append(out, ev("b0", "runner-b", "", from.Add(-2*time.Hour)))
+	c := ev("b0", "runner-b", "", from.Add(-65*time.Minute))
+	c.ReceiveTime = from.Add(-2 * time.Hour).UnixMicro() // a retry stamped with another event time
+	out = append(out, c)
+	for i, at := 1, from.Add(-55*time.Minute); at.Before(from.Add(time.Hour)); i, at = i+1, at.Add(20*time.Minute) {
+		out = append(out, ev(fmt.Sprintf("b%d", i), "runner-b", "", at))
+	}
+	out = append(out, ev("sight", "browser", "u-edge", from.Add(-20*time.Minute)))
+	orphan := ev("orphan", "", "u-edge", from.Add(5*time.Minute))
+	orphan.Type, orphan.Name, orphan.UserAgent, orphan.PageURL = event.TypeTrack, "purchase", "analytics-node/1.0", ""
+	out = append(out, orphan)
+	return out
 }

@@ -218,7 +218,7 @@ func compareBigtable(t *testing.T, c *bigtable.Client, truth map[time.Time]*hour
 		if got := tot.VisitorCount(); math.Abs(float64(got-want)) > 0.02*float64(want) {
 			return fmt.Sprintf("hour %s: %d visitors, want %d", h.Format(time.RFC3339), got, want)
 		}
-		if got := tot.Revenue[Currency]; got != g.revenue {
+		if got := tot.Revenue[Currency].Minor; got != g.revenue {
 			return fmt.Sprintf("hour %s: revenue %d %s, want %d", h.Format(time.RFC3339), got, Currency, g.revenue)
 		}
 		row, err = tbl.ReadRow(ctx, layout.BreakdownKey(keys.DemoMerchant, layout.DimPage, h))

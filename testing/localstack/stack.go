@@ -46,7 +46,10 @@ type Options struct {
 	PubSubAddr   string // default 127.0.0.1:8085
 	BigtableAddr string // default 127.0.0.1:8086
 	IngestAddr   string // default 127.0.0.1:8080
-	QueryAddr    string // default 127.0.0.1:8081
+	// IngestOpsAddr is where ingest serves /metrics and readiness detail
+	// (INGEST_OPS_ADDR; default 127.0.0.1:8083).
+	IngestOpsAddr string
+	QueryAddr     string // default 127.0.0.1:8081
 	// QueryMetricsAddr is where the query API serves /metrics, apart from
 	// its public port (default 127.0.0.1:8091).
 	QueryMetricsAddr string
@@ -98,6 +101,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	def(&o.PubSubAddr, "127.0.0.1:8085")
 	def(&o.BigtableAddr, "127.0.0.1:8086")
 	def(&o.IngestAddr, "127.0.0.1:8080")
+	def(&o.IngestOpsAddr, "127.0.0.1:8083")
 	def(&o.QueryAddr, "127.0.0.1:8081")
 	def(&o.QueryMetricsAddr, "127.0.0.1:8091")
 	def(&o.PipelineMetricsAddr, "127.0.0.1:8082")
@@ -173,7 +177,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.startProc(Sealer, sealArgs, env, true); err != nil {
 		return fail(err)
 	}
-	if err := s.startProc(Ingest, nil, append(env, "INGEST_ADDR="+o.IngestAddr), true); err != nil {
+	if err := s.startProc(Ingest, nil, append(env, "INGEST_ADDR="+o.IngestAddr, "INGEST_OPS_ADDR="+o.IngestOpsAddr), true); err != nil {
 		return fail(err)
 	}
 	if err := s.startProc(QueryAPI, nil, append(env, "QUERYAPI_ADDR="+o.QueryAddr, "QUERYAPI_METRICS_ADDR="+o.QueryMetricsAddr), true); err != nil {
@@ -190,6 +194,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 
 // IngestURL is the base URL of ingest.
 func (s *Stack) IngestURL() string { return "http://" + s.opts.IngestAddr }
+
+// IngestOpsURL is the base URL of ingest's operators' listener (/metrics).
+func (s *Stack) IngestOpsURL() string { return "http://" + s.opts.IngestOpsAddr }
 
 // QueryURL is the base URL of the query API.
 func (s *Stack) QueryURL() string { return "http://" + s.opts.QueryAddr }
@@ -475,7 +482,7 @@ func StartOnFreePorts(ctx context.Context, o Options) (*Stack, error) {
 	var err error
 	for range 3 {
 		try := o
-		for _, p := range []*string{&try.PubSubAddr, &try.BigtableAddr, &try.IngestAddr, &try.QueryAddr, &try.QueryMetricsAddr, &try.PipelineMetricsAddr} {
+		for _, p := range []*string{&try.PubSubAddr, &try.BigtableAddr, &try.IngestAddr, &try.IngestOpsAddr, &try.QueryAddr, &try.QueryMetricsAddr, &try.PipelineMetricsAddr} {
 			if *p == "" {
 				if *p, err = FreeAddr(); err != nil {
 					return nil, err

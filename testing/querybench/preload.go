@@ -197,7 +197,7 @@ func preloadMerchant(ctx context.Context, tbl *bigtable.Table, l Layout, i int) 
 			t.ByName = map[string]int64{"page_view": t.PageViews, "add_to_cart": (t.Events - t.PageViews) / 2, "purchase": (t.Events - t.PageViews) / 4}
 			t.ByName["signup"] = t.Events - t.PageViews - t.ByName["add_to_cart"] - t.ByName["purchase"]
 			if p := t.ByName["purchase"]; p > 0 {
-				t.Revenue = map[string]int64{"USD": p * int64(1000+rng.IntN(9000))}
+				t.Revenue = layout.Money{"USD": {Minor: p * int64(1000+rng.IntN(9000)), Scale: 2}}
 			}
 			cells, err := t.Cells()
 			if err != nil {

@@ -75,8 +75,24 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	opsErr := make(chan error, 1)
+	if cfg.OpsAddr == "" {
+		log.Warn("INGEST_OPS_ADDR not set: /metrics is not served")
+		opsErr <- nil
+	} else {
+		opsLn, err := net.Listen("tcp", cfg.OpsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen %s (INGEST_OPS_ADDR): %w", cfg.OpsAddr, err)
+		}
+		log.Info("ingest operators' listener (metrics)", "addr", opsLn.Addr().String())
+		go func() { opsErr <- srv.ServeOps(ctx, opsLn) }()
+	}
 	log.Info("ingest listening", "addr", ln.Addr().String(), "topic", cfg.PubSubTopic, "publisher", cfg.Publisher)
 	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	if err := <-opsErr; err != nil {
 		return err
 	}
 	log.Info("ingest stopped cleanly")

@@ -37,6 +37,7 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx" // defines --runner
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/pipelines/internal/counters"
 	"github.com/footfall/footfall/pipelines/io/btsink"
 	"github.com/footfall/footfall/pipelines/seal"
@@ -146,7 +147,7 @@ func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 		return errUsage{fmt.Errorf("--merchant-shards must be at least 1, got %d", *merchantShards)}
 	}
 	r := &seal.Runner{Runner: runner, Source: src, ChunkHours: *chunkHours, MerchantShards: *merchantShards, InjectBug: *injectBug, Log: log,
-		Bigtable: btsink.Options{Project: *bigtableProject, Instance: *bigtableInstance, AppProfile: *bigtableProfile, MaxNames: *maxNames, TopK: *topK}}
+		Bigtable: btsink.Options{Project: *bigtableProject, Instance: *bigtableInstance, AppProfile: *bigtableProfile}, MaxNames: *maxNames, TopK: *topK}
 	if *injectBug != "" {
 		log.Warn("TEST ONLY: running with a deliberately injected bug", "inject_bug", *injectBug)
 	}
@@ -254,14 +255,14 @@ func arrow(old, new int64) string {
 	return fmt.Sprintf("%d → %d", old, new)
 }
 
-func money(old, new map[string]int64) string {
-	f := func(m map[string]int64) string {
+func money(old, new layout.Money) string {
+	f := func(m layout.Money) string {
 		if len(m) == 0 {
 			return "0"
 		}
 		var parts []string
-		for c, v := range m {
-			parts = append(parts, fmt.Sprintf("%d.%02d %s", v/100, v%100, c))
+		for _, c := range m.Codes() {
+			parts = append(parts, m[c].Decimal()+" "+c)
 		}
 		return strings.Join(parts, "+")
 	}

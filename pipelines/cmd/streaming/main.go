@@ -27,6 +27,7 @@ import (
 
 	"github.com/footfall/footfall/pipelines/internal/counters"
 	"github.com/footfall/footfall/pipelines/streaming"
+	"github.com/footfall/footfall/pipelines/transforms"
 )
 
 var (
@@ -36,8 +37,7 @@ var (
 	bigtableInstance = flag.String("bigtable-instance", "footfall", "Bigtable instance")
 	bigtableProfile  = flag.String("bigtable-app-profile", "", "Bigtable app profile (\"\": the instance's default)")
 	earlyFiring      = flag.Duration("early-firing", 10*time.Second, "how often an open hour's provisional values are updated")
-	allowedLateness  = flag.Duration("allowed-lateness", 72*time.Hour, "how long after an hour ends its events still update it")
-	dedupLateness    = flag.Duration("dedup-lateness", 0, "how long after an hour ends a duplicate event is still recognised (0: --allowed-lateness)")
+	horizon          = flag.Duration("horizon", transforms.DefaultHorizon, "how long after an hour ends the streaming job still updates it; older events reach the metrics through the sealer (docs/pipeline.md)")
 	maxNames         = flag.Int("max-names", 0, "distinct event names kept per merchant-hour, the rest summed as (other) (0: 500)")
 	topK             = flag.Int("top-k", 0, "values kept per breakdown row, the rest summed as other (0: 100)")
 	archiveDir       = flag.String("archive-dir", "", "Prism: local Parquet archive directory every pulled batch is written to before it is processed (\"\" disables)")
@@ -88,8 +88,7 @@ func realMain(ctx context.Context) error {
 		BigtableInstance:   *bigtableInstance,
 		BigtableAppProfile: *bigtableProfile,
 		EarlyFiring:        *earlyFiring,
-		AllowedLateness:    *allowedLateness,
-		DedupLateness:      *dedupLateness,
+		Horizon:            *horizon,
 		MaxNames:           *maxNames,
 		TopK:               *topK,
 		ReaderShards:       *readerShards,
@@ -114,7 +113,7 @@ func realMain(ctx context.Context) error {
 		go logSummaries(ctx, *summaryEvery)
 	}
 	slog.Info("streaming job starting", "runner", runner, "subscription", *subscription,
-		"early_firing", earlyFiring.String(), "allowed_lateness", allowedLateness.String(), "dedup_lateness", dedupLateness.String(),
+		"early_firing", earlyFiring.String(), "horizon", horizon.String(),
 		"archive_dir", *archiveDir, "archive_table", *archiveTable)
 	_, err = beamx.RunWithMetrics(ctx, p)
 	if ctx.Err() != nil {

@@ -1,10 +1,12 @@
 // Package beamcoder registers the Beam coders of the contract types that
-// cross pipeline stages: event.Event (its JSON encoding), layout.Totals and
-// layout.Breakdown (their Bigtable cells, packed). Import it for its side
+// cross pipeline stages: event.Event (its JSON encoding), layout.Totals,
+// layout.Breakdown and layout.RowContent (their Bigtable cells, packed). Import it for its side
 // effect from every package whose DoFns take these types.
 package beamcoder
 
 import (
+	"encoding/binary"
+	"errors"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -65,4 +67,42 @@ func DecodeBreakdown(p []byte) (layout.Breakdown, error) {
 		return layout.Breakdown{}, err
 	}
 	return *b, nil
+}
+
+func init() {
+	beam.RegisterCoder(reflect.TypeOf(layout.RowContent{}), EncodeRowContent, DecodeRowContent)
+}
+
+// EncodeRowContent packs a row's content: the packed cells, then the
+// dropped qualifiers as cells without values.
+func EncodeRowContent(c layout.RowContent) []byte {
+	cells := layout.MarshalCells(c.Cells)
+	drops := make([]layout.Cell, len(c.Drop))
+	for i, q := range c.Drop {
+		drops[i] = layout.Cell{Qualifier: q}
+	}
+	out := binary.AppendUvarint(nil, uint64(len(cells)))
+	out = append(out, cells...)
+	return append(out, layout.MarshalCells(drops)...)
+}
+
+// DecodeRowContent is the inverse of EncodeRowContent.
+func DecodeRowContent(b []byte) (layout.RowContent, error) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < l {
+		return layout.RowContent{}, errors.New("beamcoder: truncated row content")
+	}
+	cells, err := layout.UnmarshalCells(b[n : n+int(l)])
+	if err != nil {
+		return layout.RowContent{}, err
+	}
+	drops, err := layout.UnmarshalCells(b[n+int(l):])
+	if err != nil {
+		return layout.RowContent{}, err
+	}
+	c := layout.RowContent{Cells: cells}
+	for _, d := range drops {
+		c.Drop = append(c.Drop, d.Qualifier)
+	}
+	return c, nil
 }

@@ -363,7 +363,7 @@ func TestSchemaColumns(t *testing.T) {
 	wantCols := []string{"event_id", "merchant_id", "type", "name", "anonymous_id", "user_id", "session_id",
 		"event_time", "receive_time", "page_url", "page_path", "page_title", "referrer",
 		"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-		"user_agent", "country", "properties", "revenue_minor", "currency", "source"}
+		"user_agent", "country", "properties", "revenue_minor", "currency", "revenue_scale", "transaction_id", "commerce", "source"}
 	if !slices.Equal(got, wantCols) {
 		t.Errorf("columns = %v\nwant %v", got, wantCols)
 	}

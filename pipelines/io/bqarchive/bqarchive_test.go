@@ -38,7 +38,9 @@ func TestSchema(t *testing.T) {
 		"utm_content": {bigquery.StringFieldType, false}, "user_agent": {bigquery.StringFieldType, false},
 		"country": {bigquery.StringFieldType, false}, "properties": {bigquery.JSONFieldType, false},
 		"revenue_minor": {bigquery.IntegerFieldType, false}, "currency": {bigquery.StringFieldType, false},
-		"source": {bigquery.StringFieldType, true},
+		"revenue_scale": {bigquery.IntegerFieldType, false}, "transaction_id": {bigquery.StringFieldType, false},
+		"commerce": {bigquery.StringFieldType, false},
+		"source":   {bigquery.StringFieldType, true},
 	}
 	s := Schema()
 	if got := reflect.TypeOf(event.Event{}).NumField(); len(s) != got {
@@ -79,7 +81,8 @@ func fullEvent() event.Event {
 		PageURL: "https://shop.example/a?b=c", PagePath: "/a", PageTitle: "A ü", Referrer: "https://r.example/",
 		UTMSource: "s", UTMMedium: "m", UTMCampaign: "c", UTMTerm: "t", UTMContent: "x",
 		UserAgent: "Mozilla/5.0", Country: "DE", Properties: `{"k":[1,2,{"z":null}]}`,
-		RevenueMinor: 1999, Currency: "USD", Source: event.SourceSegment,
+		RevenueMinor: 1999, Currency: "USD", RevenueScale: 2, TransactionID: "o-1", Commerce: event.CommercePurchase,
+		Source: event.SourceSegment,
 	}
 }
 
@@ -181,7 +184,7 @@ func TestBuildQuery(t *testing.T) {
 	to := from.Add(3 * time.Hour)
 	cols := "event_id, merchant_id, type, name, anonymous_id, user_id, session_id, event_time, receive_time, " +
 		"page_url, page_path, page_title, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, " +
-		"user_agent, country, properties, revenue_minor, currency, source"
+		"user_agent, country, properties, revenue_minor, currency, revenue_scale, transaction_id, commerce, source"
 	tests := []struct {
 		name       string
 		merchants  []string

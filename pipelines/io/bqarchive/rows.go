@@ -67,7 +67,7 @@ func (c *rowCodec) encode(e *event.Event) ([]byte, error) {
 			continue
 		}
 		switch f.Kind() {
-		case reflect.Int64:
+		case reflect.Int64, reflect.Int32:
 			m.Set(c.fields[i], protoreflect.ValueOfInt64(f.Int()))
 		case reflect.String:
 			m.Set(c.fields[i], protoreflect.ValueOfString(f.String()))
@@ -95,7 +95,7 @@ func (c *rowCodec) decode(b []byte) (event.Event, error) {
 		}
 		f := v.Field(col.index)
 		switch f.Kind() {
-		case reflect.Int64:
+		case reflect.Int64, reflect.Int32:
 			f.SetInt(m.Get(c.fields[i]).Int())
 		case reflect.String:
 			f.SetString(m.Get(c.fields[i]).String())
@@ -135,7 +135,7 @@ func (r *eventRow) Load(vals []bigquery.Value, s bigquery.Schema) error {
 				continue
 			}
 		case int64:
-			if f.Kind() == reflect.Int64 {
+			if f.Kind() == reflect.Int64 || f.Kind() == reflect.Int32 {
 				f.SetInt(x)
 				continue
 			}

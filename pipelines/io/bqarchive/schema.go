@@ -29,8 +29,8 @@ type column struct {
 }
 
 // columns lists event.Event's fields in declaration order, from their
-// parquet tags: int64 with timestamp(...) is TIMESTAMP, other int64 is
-// INTEGER, string is STRING, or JSON with the json option; every column is
+// parquet tags: int64 with timestamp(...) is TIMESTAMP, other int64 and
+// int32 are INTEGER, string is STRING, or JSON with the json option; every column is
 // REQUIRED unless tagged optional.
 var columns = func() []column {
 	t := reflect.TypeOf(event.Event{})
@@ -57,7 +57,7 @@ var columns = func() []column {
 		switch {
 		case f.Type.Kind() == reflect.Int64 && opts["timestamp"]:
 			c.typ = bigquery.TimestampFieldType
-		case f.Type.Kind() == reflect.Int64:
+		case f.Type.Kind() == reflect.Int64 || f.Type.Kind() == reflect.Int32:
 			c.typ = bigquery.IntegerFieldType
 		case f.Type.Kind() == reflect.String && opts["json"]:
 			c.typ = bigquery.JSONFieldType

@@ -1,19 +1,23 @@
-// Package btsink writes aggregated metrics to Bigtable in the layout of
-// internal/layout.
+// Package btsink writes metrics rows to Bigtable in the layout of
+// internal/layout, with plain row mutations only — never a single-row
+// transaction (CheckAndMutateRow, ReadModifyWriteRow), which app profiles
+// with multi-cluster routing, or without transactional writes, refuse:
 //
-//   - Provisional (streaming): each pane of totals or breakdowns is merged
-//     into the row's provisional family `p` (counts add, sketches merge, the
-//     row's bounds re-applied) with a compare-and-set on the row's
-//     generation; realtime minute panes are merged the same way into family
-//     `r`. The streaming job never touches the sealed family.
-//   - Sealed (batch): each totals or breakdown row's family `s` is replaced
-//     whole by one row mutation (layout.ReplaceFamily); `p` is left alone.
+//   - Provisional (streaming): each row's whole new content, as the
+//     streaming job's fold computed it, overwrites the row's family `p`
+//     (layout.OverwriteFamily, timestamped with the row's write time), and
+//     realtime minute rows family `r` the same way. Writing the same
+//     content twice, or an older content late, changes nothing a reader
+//     sees (layout.RowCells), so the runner may re-run a bundle freely.
+//   - Sealed (batch): each row's family `s` is replaced whole by one row
+//     mutation (layout.ReplaceFamily); `p` is left alone.
 //
 // Prism fails the whole job on any bundle error and does not retry, so the
-// sink retries transient Bigtable errors itself, with capped backoff, for as
-// long as the job runs: an unavailable Bigtable stalls the pipeline (and
-// Pub/Sub keeps the backlog) instead of losing panes. CAS conflicts retry at
-// once.
+// sink retries transient Bigtable errors itself, with capped backoff, for
+// as long as the job runs: an unavailable Bigtable stalls the pipeline
+// (and Pub/Sub keeps the backlog) instead of losing rows. Errors no retry
+// can fix (permission denied, invalid argument, failed precondition, …)
+// fail the job at once, loudly.
 package btsink
 
 import (
@@ -26,77 +30,55 @@ import (
 	"cloud.google.com/go/bigtable"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/footfall/footfall/internal/layout"
-	"github.com/footfall/footfall/pipelines/internal/beamcoder"
 	"github.com/footfall/footfall/pipelines/internal/counters"
-	"github.com/footfall/footfall/pipelines/internal/limits"
 )
 
 func init() {
-	register.DoFn3x1[context.Context, string, layout.Totals, error](&totalsFn{})
-	register.DoFn3x1[context.Context, string, layout.Breakdown, error](&breakdownFn{})
-	register.DoFn3x1[string, layout.Totals, func(string, []byte), error](&totalsCellsFn{})
-	register.DoFn3x1[string, layout.Breakdown, func(string, []byte), error](&breakdownCellsFn{})
-	register.DoFn3x1[context.Context, string, []byte, error](&sealedFn{})
+	register.DoFn3x1[context.Context, string, layout.RowContent, error](&overwriteFn{})
+	register.DoFn3x1[context.Context, string, layout.RowContent, error](&sealedFn{})
 }
 
 // Options name the Bigtable instance (the client honours
-// BIGTABLE_EMULATOR_HOST, so locally Project and Instance may be anything)
-// and the row bounds a provisional merge re-applies: the merged row of two
-// panes can exceed what one pane had.
+// BIGTABLE_EMULATOR_HOST, so locally Project and Instance may be anything).
 type Options struct {
 	Project  string
 	Instance string
 	// AppProfile is the Bigtable app profile to use ("" : the instance's
-	// default profile); production routes through a multi-cluster one.
+	// default profile). Production gives the streaming job, the sealer and
+	// the query API one each (docs/deploy.md).
 	AppProfile string
-	// MaxNames bounds event names per totals row (default limits.DefaultMaxNames).
-	MaxNames int
-	// TopK bounds values per breakdown row (default limits.DefaultTopK).
-	TopK int
 	// SealedAt is the generation (Unix µs) WriteSealed stamps on every row
 	// it writes; 0 stamps the time of writing.
 	SealedAt int64
 }
 
-func (o Options) withDefaults() Options {
-	if o.MaxNames <= 0 {
-		o.MaxNames = limits.DefaultMaxNames
-	}
-	if o.TopK <= 0 {
-		o.TopK = limits.DefaultTopK
-	}
-	return o
-}
-
 var (
-	rowsWritten      = counters.New("bigtable_rows_written", "Bigtable rows written (provisional merges, realtime merges and sealed replacements).")
-	casRetries       = counters.New("bigtable_cas_conflicts", "Provisional merges that lost a compare-and-set race and were retried.")
-	writeErrors      = counters.New("bigtable_write_errors", "Bigtable reads or writes that failed and were retried.")
-	ambiguousApplied = counters.New("bigtable_ambiguous_writes_applied", "Provisional merges reported as failed that had been applied (found at the retry, not merged again).")
+	rowsWritten = counters.New("bigtable_rows_written", "Bigtable rows written (provisional, realtime and sealed).")
+	writeErrors = counters.New("bigtable_write_errors", "Bigtable reads or writes that failed with a transient error and were retried.")
 )
 
-var _ = beamcoder.EncodeTotals // the coders of layout.Totals and layout.Breakdown
+// batchRows is how many rows one ApplyBulk call writes (each row is still
+// its own atomic mutation).
+const batchRows = 100
 
-// WriteProvisional merges each pane of totals (PCollection<KV<string,
-// layout.Totals>> keyed by layout.TotalsKey) and breakdowns
-// (PCollection<KV<string, layout.Breakdown>> keyed by layout.BreakdownKey)
-// into the provisional family of its row.
-func WriteProvisional(s beam.Scope, opts Options, totals, breakdowns beam.PCollection) {
+// WriteProvisional writes each row's content (PCollection<KV<string,
+// layout.RowContent>>, the streaming job's Outputs.Rows) to its
+// provisional family.
+func WriteProvisional(s beam.Scope, opts Options, rows beam.PCollection) {
 	s = s.Scope("btsink.WriteProvisional")
-	opts = opts.withDefaults()
-	beam.ParDo0(s, &totalsFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, Family: layout.FamilyProvisional, MaxNames: opts.MaxNames}, totals)
-	beam.ParDo0(s, &breakdownFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, TopK: opts.TopK}, breakdowns)
+	beam.ParDo0(s, &overwriteFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, Family: layout.FamilyProvisional}, rows)
 }
 
-// WriteRealtime merges each pane of per-minute totals
-// (PCollection<KV<string, layout.Totals>> keyed by layout.RealtimeKey) into
-// the realtime family of its row.
-func WriteRealtime(s beam.Scope, opts Options, realtime beam.PCollection) {
+// WriteRealtime writes each realtime minute row's content
+// (PCollection<KV<string, layout.RowContent>> keyed by layout.RealtimeKey)
+// to its realtime family.
+func WriteRealtime(s beam.Scope, opts Options, rows beam.PCollection) {
 	s = s.Scope("btsink.WriteRealtime")
-	opts = opts.withDefaults()
-	beam.ParDo0(s, &totalsFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, Family: layout.FamilyRealtime, MaxNames: opts.MaxNames}, realtime)
+	beam.ParDo0(s, &overwriteFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, Family: layout.FamilyRealtime}, rows)
 }
 
 // conn is a DoFn's Bigtable connection.
@@ -124,7 +106,9 @@ func (c *conn) close() error {
 }
 
 // heartbeat records, at most once a second, that provisional values were
-// just written: readers report it as how fresh provisional data is.
+// just written: readers report it as how fresh provisional data is. A
+// plain write of the current time: a late one can only make the mark look
+// older for a second.
 func (c *conn) heartbeat(ctx context.Context) {
 	if time.Since(c.lastBeat) < time.Second {
 		return
@@ -137,175 +121,117 @@ func (c *conn) heartbeat(ctx context.Context) {
 	}
 }
 
-type totalsFn struct {
+// overwriteFn writes whole rows to one family with plain mutations
+// (layout.OverwriteFamily), timestamped with each row's _at.
+type overwriteFn struct {
 	Project    string
 	Instance   string
 	AppProfile string
 	Family     string
-	MaxNames   int
 
-	c conn
+	c    conn
+	keys []string
+	muts []*bigtable.Mutation
 }
 
-func (fn *totalsFn) Setup(ctx context.Context) error {
+func (fn *overwriteFn) Setup(ctx context.Context) error {
 	return fn.c.open(ctx, fn.Project, fn.Instance, fn.AppProfile)
 }
 
-func (fn *totalsFn) Teardown() error { return fn.c.close() }
+func (fn *overwriteFn) Teardown() error { return fn.c.close() }
 
-func (fn *totalsFn) ProcessElement(ctx context.Context, key string, pane layout.Totals) error {
-	var w Write // carries an ambiguous attempt over to the next one
-	err := retry(ctx, "merge "+key, func() error {
-		return w.MergeTotals(ctx, fn.c.metrics, key, fn.Family, &pane, fn.MaxNames, time.Now())
-	})
-	if err != nil {
+func (fn *overwriteFn) ProcessElement(ctx context.Context, key string, rc layout.RowContent) error {
+	at := rc.UpdatedAt()
+	if at <= 0 {
+		return fmt.Errorf("btsink: row %s has no write time (_at): the transforms stamp every row", key)
+	}
+	ts := bigtable.Timestamp(at).TruncateToMilliseconds()
+	fn.keys = append(fn.keys, key)
+	fn.muts = append(fn.muts, layout.OverwriteFamily(fn.Family, rc.Cells, rc.Drop, ts))
+	if len(fn.keys) >= batchRows {
+		return fn.flush(ctx)
+	}
+	return nil
+}
+
+func (fn *overwriteFn) FinishBundle(ctx context.Context) error { return fn.flush(ctx) }
+
+func (fn *overwriteFn) flush(ctx context.Context) error {
+	keys, muts := fn.keys, fn.muts
+	fn.keys, fn.muts = nil, nil
+	if err := applyBulk(ctx, fn.c.metrics, fmt.Sprintf("write %s", fn.Family), keys, muts); err != nil {
 		return err
 	}
-	rowsWritten.Inc(ctx, 1)
-	if fn.Family == layout.FamilyProvisional {
+	if fn.Family == layout.FamilyProvisional && len(keys) > 0 {
 		fn.c.heartbeat(ctx)
 	}
 	return nil
 }
 
-type breakdownFn struct {
-	Project    string
-	Instance   string
-	AppProfile string
-	TopK       int
-
-	c conn
-}
-
-func (fn *breakdownFn) Setup(ctx context.Context) error {
-	return fn.c.open(ctx, fn.Project, fn.Instance, fn.AppProfile)
-}
-
-func (fn *breakdownFn) Teardown() error { return fn.c.close() }
-
-func (fn *breakdownFn) ProcessElement(ctx context.Context, key string, pane layout.Breakdown) error {
-	var w Write
-	err := retry(ctx, "merge "+key, func() error {
-		return w.MergeBreakdown(ctx, fn.c.metrics, key, &pane, fn.TopK, time.Now())
-	})
-	if err != nil {
-		return err
+// applyBulk applies row mutations, retrying the rows that failed with a
+// transient error until they succeed or ctx ends.
+func applyBulk(ctx context.Context, tbl *bigtable.Table, what string, keys []string, muts []*bigtable.Mutation) error {
+	if len(keys) == 0 {
+		return nil
 	}
-	rowsWritten.Inc(ctx, 1)
-	return nil
-}
-
-// MergeTotals adds pane into a family (layout.FamilyProvisional or
-// layout.FamilyRealtime) of the totals row key, capping event names at
-// maxNames (limits.CapNames; 0: no cap). It returns errConflict when it
-// lost a race with another writer (see casMerge).
-func MergeTotals(ctx context.Context, tbl *bigtable.Table, key, family string, pane *layout.Totals, maxNames int, now time.Time) error {
-	return new(Write).MergeTotals(ctx, tbl, key, family, pane, maxNames, now)
-}
-
-// Write is one pane's merge into one row, across the attempts of a retry
-// loop. A write whose answer was lost (a timeout, a dropped connection)
-// may still have been applied; retrying it blindly would merge the pane
-// twice. Each attempt stamps the row with the generation and the time it
-// writes; the next attempt first checks whether the row already holds
-// exactly that stamp, and if so the pane is in and it stops.
-type Write struct {
-	gen, at int64 // the stamp of the last attempt whose outcome is unknown
-}
-
-// MergeTotals is the package-level MergeTotals for one attempt of w.
-func (w *Write) MergeTotals(ctx context.Context, tbl *bigtable.Table, key, family string, pane *layout.Totals, maxNames int, now time.Time) error {
-	return w.casMerge(ctx, tbl, key, family, func(stored []layout.Cell) ([]layout.Cell, int64, error) {
-		cur := &layout.Totals{}
-		if len(stored) > 0 {
-			var err error
-			if cur, err = layout.TotalsFromCells(stored); err != nil {
-				return nil, 0, fmt.Errorf("decode %s: %w", key, err)
+	return retry(ctx, fmt.Sprintf("%s: %d rows from %s", what, len(keys), keys[0]), func() error {
+		errs, err := tbl.ApplyBulk(ctx, keys, muts)
+		if err != nil {
+			return err
+		}
+		var failedKeys []string
+		var failedMuts []*bigtable.Mutation
+		var failed error
+		for i, e := range errs {
+			if e != nil {
+				failedKeys, failedMuts = append(failedKeys, keys[i]), append(failedMuts, muts[i])
+				failed = errors.Join(failed, fmt.Errorf("row %s: %w", keys[i], e))
 			}
 		}
-		gen := cur.Generation
-		if err := cur.Merge(pane); err != nil {
-			return nil, 0, err
-		}
-		cur.ByName = limits.CapNames(cur.ByName, maxNames)
-		cur.Generation, cur.UpdatedAt = gen+1, now.UnixMicro()
-		cells, err := cur.Cells()
-		return cells, gen, err
+		rowsWritten.Inc(ctx, int64(len(keys)-len(failedKeys)))
+		keys, muts = failedKeys, failedMuts // the next attempt retries only those
+		return failed
 	})
 }
 
-// MergeBreakdown adds pane into the provisional family of the breakdown row
-// key and truncates the result to its topK values (the rest folded into
-// Other, so values + Other still add up to the totals). It returns
-// errConflict when it lost a race with another writer.
-func MergeBreakdown(ctx context.Context, tbl *bigtable.Table, key string, pane *layout.Breakdown, topK int, now time.Time) error {
-	return new(Write).MergeBreakdown(ctx, tbl, key, pane, topK, now)
-}
-
-// MergeBreakdown is the package-level MergeBreakdown for one attempt of w.
-func (w *Write) MergeBreakdown(ctx context.Context, tbl *bigtable.Table, key string, pane *layout.Breakdown, topK int, now time.Time) error {
-	return w.casMerge(ctx, tbl, key, layout.FamilyProvisional, func(stored []layout.Cell) ([]layout.Cell, int64, error) {
-		cur := &layout.Breakdown{}
-		if len(stored) > 0 {
-			var err error
-			if cur, err = layout.BreakdownFromCells(stored); err != nil {
-				return nil, 0, fmt.Errorf("decode %s: %w", key, err)
+// Permanent reports whether err is one no retry can fix: the request
+// itself or the caller's rights are wrong (permission denied, an app
+// profile that refuses the call, a missing table, a malformed mutation).
+func Permanent(err error) bool {
+	var perm *permanentError
+	if errors.As(err, &perm) {
+		return true
+	}
+	// errors.Join of per-row errors: permanent if any row's error is.
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if Permanent(e) {
+				return true
 			}
 		}
-		gen := cur.Generation
-		if err := cur.Merge(pane); err != nil {
-			return nil, 0, err
-		}
-		if err := cur.Truncate(topK); err != nil {
-			return nil, 0, err
-		}
-		cur.Generation, cur.UpdatedAt = gen+1, now.UnixMicro()
-		cells, err := cur.Cells()
-		return cells, gen, err
-	})
+		return false
+	}
+	st, ok := status.FromError(unwrapAll(err))
+	if !ok {
+		return false
+	}
+	switch st.Code() {
+	case codes.PermissionDenied, codes.Unauthenticated, codes.InvalidArgument, codes.FailedPrecondition,
+		codes.NotFound, codes.Unimplemented, codes.OutOfRange:
+		return true
+	}
+	return false
 }
 
-// casMerge reads one family of a row, lets merge compute the family's new
-// cells from the stored ones (nil when the family is empty) and the
-// generation it read, and writes them back with CheckAndMutateRow only if
-// the generation column still holds that generation, so concurrent writers
-// never lose each other's updates. It returns errConflict when it lost.
-func (w *Write) casMerge(ctx context.Context, tbl *bigtable.Table, key, family string, merge func(stored []layout.Cell) ([]layout.Cell, int64, error)) error {
-	row, err := tbl.ReadRow(ctx, key, bigtable.RowFilter(bigtable.FamilyFilter("^"+family+"$")))
-	if err != nil {
-		return fmt.Errorf("read %s: %w", key, err)
-	}
-	stored := layout.RowCells(row, family)
-	if w.at != 0 {
-		if g, at := writeStamp(stored); g == w.gen && at == w.at {
-			ambiguousApplied.Inc(ctx, 1)
-			w.gen, w.at = 0, 0
-			return nil // the previous attempt was applied after all
+// unwrapAll returns the innermost error of a chain of single wraps.
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
 		}
+		err = u
 	}
-	cells, gen, err := merge(stored)
-	if err != nil {
-		return &permanentError{err}
-	}
-	w.gen, w.at = 0, 0
-	err = casReplace(ctx, tbl, key, family, gen, cells)
-	if err != nil && !errors.Is(err, errConflict) {
-		w.gen, w.at = writeStamp(cells) // unknown outcome: check at the next attempt
-	}
-	return err
-}
-
-// writeStamp returns the generation and write time held in a family's cells.
-func writeStamp(cells []layout.Cell) (gen, at int64) {
-	for _, c := range cells {
-		switch c.Qualifier {
-		case layout.ColGeneration:
-			gen, _ = layout.DecodeInt(c.Value)
-		case layout.ColUpdatedAt:
-			at, _ = layout.DecodeInt(c.Value)
-		}
-	}
-	return gen, at
 }
 
 // permanentError is a failure retrying cannot fix (a row that does not
@@ -315,39 +241,8 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
-// errConflict means another writer changed the row between read and write.
-var errConflict = errors.New("btsink: concurrent update")
-
-// casReplace replaces a family's cells if its generation column still holds
-// gen (0: the column does not exist yet).
-func casReplace(ctx context.Context, tbl *bigtable.Table, key, family string, gen int64, cells []layout.Cell) error {
-	mut := layout.ReplaceFamily(family, cells, bigtable.Now())
-	genCol := bigtable.ChainFilters(
-		bigtable.FamilyFilter("^"+family+"$"),
-		bigtable.ColumnFilter("^"+layout.ColGeneration+"$"),
-		bigtable.LatestNFilter(1),
-	)
-	var cond *bigtable.Mutation
-	var wantMatch bool
-	if gen == 0 {
-		cond = bigtable.NewCondMutation(genCol, nil, mut) // only if no generation yet
-	} else {
-		exact := bigtable.ChainFilters(genCol, bigtable.ValueRangeFilter(layout.EncodeInt(gen), layout.EncodeInt(gen+1)))
-		cond = bigtable.NewCondMutation(exact, mut, nil)
-		wantMatch = true
-	}
-	var matched bool
-	if err := tbl.Apply(ctx, key, cond, bigtable.GetCondMutationResult(&matched)); err != nil {
-		return fmt.Errorf("write %s: %w", key, err)
-	}
-	if matched != wantMatch {
-		return errConflict
-	}
-	return nil
-}
-
-// retry runs op until it succeeds or ctx ends. Conflicts retry at once;
-// other errors back off from 100 ms to 10 s.
+// retry runs op until it succeeds, fails permanently (Permanent) or ctx
+// ends; transient errors back off from 100 ms to 10 s.
 func retry(ctx context.Context, what string, op func() error) error {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -355,12 +250,9 @@ func retry(ctx context.Context, what string, op func() error) error {
 		if err == nil {
 			return nil
 		}
-		if errors.Is(err, errConflict) {
-			casRetries.Inc(ctx, 1)
-			continue
-		}
-		var perm *permanentError
-		if errors.As(err, &perm) {
+		if Permanent(err) {
+			slog.ErrorContext(ctx, "btsink: write failed and cannot succeed by retrying: fix the cause (app profile, IAM role, table, request) and restart the job",
+				"what", what, "err", err)
 			return fmt.Errorf("btsink: %s: %w", what, err)
 		}
 		writeErrors.Inc(ctx, 1)

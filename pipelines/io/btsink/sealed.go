@@ -2,7 +2,6 @@ package btsink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,20 +12,14 @@ import (
 	"github.com/footfall/footfall/pipelines/internal/counters"
 )
 
-// sealedBatch is how many rows one ApplyBulk call replaces (each row is
-// still its own atomic mutation).
-const sealedBatch = 100
-
-// WriteSealed replaces the sealed family of each totals row
-// (PCollection<KV<string, layout.Totals>> keyed by layout.TotalsKey) and
-// each breakdown row (PCollection<KV<string, layout.Breakdown>> keyed by
-// layout.BreakdownKey) with the given values: one row mutation per row
-// that deletes family `s` and sets every column (layout.ReplaceFamily), so
-// a reader sees the old sealed values or the new ones. The provisional
-// family is never touched. Each row key must appear once (the batch
-// transforms guarantee it); a zero Totals or an empty Breakdown writes an
+// WriteSealed replaces the sealed family of each row (PCollection<KV<string,
+// layout.RowContent>>, the batch job's Outputs.Rows) with its content: one
+// row mutation per row that deletes family `s` and sets every column
+// (layout.ReplaceFamily), so a reader sees the old sealed values or the
+// new ones. The provisional family is never touched. Each row key must
+// appear once (the batch transforms guarantee it); an empty row writes an
 // explicit empty sealed row, which is how a re-seal clears an hour that no
-// longer has events (transforms.WithEmptyHours produces them).
+// longer has events (transforms.Options.Cover).
 //
 // Every row's _at column is opts.SealedAt, the seal's generation (the
 // current time when zero): the generation the caller then records as the
@@ -34,12 +27,9 @@ const sealedBatch = 100
 // _at) were already what is written are still written, so that they carry
 // the new generation, and are counted as sealed_rows_unchanged;
 // the others as sealed_rows_changed.
-func WriteSealed(s beam.Scope, opts Options, totals, breakdowns beam.PCollection) {
+func WriteSealed(s beam.Scope, opts Options, rows beam.PCollection) {
 	s = s.Scope("btsink.WriteSealed")
-	rows := beam.Flatten(s,
-		beam.ParDo(s, &totalsCellsFn{SealedAt: opts.SealedAt}, totals),
-		beam.ParDo(s, &breakdownCellsFn{SealedAt: opts.SealedAt}, breakdowns))
-	beam.ParDo0(s, &sealedFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile}, rows)
+	beam.ParDo0(s, &sealedFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, SealedAt: opts.SealedAt}, rows)
 }
 
 var (
@@ -55,36 +45,24 @@ func stamp(sealedAt int64) int64 {
 	return time.Now().UnixMicro()
 }
 
-// totalsCellsFn and breakdownCellsFn encode a row's family, stamped with
-// the seal's generation, as packed cells (layout.MarshalCells).
-type totalsCellsFn struct{ SealedAt int64 }
-
-func (fn *totalsCellsFn) ProcessElement(key string, t layout.Totals, emit func(string, []byte)) error {
-	t.UpdatedAt, t.Generation = stamp(fn.SealedAt), 0
-	cells, err := t.Cells()
-	if err != nil {
-		return fmt.Errorf("btsink: encode %s: %w", key, err)
+// restamp returns cells with _at set to at and _gen to 0.
+func restamp(cells []layout.Cell, at int64) []layout.Cell {
+	out := make([]layout.Cell, 0, len(cells)+2)
+	out = append(out, layout.Cell{Qualifier: layout.ColUpdatedAt, Value: layout.EncodeInt(at)},
+		layout.Cell{Qualifier: layout.ColGeneration, Value: layout.EncodeInt(0)})
+	for _, c := range cells {
+		if c.Qualifier != layout.ColUpdatedAt && c.Qualifier != layout.ColGeneration {
+			out = append(out, c)
+		}
 	}
-	emit(key, layout.MarshalCells(cells))
-	return nil
-}
-
-type breakdownCellsFn struct{ SealedAt int64 }
-
-func (fn *breakdownCellsFn) ProcessElement(key string, b layout.Breakdown, emit func(string, []byte)) error {
-	b.UpdatedAt, b.Generation = stamp(fn.SealedAt), 0
-	cells, err := b.Cells()
-	if err != nil {
-		return fmt.Errorf("btsink: encode %s: %w", key, err)
-	}
-	emit(key, layout.MarshalCells(cells))
-	return nil
+	return out
 }
 
 type sealedFn struct {
 	Project    string
 	Instance   string
 	AppProfile string
+	SealedAt   int64
 
 	c     conn
 	keys  []string
@@ -98,15 +76,13 @@ func (fn *sealedFn) Setup(ctx context.Context) error {
 
 func (fn *sealedFn) Teardown() error { return fn.c.close() }
 
-func (fn *sealedFn) ProcessElement(ctx context.Context, key string, packed []byte) error {
-	cells, err := layout.UnmarshalCells(packed)
-	if err != nil {
-		return fmt.Errorf("btsink: sealed row %s: %w", key, err)
-	}
+func (fn *sealedFn) ProcessElement(ctx context.Context, key string, rc layout.RowContent) error {
+	at := stamp(fn.SealedAt)
+	cells := restamp(rc.Cells, at)
 	fn.keys = append(fn.keys, key)
-	fn.muts = append(fn.muts, layout.ReplaceFamily(layout.FamilySealed, cells, bigtable.Now()))
+	fn.muts = append(fn.muts, layout.ReplaceFamily(layout.FamilySealed, cells, bigtable.Timestamp(at).TruncateToMilliseconds()))
 	fn.shown = append(fn.shown, visible(key, cells))
-	if len(fn.keys) >= sealedBatch {
+	if len(fn.keys) >= batchRows {
 		return fn.flush(ctx)
 	}
 	return nil
@@ -124,24 +100,7 @@ func (fn *sealedFn) flush(ctx context.Context) error {
 	if err := fn.countChanges(ctx, keys, shown); err != nil {
 		return err
 	}
-	return retry(ctx, fmt.Sprintf("seal %d rows from %s", len(keys), keys[0]), func() error {
-		errs, err := fn.c.metrics.ApplyBulk(ctx, keys, muts)
-		if err != nil {
-			return err
-		}
-		var failedKeys []string
-		var failedMuts []*bigtable.Mutation
-		var failed error
-		for i, e := range errs {
-			if e != nil {
-				failedKeys, failedMuts = append(failedKeys, keys[i]), append(failedMuts, muts[i])
-				failed = errors.Join(failed, e)
-			}
-		}
-		rowsWritten.Inc(ctx, int64(len(keys)-len(failedKeys)))
-		keys, muts = failedKeys, failedMuts // the next attempt retries only those
-		return failed
-	})
+	return applyBulk(ctx, fn.c.metrics, "seal", keys, muts)
 }
 
 // visible renders what a reader of a sealed row sees: every count, and
@@ -154,24 +113,57 @@ func visible(key string, cells []layout.Cell) string {
 		return "?"
 	}
 	item := func(it *layout.Item) string {
-		return fmt.Sprint(it.Events, it.PageViews, it.Revenue, it.VisitorCount())
+		return fmt.Sprint(it.Events, it.PageViews, it.Revenue, it.Sessions, it.Bounces, it.EngagedSessions, it.SessionMillis, it.VisitorCount())
 	}
-	if k.Kind == layout.KindBreakdown {
-		b, err := layout.BreakdownFromCells(cells)
-		if err != nil {
-			return "?"
-		}
+	breakdown := func(b *layout.Breakdown) string {
 		vals := make(map[string]string, len(b.Values))
 		for v, it := range b.Values {
 			vals[v] = item(it)
 		}
 		return fmt.Sprint(vals, item(&b.Other))
 	}
+	totals := func(t *layout.Totals) string {
+		return fmt.Sprint(t.Events, t.PageViews, t.BotEvents, t.Sessions, t.Bounces, t.EngagedSessions, t.SessionMillis, t.ByName, t.Revenue, t.VisitorCount())
+	}
+	switch k.Kind {
+	case layout.KindBreakdown:
+		b, err := layout.BreakdownFromCells(cells)
+		if err != nil {
+			return "?"
+		}
+		return breakdown(b)
+	case layout.KindQuarterTotals:
+		q, err := layout.QuarterTotalsFromCells(cells)
+		if err != nil {
+			return "?"
+		}
+		var out string
+		for _, t := range q.Q {
+			if t != nil {
+				out += totals(t)
+			}
+			out += "|"
+		}
+		return out
+	case layout.KindQuarterBreakdown:
+		q, err := layout.QuarterBreakdownsFromCells(cells)
+		if err != nil {
+			return "?"
+		}
+		var out string
+		for _, b := range q.Q {
+			if b != nil {
+				out += breakdown(b)
+			}
+			out += "|"
+		}
+		return out
+	}
 	t, err := layout.TotalsFromCells(cells)
 	if err != nil {
 		return "?"
 	}
-	return fmt.Sprint(t.Events, t.PageViews, t.BotEvents, t.Sessions, t.Bounces, t.SessionMillis, t.ByName, t.Revenue, t.VisitorCount())
+	return totals(t)
 }
 
 // countChanges reads the sealed family of the rows about to be replaced and

@@ -2,6 +2,8 @@ package btsink
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,9 +13,13 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/internal/testenv"
 	"github.com/footfall/footfall/pipelines/internal/beamcoder"
+	"github.com/footfall/footfall/pipelines/internal/counters"
 )
 
 func TestMain(m *testing.M) {
@@ -46,25 +52,26 @@ func TestWriteSealed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := MergeTotals(ctx, tbl, tKey, layout.FamilyProvisional, &layout.Totals{Events: 7}, 0, time.Now()); err != nil {
+	prov := &layout.Totals{Events: 7, UpdatedAt: 5000}
+	provCells, _ := prov.Cells()
+	if err := tbl.Apply(ctx, tKey, layout.OverwriteFamily(layout.FamilyProvisional, provCells, nil, 5000)); err != nil {
 		t.Fatal(err)
 	}
 
-	sealed := layout.Totals{Events: 3, ByName: map[string]int64{"signup": 3}}
-	de := layout.Breakdown{Values: map[string]*layout.Item{"DE": {Events: 3}}}
-	totals := map[string][]byte{tKey: must(beamcoder.EncodeTotals(sealed)), emptyT: must(beamcoder.EncodeTotals(layout.Totals{}))}
-	breakdowns := map[string][]byte{bKey: must(beamcoder.EncodeBreakdown(de)), emptyB: must(beamcoder.EncodeBreakdown(layout.Breakdown{}))}
+	sealed := &layout.Totals{Events: 3, ByName: map[string]int64{"signup": 3}}
+	de := &layout.Breakdown{Values: map[string]*layout.Item{"DE": {Events: 3}}}
+	rows := map[string][]byte{tKey: packed(t, sealed), emptyT: packed(t, &layout.Totals{}), bKey: packed(t, de), emptyB: packed(t, &layout.Breakdown{})}
 	const gen = 1_700_000_000_000_000
 	seal := func(gen int64) {
 		p, s := beam.NewPipelineWithRoot()
 		WriteSealed(s, Options{Project: testenv.Project, Instance: testenv.Instance, SealedAt: gen},
-			beam.ParDo(s, &totalsRowsFn{Rows: totals}, beam.Create(s, tKey, emptyT)),
-			beam.ParDo(s, &breakdownRowsFn{Rows: breakdowns}, beam.Create(s, bKey, emptyB)))
+			beam.ParDo(s, &rowsFn{Rows: rows}, beam.Create(s, tKey, emptyT, bKey, emptyB)))
 		ptest.RunAndValidate(t, p)
 	}
-	changed0, unchanged0 := sealedChanged.Value(), sealedUnchanged.Value()
+	value := counters.Value
+	changed0, unchanged0 := value("sealed_rows_changed"), value("sealed_rows_unchanged")
 	seal(gen)
-	if c, u := sealedChanged.Value()-changed0, sealedUnchanged.Value()-unchanged0; c != 4 || u != 0 {
+	if c, u := value("sealed_rows_changed")-changed0, value("sealed_rows_unchanged")-unchanged0; c != 4 || u != 0 {
 		t.Errorf("first seal: %d rows changed, %d unchanged; want 4 and 0", c, u)
 	}
 
@@ -95,9 +102,9 @@ func TestWriteSealed(t *testing.T) {
 
 	// A rerun with the same values changes no row but stamps the new
 	// generation on every one.
-	changed0, unchanged0 = sealedChanged.Value(), sealedUnchanged.Value()
+	changed0, unchanged0 = value("sealed_rows_changed"), value("sealed_rows_unchanged")
 	seal(gen + 1)
-	if c, u := sealedChanged.Value()-changed0, sealedUnchanged.Value()-unchanged0; c != 0 || u != 4 {
+	if c, u := value("sealed_rows_changed")-changed0, value("sealed_rows_unchanged")-unchanged0; c != 0 || u != 4 {
 		t.Errorf("rerun: %d rows changed, %d unchanged; want 0 and 4", c, u)
 	}
 	for _, k := range []string{tKey, emptyT} {
@@ -108,72 +115,132 @@ func TestWriteSealed(t *testing.T) {
 	}
 }
 
-func must(b []byte, err error) []byte {
+// packed encodes a row's cells as a RowContent (beamcoder).
+func packed(t testing.TB, c interface{ Cells() ([]layout.Cell, error) }) []byte {
+	t.Helper()
+	cells, err := c.Cells()
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
-	return b
+	return beamcoder.EncodeRowContent(layout.RowContent{Cells: cells})
 }
 
-// totalsRowsFn and breakdownRowsFn emit the encoded row of each key.
-type totalsRowsFn struct{ Rows map[string][]byte }
+// rowsFn emits the packed content of each key.
+type rowsFn struct{ Rows map[string][]byte }
 
-func (fn *totalsRowsFn) ProcessElement(key string, emit func(string, layout.Totals)) error {
-	tt, err := beamcoder.DecodeTotals(fn.Rows[key])
-	emit(key, tt)
-	return err
-}
-
-type breakdownRowsFn struct{ Rows map[string][]byte }
-
-func (fn *breakdownRowsFn) ProcessElement(key string, emit func(string, layout.Breakdown)) error {
-	b, err := beamcoder.DecodeBreakdown(fn.Rows[key])
-	emit(key, b)
+func (fn *rowsFn) ProcessElement(key string, emit func(string, layout.RowContent)) error {
+	rc, err := beamcoder.DecodeRowContent(fn.Rows[key])
+	emit(key, rc)
 	return err
 }
 
 func init() {
-	register.DoFn2x1[string, func(string, layout.Totals), error](&totalsRowsFn{})
-	register.DoFn2x1[string, func(string, layout.Breakdown), error](&breakdownRowsFn{})
+	register.DoFn2x1[string, func(string, layout.RowContent), error](&rowsFn{})
 }
 
-// A merge whose answer was lost may have been applied; the retry finds the
-// row stamped by that attempt and does not merge the pane again. A row
-// stamped by anyone else is merged into as usual.
-func TestRetryAfterAnAmbiguousWriteDoesNotMergeTwice(t *testing.T) {
+// Provisional writes are plain: the fold's rows overwrite the family with
+// their own timestamp. The same row written again, or an older version
+// written late (a re-run bundle, a zombie worker), leaves what readers see
+// unchanged; dropped columns go.
+func TestWriteProvisionalIsIdempotent(t *testing.T) {
 	c := testenv.Bigtable(t)
 	tbl := c.Open(layout.TableMetrics)
 	ctx := context.Background()
 	key := layout.TotalsKey("shop", time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
-	t1 := time.Date(2026, 11, 1, 10, 5, 0, 0, time.UTC)
-	events := func() int64 {
+	version := func(events int64, names map[string]int64, at int64, drop ...string) []byte {
+		tt := &layout.Totals{Events: events, ByName: names, UpdatedAt: at, Generation: at / 1000}
+		cells, err := tt.Cells()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return beamcoder.EncodeRowContent(layout.RowContent{Cells: cells, Drop: drop})
+	}
+	v1 := version(2, map[string]int64{"a": 2}, 1_000_000)
+	v2 := version(5, map[string]int64{"b": 5}, 2_000_000, layout.ColNamePrefix+"a")
+	write := func(versions ...[]byte) {
+		t.Helper()
+		rows := map[string][]byte{}
+		var keys []string
+		for i, v := range versions {
+			k := fmt.Sprint(i)
+			rows[k] = v
+			keys = append(keys, k)
+		}
+		p, s := beam.NewPipelineWithRoot()
+		WriteProvisional(s, Options{Project: testenv.Project, Instance: testenv.Instance},
+			beam.ParDo(s, &keyedRowsFn{Key: key, Rows: rows}, beam.CreateList(s, keys)))
+		ptest.RunAndValidate(t, p)
+	}
+	read := func() *layout.Totals {
 		t.Helper()
 		row, err := tbl.ReadRow(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := layout.DecodeTotals(row, layout.FamilyProvisional)
-		return got.Events
+		got, err := layout.DecodeTotals(row, layout.FamilyProvisional)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
 	}
-	// The first attempt is applied (generation 1 at t1) but, say, its
-	// answer is lost: the retry loop's Write remembers that stamp.
-	if err := new(Write).MergeTotals(ctx, tbl, key, layout.FamilyProvisional, &layout.Totals{Events: 5}, 0, t1); err != nil {
-		t.Fatal(err)
+	write(v1)
+	write(v2)
+	write(v1)     // the older version again, late
+	write(v2, v2) // the newer one twice
+	if got := read(); got.Events != 5 || len(got.ByName) != 1 || got.ByName["b"] != 5 {
+		t.Errorf("read %+v; want the newest version only (5 events, name b)", got)
 	}
-	w := &Write{gen: 1, at: t1.UnixMicro()}
-	if err := w.MergeTotals(ctx, tbl, key, layout.FamilyProvisional, &layout.Totals{Events: 5}, 0, t1.Add(time.Second)); err != nil {
-		t.Fatal(err)
+}
+
+// keyedRowsFn emits Rows[k] under Key for each k.
+type keyedRowsFn struct {
+	Key  string
+	Rows map[string][]byte
+}
+
+func (fn *keyedRowsFn) ProcessElement(k string, emit func(string, layout.RowContent)) error {
+	rc, err := beamcoder.DecodeRowContent(fn.Rows[k])
+	emit(fn.Key, rc)
+	return err
+}
+
+func init() {
+	register.DoFn2x1[string, func(string, layout.RowContent), error](&keyedRowsFn{})
+}
+
+// Errors no retry can fix end the retry loop at once; transient ones are
+// retried until they pass.
+func TestRetryStopsOnPermanentErrors(t *testing.T) {
+	for _, tc := range []struct {
+		code codes.Code
+		perm bool
+	}{
+		{codes.PermissionDenied, true}, {codes.InvalidArgument, true}, {codes.FailedPrecondition, true},
+		{codes.NotFound, true}, {codes.Unauthenticated, true}, {codes.Unimplemented, true},
+		{codes.Unavailable, false}, {codes.DeadlineExceeded, false}, {codes.ResourceExhausted, false}, {codes.Aborted, false}, {codes.Internal, false},
+	} {
+		err := fmt.Errorf("write x: %w", status.Error(tc.code, "refused"))
+		if got := Permanent(err); got != tc.perm {
+			t.Errorf("Permanent(%s) = %v, want %v", tc.code, got, tc.perm)
+		}
+		calls := 0
+		rerr := retry(context.Background(), "test", func() error {
+			calls++
+			if calls < 3 {
+				return err
+			}
+			return nil
+		})
+		if tc.perm && (rerr == nil || calls != 1) {
+			t.Errorf("%s: retry made %d calls and returned %v; want one call and the error", tc.code, calls, rerr)
+		}
+		if !tc.perm && (rerr != nil || calls != 3) {
+			t.Errorf("%s: retry made %d calls and returned %v; want three calls and success", tc.code, calls, rerr)
+		}
 	}
-	if got := events(); got != 5 {
-		t.Errorf("after the retry of an applied write: %d events, want 5", got)
-	}
-	// A retry whose earlier attempt did not land (another stamp in the row)
-	// merges its pane.
-	w = &Write{gen: 1, at: t1.Add(-time.Minute).UnixMicro()}
-	if err := w.MergeTotals(ctx, tbl, key, layout.FamilyProvisional, &layout.Totals{Events: 3}, 0, t1.Add(2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if got := events(); got != 8 {
-		t.Errorf("after a retry of a write that had not landed: %d events, want 8", got)
+	// A bulk write's joined per-row errors: permanent if any row's is.
+	joined := errors.Join(fmt.Errorf("row a: %w", status.Error(codes.Unavailable, "x")), fmt.Errorf("row b: %w", status.Error(codes.PermissionDenied, "no")))
+	if !Permanent(joined) {
+		t.Error("a joined error with a permanent row error is not permanent")
 	}
 }

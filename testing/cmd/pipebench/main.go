@@ -5,7 +5,7 @@
 //
 //	pipebench -mode=streaming -rate=4000 -duration=3m   # ingest → pstest → Prism → bttest
 //	pipebench -mode=batch -events=1000000               # transforms.Metrics on Prism, batch
-//	pipebench -mode=dedup -events=1000000               # Prism memory per dedup key
+//	pipebench -mode=visit -events=1000000               # Prism memory and speed of the stateful per-visitor step
 //
 // Streaming mode starts the local stack (binaries from -bin, as built by
 // `make build`), sends Segment batches to ingest at -rate events/s for
@@ -48,26 +48,24 @@ import (
 )
 
 var (
-	mode     = flag.String("mode", "batch", "streaming, batch or dedup")
-	events   = flag.Int("events", 1_000_000, "batch/dedup: events to generate")
+	mode     = flag.String("mode", "batch", "streaming, batch or visit")
+	events   = flag.Int("events", 1_000_000, "batch/visit: events to generate")
 	rate     = flag.Int("rate", 4000, "streaming: events per second to send")
 	duration = flag.Duration("duration", 3*time.Minute, "streaming: how long to send")
 	binDir   = flag.String("bin", "bin", "streaming: directory of the built binaries (make build)")
-	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this file (batch/dedup: the run; streaming: 30 s of the pipeline process)")
-	baseline = flag.Bool("baseline", false, "dedup: the same pipeline without the Dedup state, for comparison")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this file (batch/visit: the run; streaming: 30 s of the pipeline process)")
+	baseline = flag.Bool("baseline", false, "visit: the same pipeline without the stateful steps, for comparison")
 )
 
 func init() {
-	register.Function2x0(countTotals)
-	register.Function2x0(countBreakdown)
+	register.Function2x0(countRow)
 	register.Function1x0(countHit)
 }
 
 var outputs atomic.Int64
 
-func countTotals(string, layout.Totals)       { outputs.Add(1) }
-func countBreakdown(string, layout.Breakdown) { outputs.Add(1) }
-func countHit(transforms.Hit)                 { outputs.Add(1) }
+func countRow(string, layout.RowContent) { outputs.Add(1) }
+func countHit(transforms.Hit)            { outputs.Add(1) }
 
 func main() {
 	flag.Set("runner", "prism")
@@ -77,7 +75,7 @@ func main() {
 	switch *mode {
 	case "batch":
 		err = runBatch(false)
-	case "dedup":
+	case "visit":
 		err = runBatch(true)
 	case "streaming":
 		err = runStreaming()
@@ -124,25 +122,24 @@ func genMessages(n int) [][]byte {
 	return out
 }
 
-// runBatch runs transforms.Metrics (or, for dedup, only Decode → Enrich →
-// Dedup) over generated events on Prism in this process, printing progress
-// and the peak RSS.
-func runBatch(dedupOnly bool) error {
+// runBatch runs transforms.Metrics (or, for visit, only Decode → Enrich →
+// Attach → Visit, the streaming job's stateful steps) over generated
+// events on Prism in this process, printing progress and the peak RSS.
+func runBatch(visitOnly bool) error {
 	msgs := genMessages(*events)
 	runtime.GC()
 	rssBefore := rss()
 	p, s := beam.NewPipelineWithRoot()
 	in := beam.CreateList(s, msgs)
-	if dedupOnly {
+	if visitOnly {
 		hits := transforms.Enrich(s, transforms.Decode(s, in), "")
 		if !*baseline {
-			hits = transforms.Dedup(s, hits, 72*time.Hour) // the stateful (streaming) dedup
+			hits, _ = transforms.Visit(s, transforms.Attach(s, hits)) // the stateful (streaming) steps
 		}
 		beam.ParDo0(s, countHit, hits)
 	} else {
 		out := transforms.Metrics(s, in, transforms.Options{})
-		beam.ParDo0(s, countTotals, out.Totals)
-		beam.ParDo0(s, countBreakdown, out.Breakdowns)
+		beam.ParDo0(s, countRow, out.Rows)
 	}
 	msgs = nil
 	stop := progress(func() string {
@@ -195,7 +192,7 @@ func runStreaming() error {
 	metricsAddr := free()
 	ctx := context.Background()
 	st, err := localstack.Start(ctx, localstack.Options{
-		BinDir: bin, DataDir: data, PubSubAddr: free(), BigtableAddr: free(), IngestAddr: free(), QueryAddr: free(),
+		BinDir: bin, DataDir: data, PubSubAddr: free(), BigtableAddr: free(), IngestAddr: free(), IngestOpsAddr: free(), QueryAddr: free(),
 		PipelineArgs: []string{"--metrics-addr=" + metricsAddr, "--summary-interval=0"}, Echo: io.Discard,
 	})
 	if err != nil {
