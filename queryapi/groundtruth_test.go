@@ -39,6 +39,7 @@ func (s gSession) start() time.Time { return s.events[0].at }
 func (s gSession) bounce() bool {
 	return len(s.events) == 1 && s.events[0].name == "page_view"
 }
+
 // engaged: at least 10 s, or 2 or more views, or a purchase (docs/metrics.md).
 func (s gSession) engaged() bool {
 	views := 0
