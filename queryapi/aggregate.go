@@ -58,43 +58,171 @@ func bucketOf(bs []Bucket, t time.Time) int {
 	return -1
 }
 
-// hourFn receives one hour's totals (nil when the hour only counts toward
-// inOther) as a source reads them.
-type hourFn func(hour time.Time, t *layout.Totals, inOther bool) error
+// hourFn receives one piece of a bucket — an hour from an hourly row, or
+// a quarter hour from a quarter row — starting at start, with its totals
+// (nil when the piece only counts toward inOther), as a source reads them.
+type hourFn func(start time.Time, t *layout.Totals, inOther bool) error
 
-// source reads the hours of one span and hands each to fn, in order.
-type source func(span Bucket, fn hourFn) error
+// source reads what plan says and hands every piece to fn, in time order.
+type source func(plan readPlan, fn hourFn) error
+
+// readPlan says which rows serve a set of spans: the hourly rows of the
+// hours they cover whole, and the quarter rows of the hours that a span or
+// bucket edge cuts (only the quarters inside a span are served). Buckets
+// whose edges are whole UTC hours — every bucket in UTC and in whole-hour
+// zones — read hourly rows only, exactly as before quarter rows existed.
+type readPlan struct {
+	spans []Bucket    // quarter-aligned, sorted, disjoint
+	whole []Bucket    // hour-aligned runs of the hours read whole
+	cut   []time.Time // hours read from quarter rows, sorted
+}
+
+// planReads plans the reads of spans given every bucket edge.
+func planReads(spans []Bucket, edges []time.Time) readPlan {
+	cutSet := map[int64]bool{}
+	for _, e := range edges {
+		if h := e.Truncate(time.Hour); !h.Equal(e) {
+			cutSet[h.Unix()] = true
+		}
+	}
+	p := readPlan{spans: spans}
+	for _, sp := range spans {
+		for h := sp.Start.Truncate(time.Hour); h.Before(sp.End); h = h.Add(time.Hour) {
+			if cutSet[h.Unix()] || h.Before(sp.Start) || h.Add(time.Hour).After(sp.End) {
+				if n := len(p.cut); n == 0 || !p.cut[n-1].Equal(h) {
+					p.cut = append(p.cut, h)
+				}
+				continue
+			}
+			if n := len(p.whole); n > 0 && p.whole[n-1].End.Equal(h) {
+				p.whole[n-1].End = h.Add(time.Hour)
+			} else {
+				p.whole = append(p.whole, Bucket{h, h.Add(time.Hour)})
+			}
+		}
+	}
+	return p
+}
+
+// covers reports whether the quarter hour starting at q lies in a span.
+func (p readPlan) covers(q time.Time) bool {
+	i := sort.Search(len(p.spans), func(i int) bool { return p.spans[i].End.After(q) })
+	return i < len(p.spans) && !q.Before(p.spans[i].Start)
+}
+
+// piece is one quarter hour read from a quarter row.
+type piece struct {
+	start   time.Time
+	t       *layout.Totals
+	inOther bool
+}
+
+// merged hands fn the quarter pieces (few, read first, in order) and the
+// hourly pieces that scan hands it, in time order.
+func merged(quarters []piece, scan func(each func(start time.Time, t *layout.Totals, inOther bool) error) error, fn hourFn) error {
+	qi := 0
+	flush := func(before time.Time) error {
+		for ; qi < len(quarters) && quarters[qi].start.Before(before); qi++ {
+			if err := fn(quarters[qi].start, quarters[qi].t, quarters[qi].inOther); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if scan != nil {
+		if err := scan(func(start time.Time, t *layout.Totals, inOther bool) error {
+			if err := flush(start); err != nil {
+				return err
+			}
+			return fn(start, t, inOther)
+		}); err != nil {
+			return err
+		}
+	}
+	return flush(time.Unix(1<<40, 0))
+}
 
 // totals returns the merged totals of each bucket (see buckets).
 func (s *Server) totals(ctx context.Context, merchant string, bs []Bucket, st *state) ([]*agg, error) {
 	return s.buckets(bs, st, layout.VisitorPrecision, func(b Bucket) cacheKey {
 		return cacheKey{merchant: merchant, kind: 't', start: b.Start.Unix(), end: b.End.Unix()}
-	}, func(span Bucket, fn hourFn) error {
-		return s.store.Hours(ctx, merchant, span.Start, span.End, func(h Hour) error {
-			if !st.current(h.Start, h.Sealed, h.Totals.UpdatedAt) {
+	}, func(plan readPlan, fn hourFn) error {
+		var quarters []piece
+		if len(plan.cut) > 0 {
+			err := s.store.QuarterHours(ctx, merchant, plan.cut, func(q QuarterHour) error {
+				if !st.current(q.Start, q.Sealed, q.Totals.UpdatedAt) {
+					return nil
+				}
+				for i, t := range q.Totals.Q {
+					if qs := layout.QuarterStart(q.Start, i); t != nil && plan.covers(qs) {
+						quarters = append(quarters, piece{start: qs, t: t})
+					}
+				}
 				return nil
+			})
+			if err != nil {
+				return err
 			}
-			return fn(h.Start, h.Totals, false)
-		})
+		}
+		var scan func(func(time.Time, *layout.Totals, bool) error) error
+		if len(plan.whole) > 0 {
+			scan = func(each func(time.Time, *layout.Totals, bool) error) error {
+				return s.store.Hours(ctx, merchant, plan.whole, func(h Hour) error {
+					if !st.current(h.Start, h.Sealed, h.Totals.UpdatedAt) {
+						return nil
+					}
+					return each(h.Start, h.Totals, false)
+				})
+			}
+		}
+		return merged(quarters, scan, fn)
 	})
 }
 
 // filtered returns, per bucket, the metrics of one breakdown value, read
 // from the breakdown rows of its dimension.
 func (s *Server) filtered(ctx context.Context, merchant string, f *Filter, bs []Bucket, st *state) ([]*agg, error) {
+	item := func(b *layout.Breakdown) (*layout.Totals, bool) {
+		it, ok := b.Values[f.Value]
+		if !ok {
+			return nil, !b.Other.Empty()
+		}
+		return itemTotals(it), false
+	}
 	return s.buckets(bs, st, layout.BreakdownPrecision, func(b Bucket) cacheKey {
 		return cacheKey{merchant: merchant, kind: 'f', dim: f.Dim, value: f.Value, start: b.Start.Unix(), end: b.End.Unix()}
-	}, func(span Bucket, fn hourFn) error {
-		return s.store.Breakdowns(ctx, merchant, f.Dim, span.Start, span.End, f.Value, func(h BreakdownHour) error {
-			if !st.current(h.Start, h.Sealed, h.Breakdown.UpdatedAt) {
+	}, func(plan readPlan, fn hourFn) error {
+		var quarters []piece
+		if len(plan.cut) > 0 {
+			err := s.store.QuarterBreakdowns(ctx, merchant, f.Dim, plan.cut, f.Value, func(q QuarterBreakdownHour) error {
+				if !st.current(q.Start, q.Sealed, q.Breakdowns.UpdatedAt) {
+					return nil
+				}
+				for i, b := range q.Breakdowns.Q {
+					if qs := layout.QuarterStart(q.Start, i); b != nil && plan.covers(qs) {
+						t, inOther := item(b)
+						quarters = append(quarters, piece{qs, t, inOther})
+					}
+				}
 				return nil
+			})
+			if err != nil {
+				return err
 			}
-			it, ok := h.Breakdown.Values[f.Value]
-			if !ok {
-				return fn(h.Start, nil, h.Breakdown.Other.Events > 0)
+		}
+		var scan func(func(time.Time, *layout.Totals, bool) error) error
+		if len(plan.whole) > 0 {
+			scan = func(each func(time.Time, *layout.Totals, bool) error) error {
+				return s.store.Breakdowns(ctx, merchant, f.Dim, plan.whole, f.Value, func(h BreakdownHour) error {
+					if !st.current(h.Start, h.Sealed, h.Breakdown.UpdatedAt) {
+						return nil
+					}
+					t, inOther := item(h.Breakdown)
+					return each(h.Start, t, inOther)
+				})
 			}
-			return fn(h.Start, itemTotals(it), false)
-		})
+		}
+		return merged(quarters, scan, fn)
 	})
 }
 
@@ -248,8 +376,12 @@ func (s *Server) buckets(bs []Bucket, st *state, precision uint8, key func(Bucke
 		}
 		return nil
 	}
-	for _, sp := range mergeSpans(toRead) {
-		err := read(sp, func(h time.Time, t *layout.Totals, inOther bool) error {
+	edges := make([]time.Time, 0, 2*len(bs))
+	for _, b := range bs {
+		edges = append(edges, b.Start, b.End)
+	}
+	if spans := mergeSpans(toRead); len(spans) > 0 {
+		err := read(planReads(spans, edges), func(h time.Time, t *layout.Totals, inOther bool) error {
 			if err := finish(h); err != nil {
 				return err
 			}

@@ -311,8 +311,9 @@ func (a *itemAcc) densify() error {
 	return nil
 }
 
-// mergeBreakdown reads and merges the hourly breakdowns of [from, to) that
-// are to be served, as they are read. It keeps at most
+// mergeBreakdown reads and merges the breakdowns of [from, to) that are
+// to be served (hourly rows, and quarter rows for an hour from or to
+// cuts), as they are read. It keeps at most
 // cfg.BreakdownMaxValues values: beyond that, the lower-ranked half is
 // folded into other (a value folded early that comes back later starts
 // again, its earlier counts staying in other: rows can be lower than the
@@ -322,11 +323,8 @@ func (s *Server) mergeBreakdown(ctx context.Context, merchant string, dim layout
 	other := &itemAcc{}
 	folded := 0
 	maxValues := s.cfg.BreakdownMaxValues
-	err := s.store.Breakdowns(ctx, merchant, dim, from, to, "", func(h BreakdownHour) error {
-		if !st.current(h.Start, h.Sealed, h.Breakdown.UpdatedAt) {
-			return nil
-		}
-		for v, it := range h.Breakdown.Values {
+	add := func(bd *layout.Breakdown) error {
+		for v, it := range bd.Values {
 			if acc := accs[v]; acc != nil {
 				if err := acc.merge(it); err != nil {
 					return err
@@ -337,7 +335,7 @@ func (s *Server) mergeBreakdown(ctx context.Context, merchant string, dim layout
 			// the accumulator without a copy.
 			accs[v] = &itemAcc{Item: *it}
 		}
-		if err := other.merge(&h.Breakdown.Other); err != nil {
+		if err := other.merge(&bd.Other); err != nil {
 			return err
 		}
 		if len(accs) > maxValues {
@@ -348,9 +346,38 @@ func (s *Server) mergeBreakdown(ctx context.Context, merchant string, dim layout
 			folded += n
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	// Whole hours from hourly rows, the hours from or to cuts from the
+	// quarters inside [from, to) of quarter rows.
+	plan := planReads([]Bucket{{from, to}}, []time.Time{from, to})
+	if len(plan.cut) > 0 {
+		err := s.store.QuarterBreakdowns(ctx, merchant, dim, plan.cut, "", func(q QuarterBreakdownHour) error {
+			if !st.current(q.Start, q.Sealed, q.Breakdowns.UpdatedAt) {
+				return nil
+			}
+			for i, bd := range q.Breakdowns.Q {
+				if bd != nil && plan.covers(layout.QuarterStart(q.Start, i)) {
+					if err := add(bd); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(plan.whole) > 0 {
+		err := s.store.Breakdowns(ctx, merchant, dim, plan.whole, "", func(h BreakdownHour) error {
+			if !st.current(h.Start, h.Sealed, h.Breakdown.UpdatedAt) {
+				return nil
+			}
+			return add(h.Breakdown)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	b := &mergedBreakdown{values: make(map[string]*layout.Item, len(accs)), other: other.Item, folded: folded, bytes: 64}
 	for v, a := range accs {

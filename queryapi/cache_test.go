@@ -130,11 +130,22 @@ type spyStore struct {
 	reads []string
 }
 
-func (s *spyStore) Hours(ctx context.Context, merchant string, from, to time.Time, fn func(Hour) error) error {
+func (s *spyStore) Hours(ctx context.Context, merchant string, spans []Bucket, fn func(Hour) error) error {
 	s.mu.Lock()
-	s.reads = append(s.reads, merchant+" "+from.Format("02T15")+"–"+to.Format("02T15"))
+	for _, sp := range spans {
+		s.reads = append(s.reads, merchant+" "+sp.Start.Format("02T15")+"–"+sp.End.Format("02T15"))
+	}
 	s.mu.Unlock()
-	return s.Store.Hours(ctx, merchant, from, to, fn)
+	return s.Store.Hours(ctx, merchant, spans, fn)
+}
+
+func (s *spyStore) QuarterHours(ctx context.Context, merchant string, hours []time.Time, fn func(QuarterHour) error) error {
+	s.mu.Lock()
+	for _, h := range hours {
+		s.reads = append(s.reads, merchant+" quarters of "+h.Format("02T15"))
+	}
+	s.mu.Unlock()
+	return s.Store.QuarterHours(ctx, merchant, hours, fn)
 }
 
 func (s *spyStore) take() []string {

@@ -53,8 +53,10 @@ func (st *state) sealed(end time.Time) bool {
 // changes when any of them is re-sealed (its seal record's changed_at or
 // sealed_at moves) or gets its first seal record.
 func (st *state) fingerprint(start, end time.Time) uint64 {
-	i, _ := slices.BinarySearch(st.changedHours, start.Unix())
-	j, _ := slices.BinarySearch(st.changedHours, end.Unix())
+	// A seal record covers its whole hour: a span cutting an hour depends
+	// on it too.
+	i, _ := slices.BinarySearch(st.changedHours, start.Truncate(time.Hour).Unix())
+	j, _ := slices.BinarySearch(st.changedHours, end.Add(time.Hour-1).Truncate(time.Hour).Unix())
 	return mix(st.changedSums[j]-st.changedSums[i], uint64(end.Unix()))
 }
 

@@ -111,7 +111,7 @@ func TestAnswerSizeIsBounded(t *testing.T) {
 // blockingStore never answers a totals read before its context ends.
 type blockingStore struct{ Store }
 
-func (blockingStore) Hours(ctx context.Context, _ string, _, _ time.Time, _ func(Hour) error) error {
+func (blockingStore) Hours(ctx context.Context, _ string, _ []Bucket, _ func(Hour) error) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
@@ -211,7 +211,7 @@ type gatedStore struct {
 	release      chan struct{}
 }
 
-func (g *gatedStore) Hours(ctx context.Context, merchant string, from, to time.Time, fn func(Hour) error) error {
+func (g *gatedStore) Hours(ctx context.Context, merchant string, spans []Bucket, fn func(Hour) error) error {
 	if merchant == "shop-a" {
 		n := g.inside.Add(1)
 		defer g.inside.Add(-1)
@@ -223,7 +223,7 @@ func (g *gatedStore) Hours(ctx context.Context, merchant string, from, to time.T
 			return ctx.Err()
 		}
 	}
-	return g.Store.Hours(ctx, merchant, from, to, fn)
+	return g.Store.Hours(ctx, merchant, spans, fn)
 }
 
 // One merchant's requests compute at most MERCHANT_CONCURRENCY at a time,

@@ -353,7 +353,7 @@ func parseTimeseriesRequest(q *query, cfg Config) (timeseriesRequest, error) {
 	if r.Buckets, err = buckets(r.Range.From, r.Range.To, r.Interval, r.Range.Loc, cfg.MaxPoints); err != nil {
 		return r, err
 	}
-	if err := checkWholeHours(r.Range.Loc, r.Buckets[0].Start, r.Buckets[len(r.Buckets)-1].End); err != nil {
+	if err := checkQuarterHours(r.Range.Loc, r.Buckets[0].Start, r.Buckets[len(r.Buckets)-1].End); err != nil {
 		return r, err
 	}
 	return r, nil
@@ -365,7 +365,7 @@ type breakdownRequest struct {
 	Metrics  []string
 	Limit    int
 	Range    timeRange
-	From, To time.Time // the range rounded out to whole hours
+	From, To time.Time // the range rounded out to whole quarter hours
 }
 
 func parseBreakdownRequest(q *query, cfg Config) (breakdownRequest, error) {
@@ -383,8 +383,8 @@ func parseBreakdownRequest(q *query, cfg Config) (breakdownRequest, error) {
 	if r.Range, err = parseRange(q, cfg.MaxRangeDays); err != nil {
 		return r, err
 	}
-	r.From, r.To = hourRange(r.Range.From, r.Range.To)
-	if err := checkWholeHours(r.Range.Loc, r.From, r.To); err != nil {
+	r.From, r.To = quarterRange(r.Range.From, r.Range.To)
+	if err := checkQuarterHours(r.Range.Loc, r.From, r.To); err != nil {
 		return r, err
 	}
 	return r, nil
@@ -407,9 +407,9 @@ func parseSummaryRequest(q *query, cfg Config) (summaryRequest, error) {
 	if r.Range, err = parseRange(q, cfg.MaxRangeDays); err != nil {
 		return r, err
 	}
-	r.From, r.To = hourRange(r.Range.From, r.Range.To)
+	r.From, r.To = quarterRange(r.Range.From, r.Range.To)
 	r.PrevFrom, r.PrevTo = previousPeriod(r.From, r.To, r.Range.Loc)
-	if err := checkWholeHours(r.Range.Loc, r.PrevFrom, r.To); err != nil {
+	if err := checkQuarterHours(r.Range.Loc, r.PrevFrom, r.To); err != nil {
 		return r, err
 	}
 	return r, nil

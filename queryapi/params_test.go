@@ -68,7 +68,7 @@ func TestParseRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Dim != layout.DimPage || r.Limit != 3 || r.From.Hour() != 10 || r.To.Hour() != 13 || r.Metrics[0] != "events" {
+		if r.Dim != layout.DimPage || r.Limit != 3 || r.From.Minute() != 30 || r.To.Hour() != 12 || r.To.Minute() != 15 || r.Metrics[0] != "events" {
 			t.Errorf("got %+v", r)
 		}
 		q, _ = queryOf("/v1/breakdown", url.Values{"dimension": {"page"}, "limit": {"1001"}, "from": {"2026-11-01"}, "to": {"2026-11-02"}})

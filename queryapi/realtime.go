@@ -57,7 +57,7 @@ func (s *Server) handleRealtime() fiber.Handler {
 			cur := now.Truncate(time.Minute)
 			first := cur.Add(-(RealtimeMinutes - 1) * time.Minute)
 			var hourTotals *layout.Totals
-			err := s.store.Hours(ctx, merchant, hour, hour.Add(time.Hour), func(h Hour) error {
+			err := s.store.Hours(ctx, merchant, []Bucket{{hour, hour.Add(time.Hour)}}, func(h Hour) error {
 				if st.current(h.Start, h.Sealed, h.Totals.UpdatedAt) {
 					hourTotals = h.Totals
 				}

@@ -55,12 +55,13 @@ func previousPeriod(from, to time.Time, loc *time.Location) (time.Time, time.Tim
 	return from.Add(-to.Sub(from)), from
 }
 
-// hourRange rounds [from, to) out to whole UTC hours.
-func hourRange(from, to time.Time) (time.Time, time.Time) {
-	f := from.Truncate(time.Hour)
-	t := to.Truncate(time.Hour)
+// quarterRange rounds [from, to) out to whole UTC quarter hours, the
+// finest period stored.
+func quarterRange(from, to time.Time) (time.Time, time.Time) {
+	f := from.Truncate(layout.Quarter)
+	t := to.Truncate(layout.Quarter)
 	if t.Before(to) {
-		t = t.Add(time.Hour)
+		t = t.Add(layout.Quarter)
 	}
 	return f, t
 }
