@@ -183,4 +183,12 @@ func TestReadsOnlyWhatIsNeeded(t *testing.T) {
 	if got := spy.take(); len(got) != 0 {
 		t.Errorf("second summary of sealed days read %v, want nothing", got)
 	}
+	// In India a day runs from 18:30 to 18:30 UTC: the whole hours come
+	// from hourly rows (one scan), the cut hours from quarter rows.
+	f.ok(t, "ra", "/v1/timeseries?interval=day&tz=Asia/Kolkata&from=2026-11-06&to=2026-11-08")
+	want := []string{"shop-a quarters of 05T18", "shop-a quarters of 06T18", "shop-a quarters of 07T18",
+		"shop-a 05T19–06T18", "shop-a 06T19–07T18"}
+	if got := spy.take(); !slices.Equal(got, want) {
+		t.Errorf("two days in Asia/Kolkata read %v, want %v", got, want)
+	}
 }

@@ -277,6 +277,7 @@ var gScale = map[string]int8{"USD": 2, "JPY": 0}
 // truth is what the API should say for one bucket, from raw events.
 type truth struct {
 	events, pageviews, sessions, bounces, millis int64
+	engaged                                      int64
 	byName                                       map[string]int64
 	revenue                                      map[string]int64
 	visitors                                     map[string]bool
@@ -292,7 +293,13 @@ func bucketKey(t time.Time, interval string, loc *time.Location) string {
 	l := t.In(loc)
 	switch interval {
 	case "hour":
-		return t.UTC().Truncate(time.Hour).Format(time.RFC3339)
+		// The local hour: the last whole minute at or before t at which
+		// the local clock showed a whole hour (a UTC half hour in India).
+		m := t.Truncate(time.Minute)
+		for i := 0; i < 180 && m.In(loc).Minute() != 0; i++ {
+			m = m.Add(-time.Minute)
+		}
+		return m.UTC().Format(time.RFC3339)
 	case "day":
 		return l.Format(time.DateOnly)
 	case "week":
@@ -321,6 +328,9 @@ func groundTruth(sessions []gSession, interval string, loc *time.Location, keep 
 			tr.millis += s.millis()
 			if s.bounce() {
 				tr.bounces++
+			}
+			if s.engaged() {
+				tr.engaged++
 			}
 		}
 		for _, e := range s.events {
@@ -384,7 +394,7 @@ func sameRevenue(a, b map[string]int64) bool {
 // 2026-10-25, US 2026-11-01).
 var (
 	springFrom = time.Date(2026, 2, 26, 0, 0, 0, 0, time.UTC)
-	springTo   = time.Date(2026, 4, 3, 0, 0, 0, 0, time.UTC)
+	springTo   = time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC) // Adelaide, Lord Howe, Chatham: 2026-04-05
 	autumnFrom = time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
 	autumnTo   = time.Date(2026, 11, 6, 0, 0, 0, 0, time.UTC)
 )
@@ -427,8 +437,26 @@ func TestTimeseriesMatchesGroundTruth(t *testing.T) {
 		{"Europe/London", "day", "2026-03-20", "2026-04-03"},      // 2026-03-29 has 23 hours
 		{"Europe/London", "day", "2026-10-20", "2026-11-06"},      // 2026-10-25 has 25 hours
 		{"Europe/London", "month", "2026-10-01", "2026-12-01"},    // partly provisional
+		// Zones whose offsets are not whole hours: buckets cut UTC hours
+		// and are served from quarter rows there.
+		{"Asia/Kolkata", "day", "2026-02-26", "2026-04-03"}, // +05:30
+		{"Asia/Kolkata", "hour", "2026-03-07", "2026-03-09"},
+		{"Asia/Kolkata", "week", "2026-03-02", "2026-03-30"},
+		{"Asia/Kolkata", "month", "2026-03-01", "2026-05-01"},
+		{"Asia/Kolkata", "day", "2026-10-20", "2026-11-06"},   // partly provisional
+		{"Asia/Kathmandu", "day", "2026-03-01", "2026-03-15"}, // +05:45
+		{"Asia/Kathmandu", "hour", "2026-03-10", "2026-03-11"},
+		{"America/St_Johns", "day", "2026-03-01", "2026-03-15"}, // -03:30 -> -02:30 on 2026-03-08
+		{"America/St_Johns", "hour", "2026-03-07", "2026-03-09"},
+		{"America/St_Johns", "day", "2026-10-25", "2026-11-06"},     // -02:30 -> -03:30 on 2026-11-01
+		{"Australia/Adelaide", "day", "2026-03-28", "2026-04-10"},   // +10:30 -> +09:30 on 2026-04-05
+		{"Australia/Adelaide", "hour", "2026-04-04", "2026-04-06"},  // the 25-hour day by hour
+		{"Australia/Lord_Howe", "day", "2026-03-28", "2026-04-10"},  // +11:00 -> +10:30 on 2026-04-05
+		{"Australia/Lord_Howe", "hour", "2026-04-04", "2026-04-06"}, // one 90-minute hour
+		{"Australia/Lord_Howe", "week", "2026-03-23", "2026-04-06"},
+		{"Pacific/Chatham", "day", "2026-03-28", "2026-04-10"}, // +13:45 -> +12:45 on 2026-04-05
 	}
-	metrics := "events,pageviews,visitors,sessions,bounce_rate,avg_session_duration,revenue"
+	metrics := "events,pageviews,visitors,sessions,bounce_rate,engaged_sessions,engagement_rate,avg_session_duration,revenue"
 	for _, tc := range tests {
 		t.Run(tc.tz+"/"+tc.interval+"/"+tc.from, func(t *testing.T) {
 			loc, _ := time.LoadLocation(tc.tz)
@@ -457,7 +485,7 @@ func TestTimeseriesMatchesGroundTruth(t *testing.T) {
 				for _, c := range []struct {
 					name string
 					want int64
-				}{{"events", w.events}, {"pageviews", w.pageviews}, {"sessions", w.sessions}} {
+				}{{"events", w.events}, {"pageviews", w.pageviews}, {"sessions", w.sessions}, {"engaged_sessions", w.engaged}} {
 					if got := int64(num(p[c.name])); got != c.want {
 						t.Errorf("%s %s = %d, want %d", k, c.name, got, c.want)
 					}
@@ -476,7 +504,10 @@ func TestTimeseriesMatchesGroundTruth(t *testing.T) {
 					if got, wb := num(p["bounce_rate"]), float64(w.bounces)/float64(w.sessions); math.Abs(got-wb) > 0.00005 {
 						t.Errorf("%s bounce_rate = %v, want %.4f", k, got, wb)
 					}
-					if got, wd := num(p["avg_session_duration"]), float64(w.millis)/float64(w.sessions)/1000; math.Abs(got-wd) > 0.0005 {
+					if got, we := num(p["engagement_rate"]), float64(w.engaged)/float64(w.sessions); math.Abs(got-we) > 0.00005 {
+						t.Errorf("%s engagement_rate = %v, want %.4f", k, got, we)
+					}
+					if got, wd := num(p["avg_session_duration"]), float64(w.millis)/float64(w.sessions)/1000; math.Abs(got-wd) > 0.0005+1e-9 { // rounded to 3 digits: off by at most half a unit
 						t.Errorf("%s avg_session_duration = %v, want %.3f", k, got, wd)
 					}
 				}
@@ -595,6 +626,10 @@ func TestSummaryMatchesGroundTruth(t *testing.T) {
 		{"America/New_York", "2026-03-10", "2026-03-17", "2026-03-03T00:00:00-05:00", "2026-03-10T00:00:00-04:00"},
 		{"Asia/Tokyo", "2026-03-20", "2026-04-01", "2026-03-08T00:00:00+09:00", "2026-03-20T00:00:00+09:00"},
 		{"Europe/London", "2026-10-29", "2026-11-05", "2026-10-22T00:00:00+01:00", "2026-10-29T00:00:00Z"},
+		{"Asia/Kolkata", "2026-03-10", "2026-03-17", "2026-03-03T00:00:00+05:30", "2026-03-10T00:00:00+05:30"},
+		{"America/St_Johns", "2026-03-08", "2026-03-10", "2026-03-06T00:00:00-03:30", "2026-03-08T00:00:00-03:30"},
+		// Lord Howe: the current period holds the day of 24.5 hours.
+		{"Australia/Lord_Howe", "2026-04-03", "2026-04-08", "2026-03-29T00:00:00+11:00", "2026-04-03T00:00:00+11:00"},
 		// Not midnights: the previous period has the same duration.
 		{"UTC", "2026-03-10T06:00:00Z", "2026-03-10T18:00:00Z", "2026-03-09T18:00:00Z", "2026-03-10T06:00:00Z"},
 	}
@@ -686,6 +721,9 @@ func TestBreakdownMatchesGroundTruth(t *testing.T) {
 		{layout.DimDevice, 2, "America/New_York", "2026-03-01", "2026-03-15", true},
 		{layout.DimEvent, 10, "Europe/London", "2026-10-20", "2026-11-06", true}, // partly provisional
 		{layout.DimPage, 2, "UTC", "2026-03-01", "2026-03-31", false},            // K=3 of 8 pages per hour
+		{layout.DimCountry, 10, "Asia/Kathmandu", "2026-03-01", "2026-03-31", true},
+		{layout.DimDevice, 2, "Australia/Lord_Howe", "2026-03-28", "2026-04-09", true},
+		{layout.DimEvent, 10, "America/St_Johns", "2026-10-25", "2026-11-06", true}, // partly provisional
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%s/limit%d/%s", tc.dim, tc.limit, tc.tz), func(t *testing.T) {
