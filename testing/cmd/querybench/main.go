@@ -56,8 +56,9 @@ func realMain(ctx context.Context) error {
 	concurrency := flag.Int("concurrency", 16, "requests in flight")
 	duration := flag.Duration("duration", 10*time.Second, "measuring time per scenario")
 	warmup := flag.Bool("warmup", true, "before measuring a scenario, send its request once for every merchant (steady state: sealed aggregates cached)")
-	scenarios := flag.String("scenarios", "daily30-live,daily30-sealed,hourly7,breakdown30", "scenarios to run")
+	scenarios := flag.String("scenarios", "daily30-live,daily30-live-utc,daily30-live-kolkata,daily30-sealed,hourly7,breakdown30", "scenarios to run")
 	cache := flag.Int64("cache-mib", 1024, "CACHE_BYTES of the server in MiB (0: no cache)")
+	quarters := flag.Bool("quarters", true, "also write quarter-hour rows (layout v2)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	flag.Parse()
@@ -79,7 +80,7 @@ func realMain(ctx context.Context) error {
 		dimList = append(dimList, dim)
 	}
 	l := querybench.Layout{Merchants: *merchants, Days: *days, End: time.Now().UTC().Truncate(time.Hour),
-		Provisional: *provisional, Dims: dimList, TopK: *topK}
+		Provisional: *provisional, Dims: dimList, TopK: *topK, Quarters: *quarters}
 
 	clocks := []func() time.Duration{selfCPU}
 	if os.Getenv("BIGTABLE_EMULATOR_HOST") == "" {
@@ -115,6 +116,9 @@ func realMain(ctx context.Context) error {
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("preload: %d merchants × %d days, dims %s top %d: %d rows, %.0f MiB of cells, in %s; heap after GC %.0f MiB\n",
 		l.Merchants, l.Days, *dims, l.TopK, st.Rows, float64(st.Bytes)/(1<<20), time.Since(t0).Round(time.Second), float64(ms.HeapAlloc)/(1<<20))
+	md := float64(l.Merchants * l.Days)
+	fmt.Printf("storage per merchant-day: %.1f KiB of cells (hourly rows %.1f KiB, quarter rows %.1f KiB in %d rows)\n",
+		float64(st.Bytes)/md/1024, float64(st.Bytes-st.QuarterBytes)/md/1024, float64(st.QuarterBytes)/md/1024, st.QuarterRows)
 
 	cfg := queryapi.DefaultConfig()
 	cfg.BigtableProject, cfg.BigtableInstance = res.BigtableProject, res.BigtableInstance
