@@ -77,8 +77,25 @@ type readPlan struct {
 	cut   []time.Time // hours read from quarter rows, sorted
 }
 
-// planReads plans the reads of spans given every bucket edge.
-func planReads(spans []Bucket, edges []time.Time) readPlan {
+// futureSkew bounds how far ahead of now an event's time can be (ingest
+// refuses events more than MAX_FUTURE_SKEW, 10 minutes, ahead): hours
+// starting later hold no rows and are not read.
+const futureSkew = time.Hour
+
+// planReads plans the reads of spans given every bucket edge, up to
+// horizon (hours starting at or after it are not read).
+func planReads(spans []Bucket, edges []time.Time, horizon time.Time) readPlan {
+	var clipped []Bucket
+	for _, sp := range spans {
+		if !sp.Start.Before(horizon) {
+			break
+		}
+		if sp.End.After(horizon) {
+			sp.End = horizon
+		}
+		clipped = append(clipped, sp)
+	}
+	spans = clipped
 	cutSet := map[int64]bool{}
 	for _, e := range edges {
 		if h := e.Truncate(time.Hour); !h.Equal(e) {
@@ -381,7 +398,7 @@ func (s *Server) buckets(bs []Bucket, st *state, precision uint8, key func(Bucke
 		edges = append(edges, b.Start, b.End)
 	}
 	if spans := mergeSpans(toRead); len(spans) > 0 {
-		err := read(planReads(spans, edges), func(h time.Time, t *layout.Totals, inOther bool) error {
+		err := read(planReads(spans, edges, now.Add(futureSkew).Truncate(time.Hour).Add(time.Hour)), func(h time.Time, t *layout.Totals, inOther bool) error {
 			if err := finish(h); err != nil {
 				return err
 			}

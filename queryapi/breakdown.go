@@ -349,7 +349,7 @@ func (s *Server) mergeBreakdown(ctx context.Context, merchant string, dim layout
 	}
 	// Whole hours from hourly rows, the hours from or to cuts from the
 	// quarters inside [from, to) of quarter rows.
-	plan := planReads([]Bucket{{from, to}}, []time.Time{from, to})
+	plan := planReads([]Bucket{{from, to}}, []time.Time{from, to}, s.now().Add(futureSkew).Truncate(time.Hour).Add(time.Hour))
 	if len(plan.cut) > 0 {
 		err := s.store.QuarterBreakdowns(ctx, merchant, dim, plan.cut, "", func(q QuarterBreakdownHour) error {
 			if !st.current(q.Start, q.Sealed, q.Breakdowns.UpdatedAt) {

@@ -191,4 +191,11 @@ func TestReadsOnlyWhatIsNeeded(t *testing.T) {
 	if got := spy.take(); !slices.Equal(got, want) {
 		t.Errorf("two days in Asia/Kolkata read %v, want %v", got, want)
 	}
+	// Hours in the future (after now, 2026-12-01T00:00Z, and the next
+	// hour) are not read.
+	f.ok(t, "ra", "/v1/timeseries?interval=day&tz=Asia/Kolkata&from=2026-11-30&to=2026-12-02")
+	want = []string{"shop-a quarters of 29T18", "shop-a quarters of 30T18", "shop-a 29T19–30T18", "shop-a 30T19–01T02"}
+	if got := spy.take(); !slices.Equal(got, want) {
+		t.Errorf("today and tomorrow in Asia/Kolkata read %v, want %v", got, want)
+	}
 }
