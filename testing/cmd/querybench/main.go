@@ -59,6 +59,7 @@ func realMain(ctx context.Context) error {
 	scenarios := flag.String("scenarios", "daily30-live,daily30-live-utc,daily30-live-kolkata,daily30-sealed,hourly7,breakdown30", "scenarios to run")
 	cache := flag.Int64("cache-mib", 1024, "CACHE_BYTES of the server in MiB (0: no cache)")
 	quarters := flag.Bool("quarters", true, "also write quarter-hour rows (layout v2)")
+	rounds := flag.Int("rounds", 1, "measure the scenarios this many times, alternating (warm-up once)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	flag.Parse()
@@ -143,11 +144,18 @@ func realMain(ctx context.Context) error {
 	base := "http://" + ln.Addr().String()
 
 	var prof *os.File
-	for _, sc := range querybench.Scenarios(l) {
-		if !strings.Contains(","+*scenarios+",", ","+sc.Name+",") {
-			continue
+	var run []querybench.Scenario
+	for range *rounds {
+		for _, sc := range querybench.Scenarios(l) {
+			if strings.Contains(","+*scenarios+",", ","+sc.Name+",") {
+				run = append(run, sc)
+			}
 		}
-		if *warmup {
+	}
+	warmed := map[string]bool{}
+	for _, sc := range run {
+		if *warmup && !warmed[sc.Name] {
+			warmed[sc.Name] = true
 			t0 := time.Now()
 			if err := querybench.Warm(ctx, base, sc, l.Merchants, *concurrency); err != nil {
 				return err
