@@ -194,7 +194,7 @@ func compareBigtable(t *testing.T, c *bigtable.Client, truth map[time.Time]*hour
 		if err != nil {
 			return err.Error()
 		}
-		tot, err := layout.DecodeTotals(row, layout.FamilyProvisional)
+		tot, err := layout.DecodeTotals(row, servedFamily(row))
 		if err != nil || tot == nil {
 			return fmt.Sprintf("hour %s: totals %v, %v", h.Format(time.RFC3339), tot, err)
 		}
@@ -209,7 +209,7 @@ func compareBigtable(t *testing.T, c *bigtable.Client, truth map[time.Time]*hour
 		if err != nil {
 			return err.Error()
 		}
-		b, err := layout.DecodeBreakdown(row, layout.FamilyProvisional)
+		b, err := layout.DecodeBreakdown(row, servedFamily(row))
 		if err != nil || b == nil {
 			return fmt.Sprintf("hour %s: page breakdown %v, %v", h.Format(time.RFC3339), b, err)
 		}
@@ -269,4 +269,14 @@ func compare(t *testing.T, base string, from, to time.Time, want map[string]map[
 		}
 	}
 	return ""
+}
+
+// servedFamily is the family a reader serves of a row: sealed where the
+// sealer has written it (hours older than the streaming horizon are only
+// ever sealed), else provisional.
+func servedFamily(row bigtable.Row) string {
+	if len(row[layout.FamilySealed]) > 0 {
+		return layout.FamilySealed
+	}
+	return layout.FamilyProvisional
 }
