@@ -99,6 +99,11 @@ type Outputs struct {
 	// layout.RealtimeKey (events, page views, visitors per minute); only
 	// with Options.Realtime, else the zero PCollection.
 	Realtime beam.PCollection
+	// Aggregates (batch): PCollection<KV<string, Aggregate>> keyed by
+	// layout.TotalsKey, one per merchant-hour: what Rows is made of. A
+	// caller that splits an hour's events by visitor over several jobs
+	// merges these (Aggregate.Merge) and writes RowsOf the result.
+	Aggregates beam.PCollection
 }
 
 // Metrics is the whole shared computation from Pub/Sub message bodies
@@ -157,12 +162,12 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 		parts = append(parts, beam.ParDo(s, emptyAgg, beam.CreateList(s, opts.Cover)))
 	}
 	merged := beam.CombinePerKey(s, &mergeAggFn{}, beam.Flatten(s, parts...))
-	return Outputs{Rows: Rows(s, merged, rowOpts)}
+	return Outputs{Rows: Rows(s, merged, rowOpts), Aggregates: merged}
 }
 
 // emptyAgg is an aggregate with nothing in it for a totals row key: its
 // rows are zero totals and empty breakdowns.
-func emptyAgg(key string) (string, hourAgg) { return key, hourAgg{} }
+func emptyAgg(key string) (string, Aggregate) { return key, Aggregate{} }
 
 func isBot(h Hit) bool { return h.Bot() }
 
