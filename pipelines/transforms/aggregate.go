@@ -21,9 +21,6 @@ func init() {
 	register.Combiner3[Aggregate, Hit, Aggregate](&hitAggFn{})
 	register.Combiner3[Aggregate, Session, Aggregate](&sessionAggFn{})
 	register.Combiner1[Aggregate](&mergeAggFn{})
-	register.DoFn3x0[string, func(*Hit) bool, func(string, Aggregate)](&hitAggAllFn{})
-	register.DoFn3x0[string, func(*Session) bool, func(string, Aggregate)](&sessionAggAllFn{})
-	register.Iter1[Session]()
 	register.Emitter2[string, Aggregate]()
 	register.DoFn3x0[string, Aggregate, func(string, layout.RowContent)](&rowsFn{})
 	register.Emitter2[string, layout.RowContent]()
@@ -102,44 +99,6 @@ func HourlyMetrics(s beam.Scope, hits, sessions beam.PCollection, maxValues int)
 	fromHits = beam.CombinePerKey(s, &hitAggFn{MaxValues: maxValues}, beam.ParDo(s, keyHitByHour, hits))
 	fromSessions = beam.CombinePerKey(s, &sessionAggFn{MaxValues: maxValues}, beam.ParDo(s, keySessionByHour, sessions))
 	return fromHits, fromSessions
-}
-
-// HourlyMetricsAll is HourlyMetrics for bounded input (batch): it groups
-// each merchant-hour's hits and sessions and folds them into the aggregate
-// in one pass, instead of combining partial aggregates. Combiner lifting
-// would build a partial aggregate per merchant-hour per bundle — every
-// breakdown value with its sketch — and ship and hold all of them, which
-// costs far more memory than the hits themselves when a merchant-hour has
-// many values; grouping ships each hit once.
-func HourlyMetricsAll(s beam.Scope, hits, sessions beam.PCollection, maxValues int) (fromHits, fromSessions beam.PCollection) {
-	s = s.Scope("HourlyMetricsAll")
-	fromHits = beam.ParDo(s, &hitAggAllFn{MaxValues: maxValues}, beam.GroupByKey(s, beam.ParDo(s, keyHitByHour, hits)))
-	fromSessions = beam.ParDo(s, &sessionAggAllFn{MaxValues: maxValues}, beam.GroupByKey(s, beam.ParDo(s, keySessionByHour, sessions)))
-	return fromHits, fromSessions
-}
-
-type hitAggAllFn struct{ MaxValues int }
-
-func (fn *hitAggAllFn) ProcessElement(key string, iter func(*Hit) bool, emit func(string, Aggregate)) {
-	agg := &hitAggFn{MaxValues: fn.MaxValues}
-	a := agg.CreateAccumulator()
-	var h Hit
-	for iter(&h) {
-		a = agg.AddInput(a, h)
-	}
-	emit(key, agg.ExtractOutput(a))
-}
-
-type sessionAggAllFn struct{ MaxValues int }
-
-func (fn *sessionAggAllFn) ProcessElement(key string, iter func(*Session) bool, emit func(string, Aggregate)) {
-	agg := &sessionAggFn{MaxValues: fn.MaxValues}
-	a := agg.CreateAccumulator()
-	var se Session
-	for iter(&se) {
-		a = agg.AddInput(a, se)
-	}
-	emit(key, agg.ExtractOutput(a))
 }
 
 func keyHitByHour(h Hit) (string, Hit) {

@@ -134,35 +134,29 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 	rowOpts := RowOptions{MaxNames: opts.MaxNames, TopK: opts.TopK, AllDims: !streaming}
 
 	hits := Enrich(s, events, opts.InjectBug)
-	var annotated, sessions beam.PCollection
-	if streaming {
-		hits = WithinHorizon(s, hits, opts.Horizon)
-		annotated, sessions = Visit(s, Attach(s, hits))
-	} else {
-		annotated, sessions = VisitAll(s, AttachAll(s, hits))
+	if !streaming {
+		parts := []beam.PCollection{VisitAndAggregateAll(s, AttachAll(s, hits), opts.From, opts.To, 0)}
+		if len(opts.Cover) > 0 {
+			parts = append(parts, beam.ParDo(s, emptyAgg, beam.CreateList(s, opts.Cover)))
+		}
+		merged := beam.CombinePerKey(s, &mergeAggFn{}, beam.Flatten(s, parts...))
+		return Outputs{Rows: Rows(s, merged, rowOpts), Aggregates: merged}
 	}
+	hits = WithinHorizon(s, hits, opts.Horizon)
+	annotated, sessions := Visit(s, Attach(s, hits))
 	if !opts.From.IsZero() {
 		from, to := opts.From.UnixMicro(), opts.To.UnixMicro()
 		annotated = beam.ParDo(s, &hitInFn{From: from, To: to}, annotated)
 		sessions = beam.ParDo(s, &sessionInFn{From: from, To: to}, sessions)
 	}
-	if streaming {
-		wopts := WindowOptions{EarlyFiring: opts.EarlyFiring, AllowedLateness: opts.Horizon}
-		hourly := Hourly(s, annotated, wopts)
-		fromHits, fromSessions := HourlyMetrics(s, hourly, Hourly(s, sessions, wopts), 0)
-		out := Outputs{Rows: FoldHours(s, beam.Flatten(s, fromHits, fromSessions), opts.Horizon, rowOpts)}
-		if opts.Realtime {
-			out.Realtime = FoldMinutes(s, MinuteTotals(s, filter.Exclude(s, hourly, isBot)), opts.Horizon)
-		}
-		return out
+	wopts := WindowOptions{EarlyFiring: opts.EarlyFiring, AllowedLateness: opts.Horizon}
+	hourly := Hourly(s, annotated, wopts)
+	fromHits, fromSessions := HourlyMetrics(s, hourly, Hourly(s, sessions, wopts), 0)
+	out := Outputs{Rows: FoldHours(s, beam.Flatten(s, fromHits, fromSessions), opts.Horizon, rowOpts)}
+	if opts.Realtime {
+		out.Realtime = FoldMinutes(s, MinuteTotals(s, filter.Exclude(s, hourly, isBot)), opts.Horizon)
 	}
-	fromHits, fromSessions := HourlyMetricsAll(s, annotated, sessions, 0)
-	parts := []beam.PCollection{fromHits, fromSessions}
-	if len(opts.Cover) > 0 {
-		parts = append(parts, beam.ParDo(s, emptyAgg, beam.CreateList(s, opts.Cover)))
-	}
-	merged := beam.CombinePerKey(s, &mergeAggFn{}, beam.Flatten(s, parts...))
-	return Outputs{Rows: Rows(s, merged, rowOpts), Aggregates: merged}
+	return out
 }
 
 // emptyAgg is an aggregate with nothing in it for a totals row key: its
