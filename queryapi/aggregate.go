@@ -2,185 +2,51 @@ package queryapi
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/footfall/footfall/internal/layout"
 )
 
-// state is a snapshot of the watermarks and seal records, shared by the
-// requests of FreshnessTTL.
-type state struct {
-	Watermarks
-	readAt time.Time
-}
-
-// sealed reports whether every hour of [start, end) is sealed.
-func (st *state) sealed(end time.Time) bool {
-	return !st.SealedThrough.IsZero() && !end.After(st.SealedThrough)
-}
-
-// fingerprint identifies the seal state of the hours in [start, end): it
-// changes when any of them is re-sealed (its seal record's changed_at or
-// sealed_at moves).
-func (st *state) fingerprint(start, end time.Time) uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	for t := start.Unix(); t < end.Unix(); t += 3600 {
-		binary.LittleEndian.PutUint64(b[:], uint64(st.Changed[t]))
-		h.Write(b[:])
-	}
-	binary.LittleEndian.PutUint64(b[:], uint64(end.Unix()))
-	h.Write(b[:])
-	return h.Sum64()
-}
-
-// current reports whether a row read for the hour starting at hour (sealed
-// or provisional, written at at) is to be served: a seal of the hour
-// supersedes every row it did not write (layout.Current).
-func (st *state) current(hour time.Time, sealed bool, at int64) bool {
-	fam := layout.FamilyProvisional
-	if sealed {
-		fam = layout.FamilySealed
-	}
-	return layout.Current(st.Seals[hour.Unix()], fam, at)
-}
-
-// currentHours keeps the hours whose values are to be served (in place).
-func (st *state) currentHours(hs []Hour) []Hour {
-	out := hs[:0]
-	for _, h := range hs {
-		if st.current(h.Start, h.Sealed, h.Totals.UpdatedAt) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// currentBreakdowns keeps the breakdown hours to be served (in place).
-func (st *state) currentBreakdowns(hs []BreakdownHour) []BreakdownHour {
-	out := hs[:0]
-	for _, h := range hs {
-		if st.current(h.Start, h.Sealed, h.Breakdown.UpdatedAt) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// freshState returns the current snapshot. It is read from the meta
-// table at most once per FreshnessTTL; once older than that, it is still
-// served (for up to 10×FreshnessTTL) while one background read refreshes
-// it, so that no request waits for the refresh.
-func (s *Server) freshState(ctx context.Context) (*state, error) {
-	s.stateMu.Lock()
-	cur := s.state
-	s.stateMu.Unlock()
-	ttl := s.cfg.FreshnessTTL
-	if cur != nil {
-		age := s.now().Sub(cur.readAt)
-		if age < ttl {
-			return cur, nil
-		}
-		if age < 10*ttl {
-			s.flight.DoChan("\x00state", func() (any, error) {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				return s.readState(ctx)
-			})
-			return cur, nil
-		}
-	}
-	v, err, _ := s.flight.Do("\x00state", func() (any, error) { return s.readState(ctx) })
-	if err != nil {
-		return nil, err
-	}
-	return v.(*state), nil
-}
-
-func (s *Server) readState(ctx context.Context) (*state, error) {
-	w, err := s.store.Watermarks(ctx)
-	if err != nil {
-		s.log.WarnContext(ctx, "reading watermarks failed", "err", err)
-		return nil, err
-	}
-	st := &state{Watermarks: w, readAt: s.now()}
-	s.stateMu.Lock()
-	s.state = st
-	s.stateMu.Unlock()
-	return st, nil
-}
-
-// cacheKey names one cached sealed aggregate.
-type cacheKey struct {
-	merchant   string
-	kind       byte // 't' totals, 'f' filtered item, 'b' merged breakdown, 'B' breakdown answer
-	dim        layout.Dimension
-	value      string // filter value; for 'B', the limit and metrics
-	start, end int64
-}
-
-type cacheEntry struct {
-	fp     uint64
-	stored time.Time
-	val    any
-}
-
-// aggCache holds aggregates of sealed hours. An entry is served while the
-// seal records of its hours are unchanged and it is younger than SealedTTL.
-type aggCache struct {
-	lru *lru.Cache[cacheKey, cacheEntry]
-	ttl time.Duration
-}
-
-func newAggCache(size int, ttl time.Duration) *aggCache {
-	if size <= 0 {
-		return &aggCache{}
-	}
-	c, err := lru.New[cacheKey, cacheEntry](size)
-	if err != nil {
-		panic(err)
-	}
-	return &aggCache{lru: c, ttl: ttl}
-}
-
-func (c *aggCache) get(k cacheKey, fp uint64, now time.Time) (any, bool) {
-	if c.lru == nil {
-		return nil, false
-	}
-	e, ok := c.lru.Get(k)
-	if ok && (e.fp != fp || now.Sub(e.stored) >= c.ttl) {
-		c.lru.Remove(k)
-		ok = false
-	}
-	return e.val, ok
-}
-
-func (c *aggCache) put(k cacheKey, fp uint64, now time.Time, v any) {
-	if c.lru != nil {
-		c.lru.Add(k, cacheEntry{fp: fp, stored: now, val: v})
-	}
-}
-
 // agg is the merged metrics of one bucket. It is immutable once built:
 // cached aggs are shared between requests.
 type agg struct {
-	t        *layout.Totals
+	t *layout.Totals // counts and revenue; its Visitors is always nil
+	// sks are the bucket's visitor sketches: its visitors are their union
+	// (one merged sketch for a cached part; a cached part and live hours
+	// are estimated together without merging them).
+	sks      []*hyperloglog.Sketch
 	visitors int64 // estimated once, when the bucket was built
 	inOther  int   // filtered series: hours where the value may hide in "other"
+	bytes    int   // about how much memory it holds
 }
 
 var emptyAgg = &agg{t: &layout.Totals{}}
 
+// newAgg makes an agg of t, which it takes over (its sketch moves to sks).
 func newAgg(t *layout.Totals, inOther int) *agg {
-	return &agg{t: t, visitors: t.VisitorCount(), inOther: inOther}
+	var sks []*hyperloglog.Sketch
+	if t.Visitors != nil {
+		sks = []*hyperloglog.Sketch{t.Visitors}
+		t.Visitors = nil
+	}
+	return aggOf(t, sks, inOther)
 }
+
+// aggOf makes an agg of counts (without sketch) and the sketches sks.
+func aggOf(counts *layout.Totals, sks []*hyperloglog.Sketch, inOther int) *agg {
+	v := estimateUnion(sks)
+	size := 64 + v.bytes + 48*(len(counts.ByName)+len(counts.Revenue))
+	for n := range counts.ByName {
+		size += len(n)
+	}
+	return &agg{t: counts, sks: sks, visitors: v.count, inOther: inOther, bytes: size}
+}
+
+func (a *agg) sizeBytes() int { return a.bytes }
 
 // bucketOf returns the index of the bucket holding t (bs sorted, contiguous
 // or not), or -1.
@@ -192,90 +58,323 @@ func bucketOf(bs []Bucket, t time.Time) int {
 	return -1
 }
 
+// hourFn receives one piece of a bucket — an hour from an hourly row, or
+// a quarter hour from a quarter row — starting at start, with its totals
+// (nil when the piece only counts toward inOther), as a source reads them.
+type hourFn func(start time.Time, t *layout.Totals, inOther bool) error
+
+// source reads what plan says and hands every piece to fn, in time order.
+type source func(plan readPlan, fn hourFn) error
+
+// readPlan says which rows serve a set of spans: the hourly rows of the
+// hours they cover whole, and the quarter rows of the hours that a span or
+// bucket edge cuts (only the quarters inside a span are served). Buckets
+// whose edges are whole UTC hours — every bucket in UTC and in whole-hour
+// zones — read hourly rows only, exactly as before quarter rows existed.
+type readPlan struct {
+	spans []Bucket    // quarter-aligned, sorted, disjoint
+	whole []Bucket    // hour-aligned runs of the hours read whole
+	cut   []time.Time // hours read from quarter rows, sorted
+}
+
+// futureSkew bounds how far ahead of now an event's time can be (ingest
+// refuses events more than MAX_FUTURE_SKEW, 10 minutes, ahead): hours
+// starting later hold no rows and are not read.
+const futureSkew = time.Hour
+
+// planReads plans the reads of spans given every bucket edge, up to
+// horizon (hours starting at or after it are not read).
+func planReads(spans []Bucket, edges []time.Time, horizon time.Time) readPlan {
+	var clipped []Bucket
+	for _, sp := range spans {
+		if !sp.Start.Before(horizon) {
+			break
+		}
+		if sp.End.After(horizon) {
+			sp.End = horizon
+		}
+		clipped = append(clipped, sp)
+	}
+	spans = clipped
+	cutSet := map[int64]bool{}
+	for _, e := range edges {
+		if h := e.Truncate(time.Hour); !h.Equal(e) {
+			cutSet[h.Unix()] = true
+		}
+	}
+	p := readPlan{spans: spans}
+	for _, sp := range spans {
+		for h := sp.Start.Truncate(time.Hour); h.Before(sp.End); h = h.Add(time.Hour) {
+			if cutSet[h.Unix()] || h.Before(sp.Start) || h.Add(time.Hour).After(sp.End) {
+				if n := len(p.cut); n == 0 || !p.cut[n-1].Equal(h) {
+					p.cut = append(p.cut, h)
+				}
+				continue
+			}
+			if n := len(p.whole); n > 0 && p.whole[n-1].End.Equal(h) {
+				p.whole[n-1].End = h.Add(time.Hour)
+			} else {
+				p.whole = append(p.whole, Bucket{h, h.Add(time.Hour)})
+			}
+		}
+	}
+	return p
+}
+
+// covers reports whether the quarter hour starting at q lies in a span.
+func (p readPlan) covers(q time.Time) bool {
+	i := sort.Search(len(p.spans), func(i int) bool { return p.spans[i].End.After(q) })
+	return i < len(p.spans) && !q.Before(p.spans[i].Start)
+}
+
+// piece is one quarter hour read from a quarter row.
+type piece struct {
+	start   time.Time
+	t       *layout.Totals
+	inOther bool
+}
+
+// merged hands fn the quarter pieces (few, read first, in order) and the
+// hourly pieces that scan hands it, in time order.
+func merged(quarters []piece, scan func(each func(start time.Time, t *layout.Totals, inOther bool) error) error, fn hourFn) error {
+	qi := 0
+	flush := func(before time.Time) error {
+		for ; qi < len(quarters) && quarters[qi].start.Before(before); qi++ {
+			if err := fn(quarters[qi].start, quarters[qi].t, quarters[qi].inOther); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if scan != nil {
+		if err := scan(func(start time.Time, t *layout.Totals, inOther bool) error {
+			if err := flush(start); err != nil {
+				return err
+			}
+			return fn(start, t, inOther)
+		}); err != nil {
+			return err
+		}
+	}
+	return flush(time.Unix(1<<40, 0))
+}
+
 // totals returns the merged totals of each bucket (see buckets).
 func (s *Server) totals(ctx context.Context, merchant string, bs []Bucket, st *state) ([]*agg, error) {
-	return s.buckets(ctx, bs, st, layout.VisitorPrecision, func(b Bucket) cacheKey {
+	return s.buckets(bs, st, layout.VisitorPrecision, func(b Bucket) cacheKey {
 		return cacheKey{merchant: merchant, kind: 't', start: b.Start.Unix(), end: b.End.Unix()}
-	}, func(span Bucket, merge func(time.Time, *layout.Totals, bool)) error {
-		hours, err := s.store.Hours(ctx, merchant, span.Start, span.End)
-		for _, h := range st.currentHours(hours) {
-			merge(h.Start, h.Totals, false)
+	}, func(plan readPlan, fn hourFn) error {
+		var quarters []piece
+		if len(plan.cut) > 0 {
+			err := s.store.QuarterHours(ctx, merchant, plan.cut, func(q QuarterHour) error {
+				if !st.current(q.Start, q.Sealed, q.Totals.UpdatedAt) {
+					return nil
+				}
+				for i, t := range q.Totals.Q {
+					if qs := layout.QuarterStart(q.Start, i); t != nil && plan.covers(qs) {
+						quarters = append(quarters, piece{start: qs, t: t})
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 		}
-		return err
+		var scan func(func(time.Time, *layout.Totals, bool) error) error
+		if len(plan.whole) > 0 {
+			scan = func(each func(time.Time, *layout.Totals, bool) error) error {
+				return s.store.Hours(ctx, merchant, plan.whole, func(h Hour) error {
+					if !st.current(h.Start, h.Sealed, h.Totals.UpdatedAt) {
+						return nil
+					}
+					return each(h.Start, h.Totals, false)
+				})
+			}
+		}
+		return merged(quarters, scan, fn)
 	})
 }
 
 // filtered returns, per bucket, the metrics of one breakdown value, read
 // from the breakdown rows of its dimension.
 func (s *Server) filtered(ctx context.Context, merchant string, f *Filter, bs []Bucket, st *state) ([]*agg, error) {
-	return s.buckets(ctx, bs, st, layout.BreakdownPrecision, func(b Bucket) cacheKey {
-		return cacheKey{merchant: merchant, kind: 'f', dim: f.Dim, value: f.Value, start: b.Start.Unix(), end: b.End.Unix()}
-	}, func(span Bucket, merge func(time.Time, *layout.Totals, bool)) error {
-		hours, err := s.store.Breakdowns(ctx, merchant, f.Dim, span.Start, span.End, f.Value)
-		for _, h := range st.currentBreakdowns(hours) {
-			it, ok := h.Breakdown.Values[f.Value]
-			if !ok {
-				merge(h.Start, nil, h.Breakdown.Other.Events > 0)
-				continue
-			}
-			merge(h.Start, itemTotals(it), false)
+	item := func(b *layout.Breakdown) (*layout.Totals, bool) {
+		it, ok := b.Values[f.Value]
+		if !ok {
+			return nil, !b.Other.Empty()
 		}
-		return err
+		return itemTotals(it), false
+	}
+	return s.buckets(bs, st, layout.BreakdownPrecision, func(b Bucket) cacheKey {
+		return cacheKey{merchant: merchant, kind: 'f', dim: f.Dim, value: f.Value, start: b.Start.Unix(), end: b.End.Unix()}
+	}, func(plan readPlan, fn hourFn) error {
+		var quarters []piece
+		if len(plan.cut) > 0 {
+			err := s.store.QuarterBreakdowns(ctx, merchant, f.Dim, plan.cut, f.Value, func(q QuarterBreakdownHour) error {
+				if !st.current(q.Start, q.Sealed, q.Breakdowns.UpdatedAt) {
+					return nil
+				}
+				for i, b := range q.Breakdowns.Q {
+					if qs := layout.QuarterStart(q.Start, i); b != nil && plan.covers(qs) {
+						t, inOther := item(b)
+						quarters = append(quarters, piece{qs, t, inOther})
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		var scan func(func(time.Time, *layout.Totals, bool) error) error
+		if len(plan.whole) > 0 {
+			scan = func(each func(time.Time, *layout.Totals, bool) error) error {
+				return s.store.Breakdowns(ctx, merchant, f.Dim, plan.whole, f.Value, func(h BreakdownHour) error {
+					if !st.current(h.Start, h.Sealed, h.Breakdown.UpdatedAt) {
+						return nil
+					}
+					t, inOther := item(h.Breakdown)
+					return each(h.Start, t, inOther)
+				})
+			}
+		}
+		return merged(quarters, scan, fn)
 	})
 }
 
 func itemTotals(it *layout.Item) *layout.Totals {
-	return &layout.Totals{Events: it.Events, PageViews: it.PageViews, Revenue: it.Revenue, Visitors: it.Visitors}
+	return &layout.Totals{Events: it.Events, PageViews: it.PageViews, Revenue: it.Revenue, Visitors: it.Visitors,
+		Sessions: it.Sessions, Bounces: it.Bounces, EngagedSessions: it.EngagedSessions, SessionMillis: it.SessionMillis}
 }
 
-// denseAfter is the span above which merged sketches start dense: merging
-// many sparse sketches into a sparse one rebuilds its sorted list again and
-// again, while merging into a dense one is linear.
-const denseAfter = 24 * time.Hour
+// denseEvents is the number of events in a bucket from which its visitor
+// sketches are merged into a dense sketch: merging many sparse sketches
+// into one sparse sketch rebuilds its sorted list every ~m/100 new
+// entries, which grows quadratically and made merges half the CPU of an
+// uncached request; a dense sketch takes each entry in constant time but
+// costs 2^precision bytes, worth it only for big buckets. Events stand in
+// for visitors, which are not known before the merge (docs/benchmarks.md).
+const denseEvents = 10_000
 
-// newAcc returns an empty accumulator for a span of length d.
-func newAcc(d time.Duration, precision uint8) *layout.Totals {
-	t := &layout.Totals{}
-	if d > denseAfter {
-		sk, err := hyperloglog.NewSketch(precision, false)
-		if err != nil {
-			panic(err)
-		}
-		t.Visitors = sk
+// maxPending bounds the hourly sketches a part keeps before merging them
+// (a month of hours is never held at once).
+const maxPending = 48
+
+// part accumulates the hours of one part (sealed or live) of a bucket.
+// Sketches are collected and merged when the part is complete, when its
+// size is known, or densely once maxPending have piled up.
+type part struct {
+	acc     *layout.Totals // counts and revenue; Visitors only once dense
+	pending []*hyperloglog.Sketch
+	inOther int
+	touched bool
+}
+
+func (p *part) add(t *layout.Totals, inOther bool, precision uint8) error {
+	p.touched = true
+	if inOther {
+		p.inOther++
 	}
-	return t
+	if t == nil {
+		return nil
+	}
+	if p.acc == nil {
+		p.acc = &layout.Totals{}
+	}
+	if t.Visitors != nil {
+		p.pending = append(p.pending, t.Visitors)
+		c := *t
+		c.Visitors = nil
+		t = &c
+	}
+	if err := p.acc.Merge(t); err != nil {
+		return err
+	}
+	if len(p.pending) >= maxPending {
+		return p.mergePending(true, precision)
+	}
+	return nil
+}
+
+// mergePending merges the pending sketches into the accumulator (dense:
+// into a dense sketch).
+func (p *part) mergePending(dense bool, precision uint8) error {
+	if len(p.pending) == 0 {
+		return nil
+	}
+	var err error
+	p.acc.Visitors, err = mergeAll(p.acc.Visitors, p.pending, dense, precision)
+	clear(p.pending)
+	p.pending = p.pending[:0]
+	return err
+}
+
+// merged is the part's totals with its sketches merged into one (nil
+// when nothing was read): for a part that is cached.
+func (p *part) merged(precision uint8) (*layout.Totals, error) {
+	if p.acc == nil {
+		return nil, nil
+	}
+	if err := p.mergePending(p.acc.Events >= denseEvents, precision); err != nil {
+		return nil, err
+	}
+	return p.acc, nil
+}
+
+// unmerged is the part's counts (nil when nothing was read) and its
+// sketches as read: for a part estimated once and dropped.
+func (p *part) unmerged() (*layout.Totals, []*hyperloglog.Sketch) {
+	if p.acc == nil {
+		return nil, nil
+	}
+	sks := p.pending
+	if p.acc.Visitors != nil {
+		sks = append(sks, p.acc.Visitors)
+		p.acc.Visitors = nil
+	}
+	return p.acc, sks
+}
+
+// bucketWork is one bucket of a request being computed: which part of it
+// is sealed, what the cache had for it, and the two parts read.
+type bucketWork struct {
+	Bucket
+	sealedSpan Bucket // [Start, edge): the hours sealed (empty when none)
+	cached     *agg   // the sealed part, from the cache
+	sealed     part   // the sealed part, when not cached
+	live       part   // the hours after sealed_through
+	out        *agg
 }
 
 // buckets computes the merged metrics of each bucket. A bucket is split at
 // sealed_through into a sealed part, which is cached (keyed on its span and
 // served while its hours' seal records are unchanged), and a live part,
 // which is read on every request. Missing parts are read with one
-// row-range scan per contiguous span. Sketches are merged per bucket and
-// estimated once per bucket.
-func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, precision uint8, key func(Bucket) cacheKey,
-	read func(span Bucket, merge func(hour time.Time, t *layout.Totals, inOther bool)) error) ([]*agg, error) {
+// row-range scan per contiguous span, streaming: a bucket is finished
+// (merged and estimated once) as soon as the scan has passed it.
+func (s *Server) buckets(bs []Bucket, st *state, precision uint8, key func(Bucket) cacheKey, read source) ([]*agg, error) {
 	now := s.now()
 	edge := st.SealedThrough.Truncate(time.Hour)
-	sealedPart := func(b Bucket) Bucket {
-		if st.SealedThrough.IsZero() || !edge.After(b.Start) {
-			return Bucket{b.Start, b.Start}
-		}
-		if edge.Before(b.End) {
-			return Bucket{b.Start, edge}
-		}
-		return b
-	}
-	cached := make([]*agg, len(bs))
+	work := make([]bucketWork, len(bs))
 	var toRead []Bucket // spans to read, in order
 	hits, misses := 0, 0
 	for i, b := range bs {
-		sp := sealedPart(b)
-		if sp.End.After(sp.Start) {
-			if v, ok := s.cache.get(key(sp), st.fingerprint(sp.Start, sp.End), now); ok {
-				cached[i] = v.(*agg)
+		w := &work[i]
+		w.Bucket = b
+		w.sealedSpan = Bucket{b.Start, b.Start}
+		if !st.SealedThrough.IsZero() && edge.After(b.Start) {
+			w.sealedSpan.End = b.End
+			if edge.Before(b.End) {
+				w.sealedSpan.End = edge
+			}
+		}
+		if w.sealedSpan.End.After(w.sealedSpan.Start) {
+			if v, ok := s.cache.get(key(w.sealedSpan), st.fingerprint(w.sealedSpan.Start, w.sealedSpan.End), now); ok {
+				w.cached = v.(*agg)
 				hits++
-				if sp.End.Before(b.End) {
-					toRead = append(toRead, Bucket{sp.End, b.End})
+				if w.sealedSpan.End.Before(b.End) {
+					toRead = append(toRead, Bucket{w.sealedSpan.End, b.End})
 				}
 				continue
 			}
@@ -284,105 +383,97 @@ func (s *Server) buckets(ctx context.Context, bs []Bucket, st *state, precision 
 		toRead = append(toRead, b)
 	}
 	s.countCache(hits, misses)
-	sealedAcc := make([]*layout.Totals, len(bs))
-	liveAcc := make([]*layout.Totals, len(bs))
-	sealedOther := make([]int, len(bs))
-	liveOther := make([]int, len(bs))
-	// The hours' sketches are collected and merged per bucket part once
-	// all are read (mergeAll), when the part's size is known; the
-	// sketches read from the store belong to this request.
-	sealedSk := make([][]*hyperloglog.Sketch, len(bs))
-	liveSk := make([][]*hyperloglog.Sketch, len(bs))
-	var merr error
-	merge := func(h time.Time, t *layout.Totals, inOther bool) {
-		i := bucketOf(bs, h)
-		if i < 0 {
-			return
-		}
-		acc, other, sks := liveAcc, liveOther, liveSk
-		if sp := sealedPart(bs[i]); h.Before(sp.End) {
-			if cached[i] != nil {
-				return // read as part of a span, but already known
+
+	done := 0 // buckets before done are finished
+	finish := func(upTo time.Time) error {
+		for ; done < len(work) && !work[done].End.After(upTo); done++ {
+			if err := s.finishBucket(&work[done], st, precision, key, now); err != nil {
+				return err
 			}
-			acc, other, sks = sealedAcc, sealedOther, sealedSk
 		}
-		if inOther {
-			other[i]++
-		}
-		if t == nil {
-			return
-		}
-		if acc[i] == nil {
-			acc[i] = newAcc(bs[i].End.Sub(bs[i].Start), precision)
-		}
-		if t.Visitors != nil {
-			sks[i] = append(sks[i], t.Visitors)
-			c := *t
-			c.Visitors = nil
-			t = &c
-		}
-		if err := acc[i].Merge(t); err != nil && merr == nil {
-			merr = err
-		}
+		return nil
 	}
-	for _, sp := range mergeSpans(toRead) {
-		if err := read(sp, merge); err != nil {
+	edges := make([]time.Time, 0, 2*len(bs))
+	for _, b := range bs {
+		edges = append(edges, b.Start, b.End)
+	}
+	if spans := mergeSpans(toRead); len(spans) > 0 {
+		err := read(planReads(spans, edges, now.Add(futureSkew).Truncate(time.Hour).Add(time.Hour)), func(h time.Time, t *layout.Totals, inOther bool) error {
+			if err := finish(h); err != nil {
+				return err
+			}
+			i := bucketOf(bs, h)
+			if i < 0 {
+				return nil
+			}
+			w := &work[i]
+			p := &w.live
+			if h.Before(w.sealedSpan.End) {
+				if w.cached != nil {
+					return nil // read as part of a span, but already known
+				}
+				p = &w.sealed
+			}
+			if err := p.add(t, inOther, precision); err != nil {
+				return fmt.Errorf("merge hour %s: %w", h.Format(time.RFC3339), err)
+			}
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
-	for i := range bs {
-		for _, p := range []struct {
-			acc []*layout.Totals
-			sks [][]*hyperloglog.Sketch
-		}{{sealedAcc, sealedSk}, {liveAcc, liveSk}} {
-			if a := p.acc[i]; a != nil && len(p.sks[i]) > 0 {
-				var err error
-				if a.Visitors, err = mergeAll(a.Visitors, p.sks[i], a.Events >= denseEvents, precision); err != nil && merr == nil {
-					merr = err
-				}
-			}
-		}
-	}
-	if merr != nil {
-		return nil, merr
+	if err := finish(bs[len(bs)-1].End); err != nil {
+		return nil, err
 	}
 	out := make([]*agg, len(bs))
-	for i, b := range bs {
-		sa := cached[i]
-		if sp := sealedPart(b); sa == nil && sp.End.After(sp.Start) {
-			sa = build(sealedAcc[i], sealedOther[i])
-			s.cache.put(key(sp), st.fingerprint(sp.Start, sp.End), now, sa)
-		}
-		switch {
-		case liveAcc[i] == nil && liveOther[i] == 0 && sa != nil:
-			out[i] = sa
-		case sa == nil:
-			out[i] = build(liveAcc[i], liveOther[i])
-		default:
-			t := newAcc(b.End.Sub(b.Start), precision)
-			if err := t.Merge(sa.t); err != nil {
-				return nil, err
-			}
-			if liveAcc[i] != nil {
-				if err := t.Merge(liveAcc[i]); err != nil {
-					return nil, err
-				}
-			}
-			out[i] = newAgg(t, sa.inOther+liveOther[i])
-		}
+	for i := range work {
+		out[i] = work[i].out
 	}
 	return out, nil
 }
 
-// denseEvents is the number of events in a bucket from which its visitor
-// sketches are merged into a dense sketch: merging many sparse sketches
-// into one sparse sketch rebuilds its sorted list every ~m/100 new
-// entries, which grows quadratically and made merges half the CPU of an
-// uncached request; a dense sketch takes each entry in constant time but
-// costs 2^precision bytes and a slower estimate, worth it only for big
-// buckets. Events stand in for visitors, which are not known before the
-// merge (docs/benchmarks.md).
-const denseEvents = 10_000
+// finishBucket merges a bucket's parts, caches its sealed part and sets out.
+func (s *Server) finishBucket(w *bucketWork, st *state, precision uint8, key func(Bucket) cacheKey, now time.Time) error {
+	sa := w.cached
+	if sa == nil && w.sealedSpan.End.After(w.sealedSpan.Start) {
+		t, err := w.sealed.merged(precision)
+		if err != nil {
+			return err
+		}
+		sa = build(t, w.sealed.inOther)
+		s.cache.put(key(w.sealedSpan), st.fingerprint(w.sealedSpan.Start, w.sealedSpan.End), now, sa)
+	}
+	live, liveSks := w.live.unmerged()
+	switch {
+	case live == nil && w.live.inOther == 0 && sa != nil:
+		w.out = sa
+	case sa == nil && live == nil:
+		w.out = build(nil, w.live.inOther)
+	default:
+		// New counts; the sketches of the shared sealed part and of the
+		// live hours are estimated together, not merged.
+		counts := &layout.Totals{}
+		var sks []*hyperloglog.Sketch
+		inOther := w.live.inOther
+		if sa != nil {
+			if err := counts.Merge(sa.t); err != nil {
+				return err
+			}
+			sks = append(sks, sa.sks...)
+			inOther += sa.inOther
+		}
+		if live != nil {
+			if err := counts.Merge(live); err != nil {
+				return err
+			}
+			sks = append(sks, liveSks...)
+		}
+		w.out = aggOf(counts, sks, inOther)
+	}
+	w.sealed, w.live = part{}, part{}
+	return nil
+}
 
 // mergeAll merges sks (which it may modify) into dst (nil: none yet).
 func mergeAll(dst *hyperloglog.Sketch, sks []*hyperloglog.Sketch, dense bool, precision uint8) (*hyperloglog.Sketch, error) {
@@ -428,16 +519,52 @@ func mergeSpans(in []Bucket) []Bucket {
 	return out
 }
 
-// mergeAggs merges several buckets into one (summaries): sketches are
-// merged and estimated once.
-func mergeAggs(as []*agg, span time.Duration, precision uint8) (*agg, error) {
-	t := newAcc(span, precision)
+// mergeAggs merges several buckets into one (summaries): counts add, and
+// the visitors are those of the union of all their sketches, estimated
+// once without merging them. The aggs are shared and only read.
+func mergeAggs(as []*agg) (*agg, error) {
+	if len(as) == 1 {
+		return as[0], nil
+	}
+	counts := &layout.Totals{}
+	var sks []*hyperloglog.Sketch
 	inOther := 0
 	for _, a := range as {
-		if err := t.Merge(a.t); err != nil {
+		if err := counts.Merge(a.t); err != nil {
+			return nil, err
+		}
+		sks = append(sks, a.sks...)
+		inOther += a.inOther
+	}
+	return aggOf(counts, sks, inOther), nil
+}
+
+// mergeAggsInto merges several buckets into one agg with one merged
+// sketch (dense when they hold many events): for an agg that is cached.
+// The aggs are shared and only read.
+func mergeAggsInto(as []*agg, precision uint8) (*agg, error) {
+	counts := &layout.Totals{}
+	inOther := 0
+	for _, a := range as {
+		if err := counts.Merge(a.t); err != nil {
 			return nil, err
 		}
 		inOther += a.inOther
 	}
-	return newAgg(t, inOther), nil
+	var sks []*hyperloglog.Sketch
+	for _, a := range as {
+		for _, sk := range a.sks {
+			if len(sks) == 0 {
+				m, err := hyperloglog.NewSketch(precision, counts.Events < denseEvents)
+				if err != nil {
+					return nil, err
+				}
+				sks = append(sks, m)
+			}
+			if err := sks[0].Merge(sk); err != nil {
+				return nil, fmt.Errorf("merge sketches: %w", err)
+			}
+		}
+	}
+	return aggOf(counts, sks, inOther), nil
 }

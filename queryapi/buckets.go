@@ -3,6 +3,8 @@ package queryapi
 import (
 	"fmt"
 	"time"
+
+	"github.com/footfall/footfall/internal/layout"
 )
 
 // Interval is the length of a time-series bucket.
@@ -25,20 +27,20 @@ func parseInterval(s string) (Interval, error) {
 	return "", badRequest("interval %q is not supported; use hour, day, week or month", s)
 }
 
-// Bucket is a half-open span of UTC time [Start, End). Its ends are whole
-// UTC hours, because metrics are stored by UTC hour.
+// Bucket is a half-open span of time [Start, End). Its ends are whole UTC
+// quarter hours: metrics are stored by UTC hour and quarter hour, and every
+// UTC offset served is a whole number of quarter hours, so local midnights
+// and local hours are too.
 type Bucket struct {
 	Start, End time.Time
 }
-
-func (b Bucket) hours() int { return int(b.End.Sub(b.Start) / time.Hour) }
 
 // floor returns the start of the bucket of interval i (in loc) containing t.
 func floor(t time.Time, i Interval, loc *time.Location) time.Time {
 	l := t.In(loc)
 	switch i {
 	case IntervalHour:
-		return t.UTC().Truncate(time.Hour)
+		return localHour(t, loc)
 	case IntervalDay:
 		return localMidnight(l.Year(), l.Month(), l.Day(), loc)
 	case IntervalWeek:
@@ -54,7 +56,7 @@ func next(start time.Time, i Interval, loc *time.Location) time.Time {
 	l := start.In(loc)
 	switch i {
 	case IntervalHour:
-		return start.Add(time.Hour)
+		return nextLocalHour(start, loc)
 	case IntervalDay:
 		return localMidnight(l.Year(), l.Month(), l.Day()+1, loc)
 	case IntervalWeek:
@@ -70,15 +72,37 @@ func next(start time.Time, i Interval, loc *time.Location) time.Time {
 func localMidnight(y int, m time.Month, d int, loc *time.Location) time.Time {
 	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	want := time.Date(y, m, d, 0, 0, 0, 0, time.UTC) // normalised date
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 8; i++ {
 		l := t.In(loc)
 		if time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC).Before(want) {
-			t = t.Add(time.Hour) // Date chose the previous day's side of a gap
+			t = t.Add(layout.Quarter) // Date chose the previous day's side of a gap
 			continue
 		}
 		break
 	}
 	return t.UTC()
+}
+
+// localHour is the start of the local hour holding t: the last UTC quarter
+// hour at or before t at which the local clock showed a whole hour. Where a
+// DST change moves the clock by 30 minutes (Lord Howe), the hour of the
+// change lasts 90 minutes, as a local day lasts 23 or 25 hours elsewhere;
+// where it moves by an hour, every local hour lasts an hour.
+func localHour(t time.Time, loc *time.Location) time.Time {
+	q := t.UTC().Truncate(layout.Quarter)
+	for i := 0; i < 8 && q.In(loc).Minute() != 0; i++ {
+		q = q.Add(-layout.Quarter)
+	}
+	return q
+}
+
+// nextLocalHour is the start of the local hour after the one starting at start.
+func nextLocalHour(start time.Time, loc *time.Location) time.Time {
+	q := start.Add(layout.Quarter)
+	for i := 0; i < 8 && q.In(loc).Minute() != 0; i++ {
+		q = q.Add(layout.Quarter)
+	}
+	return q
 }
 
 // buckets splits [from, to) into whole buckets of interval i in loc: from
@@ -98,17 +122,19 @@ func buckets(from, to time.Time, i Interval, loc *time.Location, maxPoints int) 
 	return out, nil
 }
 
-// checkWholeHours refuses a zone whose UTC offset is not a whole number of
-// hours at some instant of [from, to): metrics are stored per UTC hour, so
-// a local day in such a zone would start or end inside a stored hour.
-func checkWholeHours(loc *time.Location, from, to time.Time) error {
+// checkQuarterHours refuses a zone whose UTC offset is not a whole number
+// of quarter hours at some instant of [from, to): metrics are stored per
+// UTC quarter hour at the finest, so a bucket edge must fall on one. Every
+// offset in use today is (+05:30, +05:45, -03:30, +12:45); a few zones had
+// others in the 1970s (Africa/Monrovia, -00:44:30 until 1972).
+func checkQuarterHours(loc *time.Location, from, to time.Time) error {
 	t := from
 	for i := 0; t.Before(to) && i < 10000; i++ {
 		l := t.In(loc)
 		name, off := l.Zone()
-		if off%3600 != 0 {
-			return badRequest("time zone %s is UTC%s (%s) at %s; metrics are stored per UTC hour, so only zones whose offset is a whole number of hours can be served: use a nearby whole-hour zone or UTC",
-				loc, formatOffset(off), name, l.Format(time.RFC3339))
+		if off%int(layout.Quarter/time.Second) != 0 {
+			return badRequest("time zone %s is UTC%s (%s) at %s; metrics are stored per UTC quarter hour, so only offsets that are a whole number of quarter hours can be served: ask for a range after %s changed its offset, or use UTC",
+				loc, formatOffset(off), name, l.Format(time.RFC3339), loc)
 		}
 		_, end := l.ZoneBounds()
 		if end.IsZero() || !end.After(t) {
@@ -123,6 +149,9 @@ func formatOffset(sec int) string {
 	sign := '+'
 	if sec < 0 {
 		sign, sec = '-', -sec
+	}
+	if sec%60 != 0 {
+		return fmt.Sprintf("%c%02d:%02d:%02d", sign, sec/3600, sec%3600/60, sec%60)
 	}
 	return fmt.Sprintf("%c%02d:%02d", sign, sec/3600, sec%3600/60)
 }

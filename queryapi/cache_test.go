@@ -49,7 +49,7 @@ func TestSealedCacheFollowsSealRecords(t *testing.T) {
 }
 
 func TestCacheOffReadsEveryTime(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.CacheEntries = 0 })
+	f := newFixture(t, func(c *Config) { c.CacheBytes = 0 })
 	f.put(t, "shop-a", h0, layout.FamilySealed, &layout.Totals{Events: 10})
 	f.watermarks(t, h0.Add(24*time.Hour), h0.Add(24*time.Hour))
 	u := "/v1/summary?from=2026-11-01&to=2026-11-02"
@@ -130,11 +130,22 @@ type spyStore struct {
 	reads []string
 }
 
-func (s *spyStore) Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error) {
+func (s *spyStore) Hours(ctx context.Context, merchant string, spans []Bucket, fn func(Hour) error) error {
 	s.mu.Lock()
-	s.reads = append(s.reads, merchant+" "+from.Format("02T15")+"–"+to.Format("02T15"))
+	for _, sp := range spans {
+		s.reads = append(s.reads, merchant+" "+sp.Start.Format("02T15")+"–"+sp.End.Format("02T15"))
+	}
 	s.mu.Unlock()
-	return s.Store.Hours(ctx, merchant, from, to)
+	return s.Store.Hours(ctx, merchant, spans, fn)
+}
+
+func (s *spyStore) QuarterHours(ctx context.Context, merchant string, hours []time.Time, fn func(QuarterHour) error) error {
+	s.mu.Lock()
+	for _, h := range hours {
+		s.reads = append(s.reads, merchant+" quarters of "+h.Format("02T15"))
+	}
+	s.mu.Unlock()
+	return s.Store.QuarterHours(ctx, merchant, hours, fn)
 }
 
 func (s *spyStore) take() []string {
@@ -171,5 +182,20 @@ func TestReadsOnlyWhatIsNeeded(t *testing.T) {
 	f.ok(t, "ra", "/v1/summary?from=2026-11-01&to=2026-11-02")
 	if got := spy.take(); len(got) != 0 {
 		t.Errorf("second summary of sealed days read %v, want nothing", got)
+	}
+	// In India a day runs from 18:30 to 18:30 UTC: the whole hours come
+	// from hourly rows (one scan), the cut hours from quarter rows.
+	f.ok(t, "ra", "/v1/timeseries?interval=day&tz=Asia/Kolkata&from=2026-11-06&to=2026-11-08")
+	want := []string{"shop-a quarters of 05T18", "shop-a quarters of 06T18", "shop-a quarters of 07T18",
+		"shop-a 05T19–06T18", "shop-a 06T19–07T18"}
+	if got := spy.take(); !slices.Equal(got, want) {
+		t.Errorf("two days in Asia/Kolkata read %v, want %v", got, want)
+	}
+	// Hours in the future (after now, 2026-12-01T00:00Z, and the next
+	// hour) are not read.
+	f.ok(t, "ra", "/v1/timeseries?interval=day&tz=Asia/Kolkata&from=2026-11-30&to=2026-12-02")
+	want = []string{"shop-a quarters of 29T18", "shop-a quarters of 30T18", "shop-a 29T19–30T18", "shop-a 30T19–01T02"}
+	if got := spy.take(); !slices.Equal(got, want) {
+		t.Errorf("today and tomorrow in Asia/Kolkata read %v, want %v", got, want)
 	}
 }

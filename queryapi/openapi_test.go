@@ -141,7 +141,9 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{"/v1/summary?metrics=" + all + "&tz=Asia/Tokyo&from=2026-11-01&to=2026-11-02", 200, nil},
 		{"/v1/realtime", 200, nil},
 		{"/v1/timeseries?metrics=nope&from=2026-11-01&to=2026-11-02", 400, nil},
-		{"/v1/breakdown?dimension=page&tz=Asia/Kolkata&from=2026-11-01&to=2026-11-02", 400, nil},
+		{"/v1/breakdown?dimension=page&tz=Asia/Kolkata&from=2026-11-01&to=2026-11-02", 200, nil},
+		{"/v1/breakdown?dimension=exit_page&metrics=sessions,engagement_rate,visitors&tz=Asia/Kathmandu&from=2026-11-01&to=2026-11-02", 200, nil},
+		{"/v1/summary?tz=Africa/Monrovia&from=1971-03-01&to=1971-03-05", 400, nil},
 		{"/v1/summary?from=2026-11-01&to=2026-11-02", 401, []string{"Authorization", "Bearer nope"}},
 		{"/v1/timeseries?interval=hour&from=2026-11-01T00:00:00Z&to=2026-11-01T01:00:00Z", 304, nil}, // If-None-Match set below
 	}

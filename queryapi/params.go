@@ -2,6 +2,7 @@ package queryapi
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -25,22 +26,50 @@ var routeParams = map[string][]string{
 	"/v1/realtime":   {},
 }
 
-// query reads a request's parameters for one route.
+// query is a request's parameters for one route, copied out of the
+// request (Fiber reuses its buffers), so that parsing needs no Fiber.
 type query struct {
 	route   string
 	allowed []string
-	c       *fiber.Ctx
+	vals    map[string]string
 }
 
+// newQuery reads the parameters of c for route.
 func newQuery(c *fiber.Ctx, route string) (*query, error) {
+	return parseQuery(route, func(yield func(k, v string)) {
+		c.Context().QueryArgs().VisitAll(func(k, v []byte) { yield(string(k), string(v)) })
+	})
+}
+
+// queryOf is newQuery for parameters given as url.Values (tests, tools).
+func queryOf(route string, v url.Values) (*query, error) {
+	return parseQuery(route, func(yield func(k, v string)) {
+		for k, vs := range v {
+			for _, x := range vs {
+				yield(k, x)
+			}
+		}
+	})
+}
+
+// parseQuery checks the parameters visit yields against the route's
+// list; the first value of a repeated parameter counts.
+func parseQuery(route string, visit func(yield func(k, v string))) (*query, error) {
 	allowed, ok := routeParams[route]
 	if !ok {
 		panic("queryapi: no parameter list for route " + route)
 	}
+	q := &query{route: route, allowed: allowed, vals: map[string]string{}}
 	var unknown []string
-	c.Context().QueryArgs().VisitAll(func(k, _ []byte) {
-		if !slices.Contains(allowed, string(k)) {
-			unknown = append(unknown, string(k))
+	visit(func(k, v string) {
+		if !slices.Contains(allowed, k) {
+			if !slices.Contains(unknown, k) {
+				unknown = append(unknown, k)
+			}
+			return
+		}
+		if _, seen := q.vals[k]; !seen {
+			q.vals[k] = v
 		}
 	})
 	if len(unknown) > 0 {
@@ -54,39 +83,75 @@ func newQuery(c *fiber.Ctx, route string) (*query, error) {
 		}
 		return nil, badRequest("unknown parameter %s%s: %s takes %s", strings.Join(unknown, ", "), hint, route, strings.Join(allowed, ", "))
 	}
-	return &query{route: route, allowed: allowed, c: c}, nil
+	return q, nil
 }
 
 func (q *query) get(name string) string {
 	if !slices.Contains(q.allowed, name) {
 		panic(fmt.Sprintf("queryapi: %s reads undeclared parameter %q", q.route, name))
 	}
-	return strings.TrimSpace(q.c.Query(name))
+	return strings.TrimSpace(q.vals[name])
 }
 
-// Metric names.
+// Metric names (docs/metrics.md defines each).
 const (
-	MetricEvents      = "events"
-	MetricPageViews   = "pageviews"
-	MetricVisitors    = "visitors"
-	MetricSessions    = "sessions"
-	MetricBounceRate  = "bounce_rate"
-	MetricAvgDuration = "avg_session_duration"
-	MetricRevenue     = "revenue"
+	MetricEvents         = "events"
+	MetricPageViews      = "pageviews"
+	MetricVisitors       = "visitors"
+	MetricSessions       = "sessions"
+	MetricBounceRate     = "bounce_rate"
+	MetricEngaged        = "engaged_sessions"
+	MetricEngagementRate = "engagement_rate"
+	MetricAvgDuration    = "avg_session_duration"
+	MetricRevenue        = "revenue"
 )
 
-// allMetrics are the metrics of totals rows, in documentation order;
-// itemMetrics those a breakdown item holds (breakdowns, filtered series).
-var (
-	allMetrics  = []string{MetricEvents, MetricPageViews, MetricVisitors, MetricSessions, MetricBounceRate, MetricAvgDuration, MetricRevenue}
-	itemMetrics = []string{MetricEvents, MetricPageViews, MetricVisitors, MetricRevenue}
-)
+// allMetrics are the metrics of totals rows, in documentation order.
+var allMetrics = []string{MetricEvents, MetricPageViews, MetricVisitors, MetricSessions, MetricBounceRate,
+	MetricEngaged, MetricEngagementRate, MetricAvgDuration, MetricRevenue}
+
+// itemMetrics are the metrics the breakdown items of dim hold
+// (breakdowns, filtered series): event metrics for every dimension but
+// exit_page, session metrics for session-scoped ones, visitors always.
+func itemMetrics(dim layout.Dimension) []string {
+	var out []string
+	for _, m := range allMetrics {
+		switch m {
+		case MetricEvents, MetricPageViews, MetricRevenue:
+			if dim.EventMetrics() {
+				out = append(out, m)
+			}
+		case MetricVisitors:
+			out = append(out, m)
+		default:
+			if dim.SessionScoped() {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// itemMetricsWhy says why a metric is missing from itemMetrics(dim).
+func itemMetricsWhy(dim layout.Dimension) string {
+	switch {
+	case !dim.EventMetrics():
+		return fmt.Sprintf(" for %s (an exit page is known only once its session has ended: its rows hold session metrics and visitors)", dim)
+	case !dim.SessionScoped():
+		return fmt.Sprintf(" for %s (a session has many %s values: its rows hold event metrics and visitors; session-scoped dimensions such as entry_page hold session metrics)", dim, dim)
+	}
+	return ""
+}
 
 // parseMetrics parses a comma-separated metric list; supported are the
 // metrics the caller can serve (why explains the restriction in errors).
 func parseMetrics(s string, supported []string, why string) ([]string, error) {
 	if s == "" {
+		// events, or sessions where there are no events (exit_page)
 		s = MetricEvents
+		if !slices.Contains(supported, s) {
+			s = MetricSessions
+		}
 	}
 	var out []string
 	for _, m := range strings.Split(s, ",") {
@@ -246,4 +311,106 @@ func parseLimit(s string) (int, error) {
 		return 0, badRequest("limit %q must be a whole number from 1 to %d", s, maxLimit)
 	}
 	return n, nil
+}
+
+// timeseriesRequest is a parsed GET /v1/timeseries.
+type timeseriesRequest struct {
+	Metrics  []string
+	Filter   *Filter // nil: the totals rows
+	Event    string  // restricts events to one name ("" : all)
+	Interval Interval
+	Range    timeRange
+	Buckets  []Bucket // whole buckets covering the range
+}
+
+func parseTimeseriesRequest(q *query, cfg Config) (timeseriesRequest, error) {
+	var r timeseriesRequest
+	var err error
+	if r.Filter, err = parseFilter(q.get("filters")); err != nil {
+		return r, err
+	}
+	supported, why := allMetrics, ""
+	if r.Filter != nil {
+		supported, why = itemMetrics(r.Filter.Dim), " with filters"+itemMetricsWhy(r.Filter.Dim)
+	}
+	if r.Metrics, err = parseMetrics(q.get("metrics"), supported, why); err != nil {
+		return r, err
+	}
+	r.Event = q.get("event")
+	if r.Event != "" && r.Filter != nil {
+		return r, badRequest("event and filters cannot be combined; to filter by event name use filters=event==%s", r.Event)
+	}
+	iv := q.get("interval")
+	if iv == "" {
+		iv = string(IntervalHour)
+	}
+	if r.Interval, err = parseInterval(iv); err != nil {
+		return r, err
+	}
+	if r.Range, err = parseRange(q, cfg.MaxRangeDays); err != nil {
+		return r, err
+	}
+	if r.Buckets, err = buckets(r.Range.From, r.Range.To, r.Interval, r.Range.Loc, cfg.MaxPoints); err != nil {
+		return r, err
+	}
+	if err := checkQuarterHours(r.Range.Loc, r.Buckets[0].Start, r.Buckets[len(r.Buckets)-1].End); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// breakdownRequest is a parsed GET /v1/breakdown.
+type breakdownRequest struct {
+	Dim      layout.Dimension
+	Metrics  []string
+	Limit    int
+	Range    timeRange
+	From, To time.Time // the range rounded out to whole quarter hours
+}
+
+func parseBreakdownRequest(q *query, cfg Config) (breakdownRequest, error) {
+	var r breakdownRequest
+	var err error
+	if r.Dim, err = parseDimension(q.get("dimension")); err != nil {
+		return r, err
+	}
+	if r.Metrics, err = parseMetrics(q.get("metrics"), itemMetrics(r.Dim), itemMetricsWhy(r.Dim)); err != nil {
+		return r, err
+	}
+	if r.Limit, err = parseLimit(q.get("limit")); err != nil {
+		return r, err
+	}
+	if r.Range, err = parseRange(q, cfg.MaxRangeDays); err != nil {
+		return r, err
+	}
+	r.From, r.To = quarterRange(r.Range.From, r.Range.To)
+	if err := checkQuarterHours(r.Range.Loc, r.From, r.To); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// summaryRequest is a parsed GET /v1/summary.
+type summaryRequest struct {
+	Metrics          []string
+	Range            timeRange
+	From, To         time.Time // the range rounded out to whole hours
+	PrevFrom, PrevTo time.Time // the previous period
+}
+
+func parseSummaryRequest(q *query, cfg Config) (summaryRequest, error) {
+	var r summaryRequest
+	var err error
+	if r.Metrics, err = parseMetrics(q.get("metrics"), allMetrics, ""); err != nil {
+		return r, err
+	}
+	if r.Range, err = parseRange(q, cfg.MaxRangeDays); err != nil {
+		return r, err
+	}
+	r.From, r.To = quarterRange(r.Range.From, r.Range.To)
+	r.PrevFrom, r.PrevTo = previousPeriod(r.From, r.To, r.Range.Loc)
+	if err := checkQuarterHours(r.Range.Loc, r.PrevFrom, r.To); err != nil {
+		return r, err
+	}
+	return r, nil
 }

@@ -1,6 +1,7 @@
 package queryapi
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"sync"
@@ -62,4 +63,42 @@ func (s *Server) rateLimit(c *fiber.Ctx) error {
 			"rate limit of "+strconv.FormatFloat(per, 'f', -1, 64)+" requests per second (bursts of "+strconv.Itoa(s.limiters.burst)+") for this read key exceeded; retry after the Retry-After header's seconds")
 	}
 	return c.Next()
+}
+
+// gates bound how many requests of one merchant compute at once
+// (MERCHANT_CONCURRENCY): the others wait, within their REQUEST_TIMEOUT,
+// so that one merchant's expensive requests — even over many read keys,
+// which the per-key rate limit cannot stop — leave the cores to others.
+// Like limiters, memory is bounded: the least recently used merchants'
+// gates are forgotten (a forgotten gate is simply made anew).
+type gates struct {
+	mu  sync.Mutex
+	lru *lru.Cache[string, chan struct{}]
+	n   int
+}
+
+func newGates(perMerchant, merchants int) *gates {
+	c, err := lru.New[string, chan struct{}](merchants)
+	if err != nil {
+		panic(err)
+	}
+	return &gates{lru: c, n: perMerchant}
+}
+
+// enter waits for a place of merchant's and returns the function that
+// gives it back; it fails when ctx ends first.
+func (g *gates) enter(ctx context.Context, merchant string) (func(), error) {
+	g.mu.Lock()
+	ch, ok := g.lru.Get(merchant)
+	if !ok {
+		ch = make(chan struct{}, g.n)
+		g.lru.Add(merchant, ch)
+	}
+	g.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -56,11 +56,16 @@ func (s *Server) handleRealtime() fiber.Handler {
 			hour := now.Truncate(time.Hour)
 			cur := now.Truncate(time.Minute)
 			first := cur.Add(-(RealtimeMinutes - 1) * time.Minute)
-			hours, err := s.store.Hours(ctx, merchant, hour, hour.Add(time.Hour))
+			var hourTotals *layout.Totals
+			err := s.store.Hours(ctx, merchant, []Bucket{{hour, hour.Add(time.Hour)}}, func(h Hour) error {
+				if st.current(h.Start, h.Sealed, h.Totals.UpdatedAt) {
+					hourTotals = h.Totals
+				}
+				return nil
+			})
 			if err != nil {
 				return nil, err
 			}
-			hours = st.currentHours(hours)
 			mins, err := s.store.Minutes(ctx, merchant, first, cur.Add(time.Minute))
 			if err != nil {
 				return nil, err
@@ -71,9 +76,8 @@ func (s *Server) handleRealtime() fiber.Handler {
 				Minutes: make([]RealtimeCounts, RealtimeMinutes),
 				Note:    realtimeNote, Freshness: freshnessOf(st, time.UTC),
 			}
-			if len(hours) > 0 {
-				t := hours[0].Totals
-				resp.Hour.Events, resp.Hour.PageViews, resp.Hour.Visitors = t.Events, t.PageViews, t.VisitorCount()
+			if t := hourTotals; t != nil {
+				resp.Hour.Events, resp.Hour.PageViews, resp.Hour.Visitors = t.Events, t.PageViews, estimateSketch(t.Visitors).count
 			}
 			byMin := map[int64]*layout.Totals{}
 			for _, m := range mins {
@@ -84,14 +88,14 @@ func (s *Server) handleRealtime() fiber.Handler {
 				m := first.Add(time.Duration(i) * time.Minute)
 				rc := RealtimeCounts{Start: m.Format(time.RFC3339)}
 				if t := byMin[m.Unix()]; t != nil {
-					rc.Events, rc.PageViews, rc.Visitors = t.Events, t.PageViews, t.VisitorCount()
+					rc.Events, rc.PageViews, rc.Visitors = t.Events, t.PageViews, estimateSketch(t.Visitors).count
 					if err := all.Merge(t); err != nil {
 						return nil, err
 					}
 				}
 				resp.Minutes[i] = rc
 			}
-			resp.Last30Minutes = RealtimeCounts{Start: first.Format(time.RFC3339), Events: all.Events, PageViews: all.PageViews, Visitors: all.VisitorCount()}
+			resp.Last30Minutes = RealtimeCounts{Start: first.Format(time.RFC3339), Events: all.Events, PageViews: all.PageViews, Visitors: estimateSketch(all.Visitors).count}
 			return resp, nil
 		})
 	}

@@ -7,6 +7,7 @@
 package queryapi
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,7 +21,6 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,6 +44,7 @@ type Server struct {
 	cache    *aggCache
 	flight   singleflight.Group
 	limiters *limiters
+	gates    *gates
 
 	stateMu sync.Mutex
 	state   *state
@@ -52,6 +53,7 @@ type Server struct {
 	reqs      *prometheus.CounterVec
 	lat       *prometheus.HistogramVec
 	cacheHits *prometheus.CounterVec
+	refused   *prometheus.CounterVec
 }
 
 // NewServer checks its dependencies and returns a Server.
@@ -67,8 +69,9 @@ func NewServer(cfg Config, ks KeyLookup, store Store, log *slog.Logger) (*Server
 		reg.MustRegister(c)
 	}
 	s := &Server{cfg: cfg, keys: ks, store: store, log: log, reg: reg, now: time.Now,
-		cache:    newAggCache(cfg.CacheEntries, cfg.SealedTTL),
+		cache:    newAggCache(cfg.CacheBytes, cfg.SealedTTL),
 		limiters: newLimiters(cfg.RateLimit, cfg.RateBurst, cfg.RateKeys),
+		gates:    newGates(cfg.MerchantConcurrency, cfg.RateKeys),
 		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "footfall_queryapi_requests_total", Help: "Requests by route and status code.",
 		}, []string{"route", "code"}),
@@ -80,7 +83,15 @@ func NewServer(cfg Config, ks KeyLookup, store Store, log *slog.Logger) (*Server
 			Name: "footfall_queryapi_cache_buckets_total", Help: "Buckets served from the sealed cache (hit) or read from Bigtable (miss).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(s.reqs, s.lat, s.cacheHits, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "footfall_queryapi_refused_total",
+		Help: "Requests cut short to protect the service: reason=timeout (REQUEST_TIMEOUT passed), too_large (answer over MAX_RESPONSE_BYTES).",
+	}, []string{"reason"})
+	cacheBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "footfall_queryapi_cache_bytes", Help: "Bytes the sealed-aggregate cache holds (its weight; CACHE_BYTES bounds it).",
+	}, func() float64 { return float64(s.cache.bytes()) })
+	reg.MustRegister(s.reqs, s.lat, s.cacheHits, s.refused, cacheBytes,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return s, nil
 }
 
@@ -93,25 +104,44 @@ func (s *Server) countCache(hits, misses int) {
 	}
 }
 
-// App returns the Fiber application with every route attached.
+// App returns the Fiber application of the public port with every route
+// attached and its connection timeouts set.
 func (s *Server) App() *fiber.App {
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
 		JSONEncoder:           json.Marshal,
 		JSONDecoder:           json.Unmarshal,
+		ReadTimeout:           s.cfg.ReadTimeout,
+		WriteTimeout:          s.cfg.WriteTimeout,
+		IdleTimeout:           s.cfg.IdleTimeout,
 	})
 	s.Routes(app)
 	return app
 }
 
-// Routes attaches the handlers.
+// MetricsHandler serves the Prometheus metrics; it belongs on the metrics
+// listener (QUERYAPI_METRICS_ADDR), never on the public port.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// MetricsServer is an http.Server for MetricsHandler on addr, with the
+// same timeouts as the public port.
+func (s *Server) MetricsServer(addr string) *http.Server {
+	return &http.Server{Addr: addr, Handler: s.MetricsHandler(),
+		ReadHeaderTimeout: s.cfg.ReadTimeout, ReadTimeout: s.cfg.ReadTimeout,
+		WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout}
+}
+
+// Routes attaches the handlers of the public port.
 func (s *Server) Routes(app *fiber.App) {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	app.Get("/openapi.json", s.handleOpenAPI())
 	dashboard.Register(app) // GET / and /dashboard/: the page is public, its data needs a read key
-	v1 := app.Group("/v1", s.observe, s.authenticate, s.rateLimit)
+	v1 := app.Group("/v1", s.observe, s.authenticate, s.rateLimit, s.deadline)
 	v1.Get("/timeseries", s.handleTimeseries())
 	v1.Get("/breakdown", s.handleBreakdown())
 	v1.Get("/summary", s.handleSummary())
@@ -145,6 +175,12 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		code, detail = fiber.StatusBadRequest, br.msg
 	case errors.As(err, &fe):
 		code, detail = fe.Code, fe.Message
+	case errors.Is(err, context.DeadlineExceeded):
+		s.refused.WithLabelValues("timeout").Inc()
+		s.log.WarnContext(c.UserContext(), "request timed out", "err", err, "path", c.Path(), "timeout", s.cfg.RequestTimeout.String())
+		code = fiber.StatusServiceUnavailable
+		detail = fmt.Sprintf("the query did not finish within %s (REQUEST_TIMEOUT); try again, or ask for a shorter range", s.cfg.RequestTimeout)
+		c.Set(fiber.HeaderRetryAfter, "1")
 	default:
 		s.log.ErrorContext(c.UserContext(), "request failed", "err", err, "path", c.Path())
 	}
@@ -167,6 +203,8 @@ func (s *Server) observe(c *fiber.Ctx) error {
 			code = fe.Code
 		case errors.As(err, &br):
 			code = 400
+		case errors.Is(err, context.DeadlineExceeded):
+			code = 503
 		default:
 			code = 500
 		}
@@ -174,6 +212,15 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	s.reqs.WithLabelValues(route, fmt.Sprint(code)).Inc()
 	s.lat.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	return err
+}
+
+// deadline bounds the work of a request (store reads, merging) by
+// REQUEST_TIMEOUT: its context is cancelled then, and the answer is 503.
+func (s *Server) deadline(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
 }
 
 const (
@@ -260,11 +307,25 @@ func (s *Server) respond(c *fiber.Ctx, sealedSeed string, build func() (any, err
 		c.Set(fiber.HeaderCacheControl, "private, no-cache")
 	}
 	v, err, _ := s.flight.Do(key, func() (any, error) {
+		leave, err := s.gates.enter(c.UserContext(), merchantOf(c))
+		if err != nil {
+			return nil, err
+		}
+		defer leave()
 		resp, err := build()
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(resp)
+		b, err := json.Marshal(resp)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > s.cfg.MaxResponseBytes {
+			s.refused.WithLabelValues("too_large").Inc()
+			return nil, badRequest("the answer would be %d bytes, more than %d (MAX_RESPONSE_BYTES): ask for fewer points (a longer interval or a shorter range), fewer metrics or a smaller limit",
+				len(b), s.cfg.MaxResponseBytes)
+		}
+		return b, nil
 	})
 	if err != nil {
 		return err

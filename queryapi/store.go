@@ -26,6 +26,22 @@ type BreakdownHour struct {
 	Breakdown *layout.Breakdown
 }
 
+// QuarterHour is one merchant-hour's totals per UTC quarter hour, for the
+// hours a bucket edge cuts.
+type QuarterHour struct {
+	Start  time.Time // the hour
+	Sealed bool
+	Totals *layout.QuarterTotals
+}
+
+// QuarterBreakdownHour is one merchant-hour's breakdowns of one dimension
+// per UTC quarter hour.
+type QuarterBreakdownHour struct {
+	Start      time.Time // the hour
+	Sealed     bool
+	Breakdowns *layout.QuarterBreakdowns
+}
+
 // Minute is one merchant-minute's realtime counts.
 type Minute struct {
 	Start  time.Time
@@ -47,13 +63,22 @@ type Watermarks struct {
 // Store is what the query API needs from storage. Every method reads one
 // merchant's rows only: its row ranges start with the merchant id.
 type Store interface {
-	// Hours returns the merchant's hours in [from, to) that have data, in
-	// order, each sealed where a sealed value exists.
-	Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error)
-	// Breakdowns returns the merchant's breakdowns of dim for the hours in
-	// [from, to) that have data, in order, sealed where sealed. When value
-	// is not empty only that value's item and the "other" item are read.
-	Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, value string) ([]BreakdownHour, error)
+	// Hours hands fn the merchant's hourly totals rows of the whole hours
+	// in spans (hour-aligned, sorted, disjoint) that have data, in order,
+	// each sealed where a sealed value exists, one at a time as they are
+	// read in one scan (a long range is never held in memory at once). An
+	// error from fn stops the scan and is returned.
+	Hours(ctx context.Context, merchant string, spans []Bucket, fn func(Hour) error) error
+	// QuarterHours hands fn the merchant's quarter totals rows of hours
+	// (sorted) that have data, in order, in one read.
+	QuarterHours(ctx context.Context, merchant string, hours []time.Time, fn func(QuarterHour) error) error
+	// Breakdowns hands fn the merchant's hourly breakdown rows of dim for
+	// the hours in spans, as Hours does. When value is not empty only that
+	// value's item and the "other" item are read.
+	Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, spans []Bucket, value string, fn func(BreakdownHour) error) error
+	// QuarterBreakdowns hands fn the merchant's quarter breakdown rows of
+	// dim for hours, as QuarterHours does, value as for Breakdowns.
+	QuarterBreakdowns(ctx context.Context, merchant string, dim layout.Dimension, hours []time.Time, value string, fn func(QuarterBreakdownHour) error) error
 	// Minutes returns the merchant's realtime minutes in [from, to).
 	Minutes(ctx context.Context, merchant string, from, to time.Time) ([]Minute, error)
 	// Watermarks reads the freshness marks and the seal records.
@@ -89,9 +114,9 @@ func (b *Bigtable) Close() error { return b.client.Close() }
 
 // readHourly scans rng and hands each row's preferred family (sealed, else
 // provisional) to fn, checking that every row is the merchant's.
-func (b *Bigtable) readHourly(ctx context.Context, merchant, kind string, rng bigtable.RowRange, fn func(k layout.Key, r bigtable.Row, family string) error, opts ...bigtable.ReadOption) error {
+func (b *Bigtable) readHourly(ctx context.Context, merchant, kind string, rows bigtable.RowSet, fn func(k layout.Key, r bigtable.Row, family string) error, opts ...bigtable.ReadOption) error {
 	var derr error
-	err := b.metrics.ReadRows(ctx, rng, func(r bigtable.Row) bool {
+	err := b.metrics.ReadRows(ctx, rows, func(r bigtable.Row) bool {
 		k, err := layout.ParseKey(r.Key())
 		if err != nil || k.Merchant != merchant || k.Kind != kind {
 			derr = fmt.Errorf("unexpected row %q in the range of merchant %s", r.Key(), merchant)
@@ -115,34 +140,68 @@ func (b *Bigtable) readHourly(ctx context.Context, merchant, kind string, rng bi
 	return derr
 }
 
-// Hours scans the merchant's totals rows for [from, to).
-func (b *Bigtable) Hours(ctx context.Context, merchant string, from, to time.Time) ([]Hour, error) {
-	var out []Hour
-	err := b.readHourly(ctx, merchant, layout.KindTotals, layout.TotalsRange(merchant, from, to),
+// Hours scans the merchant's totals rows of spans in one read.
+func (b *Bigtable) Hours(ctx context.Context, merchant string, spans []Bucket, fn func(Hour) error) error {
+	rows := make(bigtable.RowRangeList, len(spans))
+	for i, sp := range spans {
+		rows[i] = layout.TotalsRange(merchant, sp.Start, sp.End)
+	}
+	err := b.readHourly(ctx, merchant, layout.KindTotals, rows,
 		func(k layout.Key, r bigtable.Row, fam string) error {
 			t, err := layout.DecodeTotals(r, fam)
 			if err != nil {
 				return err
 			}
-			out = append(out, Hour{Start: k.Time, Sealed: fam == layout.FamilySealed, Totals: t})
-			return nil
+			return fn(Hour{Start: k.Time, Sealed: fam == layout.FamilySealed, Totals: t})
 		})
 	if err != nil {
-		return nil, fmt.Errorf("read totals of %s: %w", merchant, err)
+		return fmt.Errorf("read totals of %s: %w", merchant, err)
 	}
-	return out, nil
+	return nil
 }
 
-// Breakdowns scans the merchant's breakdown rows of dim for [from, to).
-func (b *Bigtable) Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, from, to time.Time, value string) ([]BreakdownHour, error) {
+// QuarterHours reads the merchant's quarter totals rows of hours.
+func (b *Bigtable) QuarterHours(ctx context.Context, merchant string, hours []time.Time, fn func(QuarterHour) error) error {
+	rows := make(bigtable.RowList, len(hours))
+	for i, h := range hours {
+		rows[i] = layout.QuarterTotalsKey(merchant, h)
+	}
+	err := b.readHourly(ctx, merchant, layout.KindQuarterTotals, rows,
+		func(k layout.Key, r bigtable.Row, fam string) error {
+			q, err := layout.DecodeQuarterTotals(r, fam)
+			if err != nil {
+				return err
+			}
+			return fn(QuarterHour{Start: k.Time, Sealed: fam == layout.FamilySealed, Totals: q})
+		})
+	if err != nil {
+		return fmt.Errorf("read quarter totals of %s: %w", merchant, err)
+	}
+	return nil
+}
+
+// valueFilter reads only one value's item, the "other" item and _at, of
+// an hourly row (quarter: false) or of each quarter of a quarter row.
+func valueFilter(value string, quarter bool) bigtable.ReadOption {
+	prefix := ""
+	if quarter {
+		prefix = `[0-3]\|`
+	}
+	cols := "^(" + prefix + "(" + regexp.QuoteMeta(layout.ColValuePrefix+value) + "|" + layout.ColOther + ")|" + layout.ColUpdatedAt + ")$"
+	return bigtable.RowFilter(bigtable.ColumnFilter(cols))
+}
+
+// Breakdowns scans the merchant's breakdown rows of dim for spans in one read.
+func (b *Bigtable) Breakdowns(ctx context.Context, merchant string, dim layout.Dimension, spans []Bucket, value string, fn func(BreakdownHour) error) error {
 	var opts []bigtable.ReadOption
 	if value != "" {
-		// Only the value's item and the "other" item (for in_other_hours).
-		cols := "^(" + regexp.QuoteMeta(layout.ColValuePrefix+value) + "|" + layout.ColOther + "|" + layout.ColUpdatedAt + ")$"
-		opts = append(opts, bigtable.RowFilter(bigtable.ColumnFilter(cols)))
+		opts = append(opts, valueFilter(value, false))
 	}
-	var out []BreakdownHour
-	err := b.readHourly(ctx, merchant, layout.KindBreakdown, layout.BreakdownRange(merchant, dim, from, to),
+	rows := make(bigtable.RowRangeList, len(spans))
+	for i, sp := range spans {
+		rows[i] = layout.BreakdownRange(merchant, dim, sp.Start, sp.End)
+	}
+	err := b.readHourly(ctx, merchant, layout.KindBreakdown, rows,
 		func(k layout.Key, r bigtable.Row, fam string) error {
 			if k.Dim != dim {
 				return fmt.Errorf("unexpected row %q in the %s range", r.Key(), dim)
@@ -151,13 +210,39 @@ func (b *Bigtable) Breakdowns(ctx context.Context, merchant string, dim layout.D
 			if err != nil {
 				return err
 			}
-			out = append(out, BreakdownHour{Start: k.Time, Sealed: fam == layout.FamilySealed, Breakdown: bd})
-			return nil
+			return fn(BreakdownHour{Start: k.Time, Sealed: fam == layout.FamilySealed, Breakdown: bd})
 		}, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("read %s breakdowns of %s: %w", dim, merchant, err)
+		return fmt.Errorf("read %s breakdowns of %s: %w", dim, merchant, err)
 	}
-	return out, nil
+	return nil
+}
+
+// QuarterBreakdowns reads the merchant's quarter breakdown rows of dim for hours.
+func (b *Bigtable) QuarterBreakdowns(ctx context.Context, merchant string, dim layout.Dimension, hours []time.Time, value string, fn func(QuarterBreakdownHour) error) error {
+	var opts []bigtable.ReadOption
+	if value != "" {
+		opts = append(opts, valueFilter(value, true))
+	}
+	rows := make(bigtable.RowList, len(hours))
+	for i, h := range hours {
+		rows[i] = layout.QuarterBreakdownKey(merchant, dim, h)
+	}
+	err := b.readHourly(ctx, merchant, layout.KindQuarterBreakdown, rows,
+		func(k layout.Key, r bigtable.Row, fam string) error {
+			if k.Dim != dim {
+				return fmt.Errorf("unexpected row %q among the %s quarter rows", r.Key(), dim)
+			}
+			q, err := layout.DecodeQuarterBreakdowns(r, fam)
+			if err != nil {
+				return err
+			}
+			return fn(QuarterBreakdownHour{Start: k.Time, Sealed: fam == layout.FamilySealed, Breakdowns: q})
+		}, opts...)
+	if err != nil {
+		return fmt.Errorf("read %s quarter breakdowns of %s: %w", dim, merchant, err)
+	}
+	return nil
 }
 
 // Minutes scans the merchant's realtime rows for [from, to).

@@ -55,12 +55,13 @@ func previousPeriod(from, to time.Time, loc *time.Location) (time.Time, time.Tim
 	return from.Add(-to.Sub(from)), from
 }
 
-// hourRange rounds [from, to) out to whole UTC hours.
-func hourRange(from, to time.Time) (time.Time, time.Time) {
-	f := from.Truncate(time.Hour)
-	t := to.Truncate(time.Hour)
+// quarterRange rounds [from, to) out to whole UTC quarter hours, the
+// finest period stored.
+func quarterRange(from, to time.Time) (time.Time, time.Time) {
+	f := from.Truncate(layout.Quarter)
+	t := to.Truncate(layout.Quarter)
 	if t.Before(to) {
-		t = t.Add(time.Hour)
+		t = t.Add(layout.Quarter)
 	}
 	return f, t
 }
@@ -83,13 +84,58 @@ func dayPieces(from, to time.Time, loc *time.Location) []Bucket {
 	return out
 }
 
-// periodTotals merges the totals of [from, to).
+// periodTotals merges the totals of [from, to) from day pieces, which the
+// cache shares with daily series. The pieces of its sealed part are also
+// merged into one sketch that is cached itself (keyed on that span and its
+// seal records, like a bucket), so that a request estimates one sealed
+// sketch and its live hours' instead of one sketch per day.
 func (s *Server) periodTotals(ctx context.Context, merchant string, from, to time.Time, loc *time.Location, st *state) (*agg, error) {
-	parts, err := s.totals(ctx, merchant, dayPieces(from, to, loc), st)
-	if err != nil {
-		return nil, err
+	sealedEnd := from
+	if edge := st.SealedThrough.Truncate(time.Hour); !st.SealedThrough.IsZero() && edge.After(from) {
+		sealedEnd = edge
+		if to.Before(edge) {
+			sealedEnd = to
+		}
 	}
-	return mergeAggs(parts, to.Sub(from), layout.VisitorPrecision)
+	var parts []*agg
+	if pieces := dayPieces(from, sealedEnd, loc); len(pieces) > 1 {
+		now := s.now()
+		k := cacheKey{merchant: merchant, kind: 'p', start: from.Unix(), end: sealedEnd.Unix()}
+		fp := st.fingerprint(from, sealedEnd)
+		v, ok := s.cache.get(k, fp, now)
+		s.countCache(btoi(ok), 1-btoi(ok))
+		if ok {
+			parts = append(parts, v.(*agg))
+		} else {
+			ps, err := s.totals(ctx, merchant, pieces, st)
+			if err != nil {
+				return nil, err
+			}
+			m, err := mergeAggsInto(ps, layout.VisitorPrecision)
+			if err != nil {
+				return nil, err
+			}
+			s.cache.put(k, fp, now, m)
+			parts = append(parts, m)
+		}
+	} else {
+		sealedEnd = from // zero or one piece: the day cache serves it
+	}
+	if to.After(sealedEnd) {
+		ps, err := s.totals(ctx, merchant, dayPieces(sealedEnd, to, loc), st)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, ps...)
+	}
+	return mergeAggs(parts)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s *Server) handleSummary() fiber.Handler {
@@ -99,49 +145,47 @@ func (s *Server) handleSummary() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		req, err := parseSummaryRequest(q, s.cfg)
+		if err != nil {
+			return err
+		}
 		merchant := merchantOf(c)
-		metrics, err := parseMetrics(q.get("metrics"), allMetrics, "")
+		ctx := c.UserContext()
+		st, err := s.freshState(ctx)
 		if err != nil {
 			return err
 		}
-		rng, err := parseRange(q, s.cfg.MaxRangeDays)
-		if err != nil {
-			return err
-		}
-		from, to := hourRange(rng.From, rng.To)
-		pfrom, pto := previousPeriod(from, to, rng.Loc)
-		if err := checkWholeHours(rng.Loc, pfrom, to); err != nil {
-			return err
-		}
-		st, err := s.freshState(c.UserContext())
-		if err != nil {
-			return err
-		}
-		return s.respond(c, s.sealedSeed(st, pfrom, to), func() (any, error) {
-			cur, err := s.periodTotals(c.UserContext(), merchant, from, to, rng.Loc, st)
-			if err != nil {
-				return nil, err
-			}
-			prev, err := s.periodTotals(c.UserContext(), merchant, pfrom, pto, rng.Loc, st)
-			if err != nil {
-				return nil, err
-			}
-			resp := SummaryResponse{
-				Merchant: merchant, Metrics: metrics, TimeZone: rng.Loc.String(),
-				From: formatTime(from, rng.Loc), To: formatTime(to, rng.Loc),
-				PreviousFrom: formatTime(pfrom, rng.Loc), PreviousTo: formatTime(pto, rng.Loc),
-				Current: map[string]any{}, Previous: map[string]any{}, Change: map[string]any{},
-				Sealed: st.sealed(to), PreviousSealed: st.sealed(pto),
-				Freshness: freshnessOf(st, rng.Loc),
-			}
-			for _, m := range metrics {
-				cv, pv := value(m, cur, ""), value(m, prev, "")
-				resp.Current[m], resp.Previous[m] = cv, pv
-				resp.Change[m] = change(cv, pv)
-			}
-			return resp, nil
+		return s.respond(c, s.sealedSeed(st, req.PrevFrom, req.To), func() (any, error) {
+			return s.summary(ctx, merchant, req, st)
 		})
 	}
+}
+
+// summary answers one summary request.
+func (s *Server) summary(ctx context.Context, merchant string, req summaryRequest, st *state) (*SummaryResponse, error) {
+	loc := req.Range.Loc
+	cur, err := s.periodTotals(ctx, merchant, req.From, req.To, loc, st)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := s.periodTotals(ctx, merchant, req.PrevFrom, req.PrevTo, loc, st)
+	if err != nil {
+		return nil, err
+	}
+	resp := &SummaryResponse{
+		Merchant: merchant, Metrics: req.Metrics, TimeZone: loc.String(),
+		From: formatTime(req.From, loc), To: formatTime(req.To, loc),
+		PreviousFrom: formatTime(req.PrevFrom, loc), PreviousTo: formatTime(req.PrevTo, loc),
+		Current: map[string]any{}, Previous: map[string]any{}, Change: map[string]any{},
+		Sealed: st.sealed(req.To), PreviousSealed: st.sealed(req.PrevTo),
+		Freshness: freshnessOf(st, loc),
+	}
+	for _, m := range req.Metrics {
+		cv, pv := value(m, cur, ""), value(m, prev, "")
+		resp.Current[m], resp.Previous[m] = cv, pv
+		resp.Change[m] = change(cv, pv)
+	}
+	return resp, nil
 }
 
 func change(cur, prev any) any {
@@ -165,13 +209,17 @@ func change(cur, prev any) any {
 	case Revenue:
 		p := prev.(Revenue)
 		out := map[string]RevenueChange{}
+		diff := func(code string, cur, prev layout.Amount) {
+			sc := max(cur.Scale, prev.Scale)
+			c, pv := cur.Rescale(sc), prev.Rescale(sc)
+			out[code] = RevenueChange{Absolute: money(c.Plus(pv.Neg())), Percent: pct(float64(c.Minor), float64(pv.Minor))}
+		}
 		for code, cm := range c {
-			d := cm.Minor - p[code].Minor
-			out[code] = RevenueChange{Absolute: money(d, code), Percent: pct(float64(cm.Minor), float64(p[code].Minor))}
+			diff(code, cm.amount(), p[code].amount())
 		}
 		for code, pm := range p {
 			if _, ok := c[code]; !ok {
-				out[code] = RevenueChange{Absolute: money(-pm.Minor, code), Percent: pct(0, float64(pm.Minor))}
+				diff(code, layout.Amount{Scale: pm.Scale}, pm.amount())
 			}
 		}
 		return out

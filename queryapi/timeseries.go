@@ -1,6 +1,7 @@
 package queryapi
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -43,81 +44,59 @@ func (s *Server) handleTimeseries() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		req, err := parseTimeseriesRequest(q, s.cfg)
+		if err != nil {
+			return err
+		}
 		merchant := merchantOf(c)
-		filter, err := parseFilter(q.get("filters"))
+		ctx := c.UserContext()
+		st, err := s.freshState(ctx)
 		if err != nil {
 			return err
 		}
-		supported, why := allMetrics, ""
-		if filter != nil {
-			supported, why = itemMetrics, " with filters (breakdown rows hold events, pageviews, visitors and revenue per value)"
-		}
-		metrics, err := parseMetrics(q.get("metrics"), supported, why)
-		if err != nil {
-			return err
-		}
-		ev := q.get("event")
-		if ev != "" && filter != nil {
-			return badRequest("event and filters cannot be combined; to filter by event name use filters=event==%s", ev)
-		}
-		iv := q.get("interval")
-		if iv == "" {
-			iv = string(IntervalHour)
-		}
-		interval, err := parseInterval(iv)
-		if err != nil {
-			return err
-		}
-		rng, err := parseRange(q, s.cfg.MaxRangeDays)
-		if err != nil {
-			return err
-		}
-		bs, err := buckets(rng.From, rng.To, interval, rng.Loc, s.cfg.MaxPoints)
-		if err != nil {
-			return err
-		}
-		from, to := bs[0].Start, bs[len(bs)-1].End
-		if err := checkWholeHours(rng.Loc, from, to); err != nil {
-			return err
-		}
-		st, err := s.freshState(c.UserContext())
-		if err != nil {
-			return err
-		}
-		return s.respond(c, s.sealedSeed(st, from, to), func() (any, error) {
-			var aggs []*agg
-			if filter != nil {
-				aggs, err = s.filtered(c.UserContext(), merchant, filter, bs, st)
-			} else {
-				aggs, err = s.totals(c.UserContext(), merchant, bs, st)
-			}
-			if err != nil {
-				return nil, err
-			}
-			resp := TimeseriesResponse{
-				Merchant: merchant, Metrics: metrics, Interval: string(interval), TimeZone: rng.Loc.String(),
-				From: formatTime(from, rng.Loc), To: formatTime(to, rng.Loc), Event: ev,
-				Points: make([]Point, len(bs)), Freshness: freshnessOf(st, rng.Loc),
-			}
-			if filter != nil {
-				resp.Filter = &FilterInfo{Dimension: string(filter.Dim), Value: filter.Value, Note: filterNote}
-			}
-			for i, b := range bs {
-				p := make(Point, len(metrics)+4)
-				p["start"] = formatTime(b.Start, rng.Loc)
-				p["end"] = formatTime(b.End, rng.Loc)
-				p["sealed"] = st.sealed(b.End)
-				for _, m := range metrics {
-					p[m] = value(m, aggs[i], ev)
-				}
-				if filter != nil {
-					p["in_other_hours"] = aggs[i].inOther
-				}
-				resp.Points[i] = p
-			}
-			return resp, nil
+		bs := req.Buckets
+		return s.respond(c, s.sealedSeed(st, bs[0].Start, bs[len(bs)-1].End), func() (any, error) {
+			return s.timeseries(ctx, merchant, req, st)
 		})
 	}
+}
+
+// timeseries answers one time-series request.
+func (s *Server) timeseries(ctx context.Context, merchant string, req timeseriesRequest, st *state) (*TimeseriesResponse, error) {
+	bs := req.Buckets
+	var aggs []*agg
+	var err error
+	if req.Filter != nil {
+		aggs, err = s.filtered(ctx, merchant, req.Filter, bs, st)
+	} else {
+		aggs, err = s.totals(ctx, merchant, bs, st)
+	}
+	if err != nil {
+		return nil, err
+	}
+	loc := req.Range.Loc
+	resp := &TimeseriesResponse{
+		Merchant: merchant, Metrics: req.Metrics, Interval: string(req.Interval), TimeZone: loc.String(),
+		From: formatTime(bs[0].Start, loc), To: formatTime(bs[len(bs)-1].End, loc), Event: req.Event,
+		Points: make([]Point, len(bs)), Freshness: freshnessOf(st, loc),
+	}
+	if req.Filter != nil {
+		resp.Filter = &FilterInfo{Dimension: string(req.Filter.Dim), Value: req.Filter.Value, Note: filterNote}
+	}
+	for i, b := range bs {
+		p := make(Point, len(req.Metrics)+4)
+		p["start"] = formatTime(b.Start, loc)
+		p["end"] = formatTime(b.End, loc)
+		p["sealed"] = st.sealed(b.End)
+		for _, m := range req.Metrics {
+			p[m] = value(m, aggs[i], req.Event)
+		}
+		if req.Filter != nil {
+			p["in_other_hours"] = aggs[i].inOther
+		}
+		resp.Points[i] = p
+	}
+	return resp, nil
 }
 
 // sealedSeed is the ETag seed of an answer over [from, to), or "" when

@@ -2,62 +2,32 @@ package queryapi
 
 import (
 	"math"
-	"strconv"
-
-	"golang.org/x/text/currency"
 
 	"github.com/footfall/footfall/internal/layout"
 )
 
-// Money is an amount of one currency: minor units (as stored) and the
-// same amount as a decimal string in the currency's standard scale.
+// Money is an amount of one currency: minor units at scale (as stored:
+// sums of one currency are kept at the larger scale of their parts), and
+// the same amount as a decimal string.
 type Money struct {
 	Minor  int64  `json:"minor"`
+	Scale  int8   `json:"scale"`
 	Amount string `json:"amount"`
 }
 
 // Revenue maps ISO 4217 codes to amounts.
 type Revenue map[string]Money
 
-func currencyScale(code string) int {
-	u, err := currency.ParseISO(code)
-	if err != nil {
-		return 2 // not an ISO 4217 code this library knows: assume cents
-	}
-	scale, _ := currency.Standard.Rounding(u)
-	return scale
+func money(a layout.Amount) Money {
+	return Money{Minor: a.Minor, Scale: a.Scale, Amount: a.Decimal()}
 }
 
-// formatMinor renders minor units as a decimal with the currency's scale:
-// 12345 USD → "123.45", 500 JPY → "500", -5 USD → "-0.05".
-func formatMinor(minor int64, code string) string {
-	scale := currencyScale(code)
-	neg := minor < 0
-	u := uint64(minor)
-	if neg {
-		u = uint64(-minor)
-	}
-	s := strconv.FormatUint(u, 10)
-	if scale > 0 {
-		for len(s) <= scale {
-			s = "0" + s
-		}
-		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
-func money(minor int64, code string) Money {
-	return Money{Minor: minor, Amount: formatMinor(minor, code)}
-}
+func (m Money) amount() layout.Amount { return layout.Amount{Minor: m.Minor, Scale: m.Scale} }
 
 func revenueOf(m layout.Money) Revenue {
 	out := make(Revenue, len(m))
 	for code, a := range m {
-		out[code] = Money{Minor: a.Minor, Amount: a.Decimal()}
+		out[code] = money(a)
 	}
 	return out
 }
@@ -78,6 +48,13 @@ func value(metric string, a *agg, event string) any {
 		return a.visitors
 	case MetricSessions:
 		return t.Sessions
+	case MetricEngaged:
+		return t.EngagedSessions
+	case MetricEngagementRate:
+		if t.Sessions == 0 {
+			return nil
+		}
+		return round(float64(t.EngagedSessions)/float64(t.Sessions), 4)
 	case MetricBounceRate:
 		if t.Sessions == 0 {
 			return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/footfall/footfall/pipelines/internal/counters"
 	"github.com/footfall/footfall/pipelines/io/archive"
 	"github.com/footfall/footfall/pipelines/io/btsink"
+	"github.com/footfall/footfall/pipelines/transforms"
 )
 
 // Runner runs jobs chunk by chunk and keeps the seal records.
@@ -29,8 +30,13 @@ type Runner struct {
 	ChunkHours int
 	// MerchantShards (> 1) splits each chunk into that many jobs by
 	// merchant (Job.Shards): memory / MerchantShards, archive reads ×
-	// MerchantShards. For hours too big for one job's memory.
+	// MerchantShards.
 	MerchantShards int
+	// MaxEventsPerJob bounds the archived events one batch job reads on
+	// Prism (0: DefaultMaxEventsPerJob; negative: no bound): a chunk with
+	// more is split by visitor (shards.go), which bounds the sealer's
+	// memory whatever the events of one merchant's hour.
+	MaxEventsPerJob int64
 	// InjectBug is TEST ONLY (transforms.Options.InjectBug).
 	InjectBug string
 	Log       *slog.Logger
@@ -40,6 +46,32 @@ type Runner struct {
 	// simulate time set it.
 	Clock   func() time.Time
 	lastGen int64
+}
+
+// visitorShardsFor says into how many jobs by visitor the chunk must be
+// split on Prism (1: none): its input range's archived events /
+// MaxEventsPerJob, when the source can count them.
+func (r *Runner) visitorShardsFor(ctx context.Context, job Job, dryRun bool) (int, error) {
+	limit := r.MaxEventsPerJob
+	if limit == 0 {
+		limit = DefaultMaxEventsPerJob
+	}
+	if _, local := r.Source.(Dir); dryRun || limit < 0 || !local || isDataflow(r.Runner) || r.MerchantShards > 1 {
+		return 1, nil
+	}
+	inFrom, inTo := transforms.InputRange(job.From, job.To)
+	var total int64
+	for h := layout.Hour(inFrom); h.Before(inTo); h = h.Add(time.Hour) {
+		st, ok, err := r.Source.Stat(ctx, h)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 1, nil
+		}
+		total += st.Rows
+	}
+	return int(max(1, (total+limit-1)/limit)), nil
 }
 
 func hostname() string {
@@ -52,16 +84,17 @@ func hostname() string {
 
 // Chunk is what one batch job did.
 type Chunk struct {
-	From, To     time.Time
-	Hours        int
-	EventsRead   int64 // archived events read (the range plus the session margins)
-	RowsChanged  int64
-	RowsSame     int64
-	Duration     time.Duration
-	Generation   int64
-	DryRunDiffs  []Diff
-	Reason       string // why the sealer sealed it
-	MerchantRuns bool
+	From, To      time.Time
+	Hours         int
+	EventsRead    int64 // archived events read (the range plus the session margins)
+	RowsChanged   int64
+	RowsSame      int64
+	Duration      time.Duration
+	Generation    int64
+	DryRunDiffs   []Diff
+	Reason        string // why the sealer sealed it
+	MerchantRuns  bool
+	VisitorShards int // jobs the chunk was split into by visitor (0: one job)
 }
 
 // Summary adds up chunks.
@@ -209,9 +242,20 @@ func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []s
 		defer col.Close()
 	}
 	read0, changed0, same0 := counters.Value(eventsRead), counters.Value(rowsChanged), counters.Value(rowsSame)
+	vshards, err := r.visitorShardsFor(ctx, job, dryRun)
+	if err != nil {
+		return ch, err
+	}
 	// Every shard writes with the same generation; the seal records follow
 	// only once all of them succeeded.
 	shards := max(r.MerchantShards, 1)
+	if vshards > 1 {
+		shards = 0 // the visitor shards below do the work
+		ch.VisitorShards = vshards
+		if _, err := r.runVisitorShards(ctx, job, vshards, gen); err != nil {
+			return ch, err
+		}
+	}
 	for shard := range shards {
 		job.Shard, job.Shards = shard, shards
 		p, err := job.Pipeline(col)

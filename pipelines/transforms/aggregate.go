@@ -15,13 +15,14 @@ import (
 )
 
 func init() {
-	beam.RegisterCoder(reflect.TypeOf(hourAgg{}), encodeHourAgg, decodeHourAgg)
+	beam.RegisterCoder(reflect.TypeOf(Aggregate{}), encodeAggregate, decodeAggregate)
 	register.Function1x2(keyHitByHour)
 	register.Function1x2(keySessionByHour)
-	register.Combiner3[hourAgg, Hit, hourAgg](&hitAggFn{})
-	register.Combiner3[hourAgg, Session, hourAgg](&sessionAggFn{})
-	register.Combiner1[hourAgg](&mergeAggFn{})
-	register.DoFn3x0[string, hourAgg, func(string, layout.RowContent)](&rowsFn{})
+	register.Combiner3[Aggregate, Hit, Aggregate](&hitAggFn{})
+	register.Combiner3[Aggregate, Session, Aggregate](&sessionAggFn{})
+	register.Combiner1[Aggregate](&mergeAggFn{})
+	register.Emitter2[string, Aggregate]()
+	register.DoFn3x0[string, Aggregate, func(string, layout.RowContent)](&rowsFn{})
 	register.Emitter2[string, layout.RowContent]()
 	register.Function1x2(keyHitByMinute)
 	register.Combiner2[layout.Totals, Hit](&minuteFn{})
@@ -39,13 +40,15 @@ type quarterAgg struct {
 
 func newQuarterAgg() *quarterAgg { return &quarterAgg{B: make([]layout.Breakdown, nDims)} }
 
-// hourAgg is one merchant-hour's quarters (nil: nothing in that quarter);
-// the hour's own rows are derived from them (rows).
-type hourAgg struct {
+// Aggregate is one merchant-hour's quarters (nil: nothing in that quarter);
+// the hour's own rows are derived from them (Rows). Aggregates of one
+// merchant-hour computed from disjoint sets of visitors merge exactly
+// (Merge): the sealer splits a large hour by visitor that way.
+type Aggregate struct {
 	Q [layout.Quarters]*quarterAgg
 }
 
-func (a *hourAgg) quarter(t int64) *quarterAgg {
+func (a *Aggregate) quarter(t int64) *quarterAgg {
 	q := layout.QuarterOf(time.UnixMicro(t))
 	if a.Q[q] == nil {
 		a.Q[q] = newQuarterAgg()
@@ -53,9 +56,11 @@ func (a *hourAgg) quarter(t int64) *quarterAgg {
 	return a.Q[q]
 }
 
-// merge adds o into a (o's parts may be shared by a afterwards: o must not
+// Merge adds o into a (o's parts may be shared by a afterwards: o must not
 // be used again).
-func (a *hourAgg) merge(o *hourAgg) {
+func (a *Aggregate) Merge(o *Aggregate) { a.merge(o) }
+
+func (a *Aggregate) merge(o *Aggregate) {
 	for i, q := range o.Q {
 		switch {
 		case q == nil:
@@ -71,7 +76,7 @@ func (a *hourAgg) merge(o *hourAgg) {
 }
 
 // bound caps event names and truncates breakdowns of every quarter.
-func (a *hourAgg) bound(maxNames, topK int) {
+func (a *Aggregate) bound(maxNames, topK int) {
 	for _, q := range a.Q {
 		if q == nil {
 			continue
@@ -83,8 +88,8 @@ func (a *hourAgg) bound(maxNames, topK int) {
 	}
 }
 
-// HourlyMetrics aggregates hits and sessions into one hourAgg per
-// merchant-hour (PCollection<KV<string, hourAgg>> keyed by
+// HourlyMetrics aggregates hits and sessions into one Aggregate per
+// merchant-hour (PCollection<KV<string, Aggregate>> keyed by
 // layout.TotalsKey): hits (PCollection<Hit>, after Visit) count at their
 // event time, sessions (PCollection<Session>) at their start. In streaming
 // both are in triggered hourly windows and the result is two streams of
@@ -112,9 +117,9 @@ func keySessionByHour(se Session) (string, Session) {
 // aggregate stays bounded while its top TopK stay exact.
 type hitAggFn struct{ MaxValues int }
 
-func (fn *hitAggFn) CreateAccumulator() hourAgg { return hourAgg{} }
+func (fn *hitAggFn) CreateAccumulator() Aggregate { return Aggregate{} }
 
-func (fn *hitAggFn) AddInput(a hourAgg, h Hit) hourAgg {
+func (fn *hitAggFn) AddInput(a Aggregate, h Hit) Aggregate {
 	q := a.quarter(h.Time)
 	if h.Bot() {
 		q.T.BotEvents++
@@ -177,12 +182,12 @@ func item(b *layout.Breakdown, v string) *layout.Item {
 	return it
 }
 
-func (fn *hitAggFn) MergeAccumulators(a, b hourAgg) hourAgg {
+func (fn *hitAggFn) MergeAccumulators(a, b Aggregate) Aggregate {
 	a.merge(&b)
 	return a
 }
 
-func (fn *hitAggFn) ExtractOutput(a hourAgg) hourAgg {
+func (fn *hitAggFn) ExtractOutput(a Aggregate) Aggregate {
 	a.bound(0, maxValues(fn.MaxValues))
 	return a
 }
@@ -200,9 +205,9 @@ func maxValues(n int) int {
 // (whose value no hit carries).
 type sessionAggFn struct{ MaxValues int }
 
-func (fn *sessionAggFn) CreateAccumulator() hourAgg { return hourAgg{} }
+func (fn *sessionAggFn) CreateAccumulator() Aggregate { return Aggregate{} }
 
-func (fn *sessionAggFn) AddInput(a hourAgg, se Session) hourAgg {
+func (fn *sessionAggFn) AddInput(a Aggregate, se Session) Aggregate {
 	q := a.quarter(se.Start)
 	bounce, engaged, ms := b2i(se.Bounce()), b2i(se.Engaged()), se.Duration().Milliseconds()
 	q.T.Sessions++
@@ -235,12 +240,12 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-func (fn *sessionAggFn) MergeAccumulators(a, b hourAgg) hourAgg {
+func (fn *sessionAggFn) MergeAccumulators(a, b Aggregate) Aggregate {
 	a.merge(&b)
 	return a
 }
 
-func (fn *sessionAggFn) ExtractOutput(a hourAgg) hourAgg {
+func (fn *sessionAggFn) ExtractOutput(a Aggregate) Aggregate {
 	a.bound(0, maxValues(fn.MaxValues))
 	return a
 }
@@ -249,7 +254,7 @@ func (fn *sessionAggFn) ExtractOutput(a hourAgg) hourAgg {
 // and the sessions' into one, so that each row is written once).
 type mergeAggFn struct{}
 
-func (mergeAggFn) MergeAccumulators(a, b hourAgg) hourAgg {
+func (mergeAggFn) MergeAccumulators(a, b Aggregate) Aggregate {
 	a.merge(&b)
 	return a
 }
@@ -263,7 +268,7 @@ type RowOptions struct {
 	AllDims bool
 }
 
-// Rows turns merchant-hour aggregates (PCollection<KV<string, hourAgg>>)
+// Rows turns merchant-hour aggregates (PCollection<KV<string, Aggregate>>)
 // into the Bigtable rows of each (PCollection<KV<string,
 // layout.RowContent>>): the hour's totals and breakdowns, and the quarter
 // rows, bounded by opts. Used by the batch job; the streaming job's fold
@@ -278,7 +283,7 @@ type rowsFn struct {
 	AllDims        bool
 }
 
-func (fn *rowsFn) ProcessElement(key string, a hourAgg, emit func(string, layout.RowContent)) {
+func (fn *rowsFn) ProcessElement(key string, a Aggregate, emit func(string, layout.RowContent)) {
 	rows, err := rowsOf(key, &a, RowOptions{MaxNames: fn.MaxNames, TopK: fn.TopK, AllDims: fn.AllDims}, 0, 0)
 	if err != nil {
 		panic(err) // the transforms made the key and the aggregate
@@ -293,12 +298,33 @@ type row struct {
 	content layout.RowContent
 }
 
+// Row is one Bigtable row of an aggregate.
+type Row struct {
+	Key     string
+	Content layout.RowContent
+}
+
+// RowsOf computes the rows of the merchant-hour aggregate a under its
+// totals row key, as the batch job writes them (every breakdown row, empty
+// ones too).
+func RowsOf(key string, a *Aggregate, maxNames, topK int) ([]Row, error) {
+	rs, err := rowsOf(key, a, RowOptions{MaxNames: maxNames, TopK: topK, AllDims: true}, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Row, len(rs))
+	for i, r := range rs {
+		out[i] = Row{Key: r.key, Content: r.content}
+	}
+	return out, nil
+}
+
 // rowsOf computes the rows of one merchant-hour aggregate, stamped with at
 // and gen: the hour's totals (the quarters merged, names capped) and
 // breakdowns (the quarters merged, then truncated to TopK), the quarter
 // totals row (each quarter's names capped) and the quarter breakdown rows
 // (each quarter truncated to TopK). a is left untouched.
-func rowsOf(key string, a *hourAgg, opts RowOptions, at, gen int64) ([]row, error) {
+func rowsOf(key string, a *Aggregate, opts RowOptions, at, gen int64) ([]row, error) {
 	k, err := layout.ParseKey(key)
 	if err != nil || k.Kind != layout.KindTotals {
 		return nil, fmt.Errorf("transforms: %q is not a totals row key", key)
@@ -436,10 +462,10 @@ func (minuteFn) MergeAccumulators(a, b layout.Totals) layout.Totals {
 
 func (minuteFn) ExtractOutput(t layout.Totals) layout.Totals { return t }
 
-// encodeHourAgg: a byte with a bit per quarter present, then per present
+// encodeAggregate: a byte with a bit per quarter present, then per present
 // quarter its totals and each breakdown, each as a uvarint length and its
 // packed cells.
-func encodeHourAgg(a hourAgg) ([]byte, error) {
+func encodeAggregate(a Aggregate) ([]byte, error) {
 	var mask byte
 	for i, q := range a.Q {
 		if q != nil {
@@ -469,8 +495,8 @@ func encodeHourAgg(a hourAgg) ([]byte, error) {
 	return out, nil
 }
 
-func decodeHourAgg(p []byte) (hourAgg, error) {
-	var a hourAgg
+func decodeAggregate(p []byte) (Aggregate, error) {
+	var a Aggregate
 	if len(p) == 0 {
 		return a, errShortState
 	}

@@ -14,9 +14,9 @@ import (
 )
 
 func init() {
-	register.DoFn3x3[beam.EventTime, string, hourAgg, beam.EventTime, string, hourAgg](&stampAggFn{})
+	register.DoFn3x3[beam.EventTime, string, Aggregate, beam.EventTime, string, Aggregate](&stampAggFn{})
 	register.DoFn3x3[beam.EventTime, string, layout.Totals, beam.EventTime, string, layout.Totals](&stampMinuteFn{})
-	register.DoFn5x1[context.Context, state.Provider, string, hourAgg, func(string, layout.RowContent), error](&foldHourFn{})
+	register.DoFn5x1[context.Context, state.Provider, string, Aggregate, func(string, layout.RowContent), error](&foldHourFn{})
 	register.DoFn5x1[context.Context, state.Provider, string, layout.Totals, func(string, layout.RowContent), error](&foldMinuteFn{})
 }
 
@@ -48,7 +48,7 @@ func expiryOf(hour time.Time, horizon time.Duration) time.Time {
 }
 
 // FoldHours folds the panes of merchant-hour aggregates
-// (PCollection<KV<string, hourAgg>>, both streams of HourlyMetrics,
+// (PCollection<KV<string, Aggregate>>, both streams of HourlyMetrics,
 // flattened) into the hour's rows (PCollection<KV<string,
 // layout.RowContent>>), each row whole, stamped with a write time that
 // increases with every pane.
@@ -71,7 +71,7 @@ func FoldMinutes(s beam.Scope, panes beam.PCollection, horizon time.Duration) be
 
 type stampAggFn struct{ HorizonMillis int64 }
 
-func (fn *stampAggFn) ProcessElement(_ beam.EventTime, key string, a hourAgg) (beam.EventTime, string, hourAgg) {
+func (fn *stampAggFn) ProcessElement(_ beam.EventTime, key string, a Aggregate) (beam.EventTime, string, Aggregate) {
 	k, err := layout.ParseKey(key)
 	if err != nil {
 		panic(err) // the transforms made the key
@@ -96,7 +96,7 @@ func expiryStamp(hour time.Time, horizonMillis int64) beam.EventTime {
 // foldState is what the fold keeps per merchant-hour.
 type foldState struct {
 	At, Gen int64
-	Agg     hourAgg
+	Agg     Aggregate
 }
 
 type foldHourFn struct {
@@ -105,7 +105,7 @@ type foldHourFn struct {
 	TopK     int
 }
 
-func (fn *foldHourFn) ProcessElement(ctx context.Context, sp state.Provider, key string, pane hourAgg, emit func(string, layout.RowContent)) error {
+func (fn *foldHourFn) ProcessElement(ctx context.Context, sp state.Provider, key string, pane Aggregate, emit func(string, layout.RowContent)) error {
 	b, ok, err := fn.State.Read(sp)
 	if err != nil {
 		return fmt.Errorf("fold: read state of %s: %w", key, err)
@@ -206,7 +206,7 @@ func (fn *foldMinuteFn) ProcessElement(ctx context.Context, sp state.Provider, k
 }
 
 func encodeFoldState(st foldState) ([]byte, error) {
-	agg, err := encodeHourAgg(st.Agg)
+	agg, err := encodeAggregate(st.Agg)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +222,6 @@ func decodeFoldState(b []byte) (foldState, error) {
 		return st, r.err
 	}
 	var err error
-	st.Agg, err = decodeHourAgg(r.b)
+	st.Agg, err = decodeAggregate(r.b)
 	return st, err
 }

@@ -99,6 +99,11 @@ type Outputs struct {
 	// layout.RealtimeKey (events, page views, visitors per minute); only
 	// with Options.Realtime, else the zero PCollection.
 	Realtime beam.PCollection
+	// Aggregates (batch): PCollection<KV<string, Aggregate>> keyed by
+	// layout.TotalsKey, one per merchant-hour: what Rows is made of. A
+	// caller that splits an hour's events by visitor over several jobs
+	// merges these (Aggregate.Merge) and writes RowsOf the result.
+	Aggregates beam.PCollection
 }
 
 // Metrics is the whole shared computation from Pub/Sub message bodies
@@ -129,40 +134,34 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 	rowOpts := RowOptions{MaxNames: opts.MaxNames, TopK: opts.TopK, AllDims: !streaming}
 
 	hits := Enrich(s, events, opts.InjectBug)
-	var annotated, sessions beam.PCollection
-	if streaming {
-		hits = WithinHorizon(s, hits, opts.Horizon)
-		annotated, sessions = Visit(s, Attach(s, hits))
-	} else {
-		annotated, sessions = VisitAll(s, AttachAll(s, hits))
+	if !streaming {
+		parts := []beam.PCollection{VisitAndAggregateAll(s, AttachAll(s, hits), opts.From, opts.To, 0)}
+		if len(opts.Cover) > 0 {
+			parts = append(parts, beam.ParDo(s, emptyAgg, beam.CreateList(s, opts.Cover)))
+		}
+		merged := beam.CombinePerKey(s, &mergeAggFn{}, beam.Flatten(s, parts...))
+		return Outputs{Rows: Rows(s, merged, rowOpts), Aggregates: merged}
 	}
+	hits = WithinHorizon(s, hits, opts.Horizon)
+	annotated, sessions := Visit(s, Attach(s, hits))
 	if !opts.From.IsZero() {
 		from, to := opts.From.UnixMicro(), opts.To.UnixMicro()
 		annotated = beam.ParDo(s, &hitInFn{From: from, To: to}, annotated)
 		sessions = beam.ParDo(s, &sessionInFn{From: from, To: to}, sessions)
 	}
-	if streaming {
-		wopts := WindowOptions{EarlyFiring: opts.EarlyFiring, AllowedLateness: opts.Horizon}
-		hourly := Hourly(s, annotated, wopts)
-		fromHits, fromSessions := HourlyMetrics(s, hourly, Hourly(s, sessions, wopts), 0)
-		out := Outputs{Rows: FoldHours(s, beam.Flatten(s, fromHits, fromSessions), opts.Horizon, rowOpts)}
-		if opts.Realtime {
-			out.Realtime = FoldMinutes(s, MinuteTotals(s, filter.Exclude(s, hourly, isBot)), opts.Horizon)
-		}
-		return out
+	wopts := WindowOptions{EarlyFiring: opts.EarlyFiring, AllowedLateness: opts.Horizon}
+	hourly := Hourly(s, annotated, wopts)
+	fromHits, fromSessions := HourlyMetrics(s, hourly, Hourly(s, sessions, wopts), 0)
+	out := Outputs{Rows: FoldHours(s, beam.Flatten(s, fromHits, fromSessions), opts.Horizon, rowOpts)}
+	if opts.Realtime {
+		out.Realtime = FoldMinutes(s, MinuteTotals(s, filter.Exclude(s, hourly, isBot)), opts.Horizon)
 	}
-	fromHits, fromSessions := HourlyMetrics(s, annotated, sessions, 0)
-	parts := []beam.PCollection{fromHits, fromSessions}
-	if len(opts.Cover) > 0 {
-		parts = append(parts, beam.ParDo(s, emptyAgg, beam.CreateList(s, opts.Cover)))
-	}
-	merged := beam.CombinePerKey(s, &mergeAggFn{}, beam.Flatten(s, parts...))
-	return Outputs{Rows: Rows(s, merged, rowOpts)}
+	return out
 }
 
 // emptyAgg is an aggregate with nothing in it for a totals row key: its
 // rows are zero totals and empty breakdowns.
-func emptyAgg(key string) (string, hourAgg) { return key, hourAgg{} }
+func emptyAgg(key string) (string, Aggregate) { return key, Aggregate{} }
 
 func isBot(h Hit) bool { return h.Bot() }
 

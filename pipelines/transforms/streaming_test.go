@@ -160,21 +160,21 @@ func TestStreamingLeavesOldHoursToTheSealer(t *testing.T) {
 // The fold's rows: every version of a row carries a larger _gen and a
 // later _at than the one before, so the sink's writes are ordered.
 func TestFoldStampsIncrease(t *testing.T) {
-	a := hourAgg{}
+	a := Aggregate{}
 	key := layout.TotalsKey("m", base)
 	h := Hit{ID: "x", Merchant: "m", Visitor: "v", Name: "page_view", Time: base.UnixMicro(), Entry: "/", Dims: noneDims}
 	a = (&hitAggFn{}).AddInput(a, h)
 	var st foldState
 	var ats []int64
 	for i := 0; i < 3; i++ {
-		st.Agg.merge(&hourAgg{Q: a.Q})
+		st.Agg.merge(&Aggregate{Q: a.Q})
 		st.At, st.Gen = nextStamp(st.At), st.Gen+1
 		rows, err := rowsOf(key, &st.Agg, RowOptions{}, st.At, st.Gen)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ats = append(ats, rows[0].content.UpdatedAt())
-		a = (&hitAggFn{}).AddInput(hourAgg{}, h)
+		a = (&hitAggFn{}).AddInput(Aggregate{}, h)
 	}
 	if !sort.SliceIsSorted(ats, func(i, j int) bool { return ats[i] < ats[j] }) || ats[0] == ats[1] || ats[1] == ats[2] || ats[2]%1000 != 0 {
 		t.Errorf("write times %v are not strictly increasing whole milliseconds", ats)

@@ -251,10 +251,10 @@ func reference(t testing.TB, events []event.Event, opts Options) []string {
 	in := func(us int64) bool {
 		return opts.From.IsZero() || (us >= opts.From.UnixMicro() && us < opts.To.UnixMicro())
 	}
-	aggs := map[string]*hourAgg{}
-	agg := func(key string) *hourAgg {
+	aggs := map[string]*Aggregate{}
+	agg := func(key string) *Aggregate {
 		if aggs[key] == nil {
-			aggs[key] = &hourAgg{}
+			aggs[key] = &Aggregate{}
 		}
 		return aggs[key]
 	}
@@ -363,20 +363,20 @@ func checkSums(t *testing.T, events []event.Event) {
 		}
 		byVisitor[visitKey(&h)] = append(byVisitor[visitKey(&h)], h)
 	}
-	aggs := map[string]*hourAgg{}
+	aggs := map[string]*Aggregate{}
 	for _, hs := range byVisitor {
 		sortHits(hs)
 		var v visitor
 		v.run(hs, func(h Hit) {
 			k, _ := keyHitByHour(h)
 			if aggs[k] == nil {
-				aggs[k] = &hourAgg{}
+				aggs[k] = &Aggregate{}
 			}
 			*aggs[k] = (&hitAggFn{}).AddInput(*aggs[k], h)
 		}, func(se Session) {
 			k, _ := keySessionByHour(se)
 			if aggs[k] == nil {
-				aggs[k] = &hourAgg{}
+				aggs[k] = &Aggregate{}
 			}
 			*aggs[k] = (&sessionAggFn{}).AddInput(*aggs[k], se)
 		})

@@ -21,7 +21,7 @@ import (
 
 func init() {
 	register.Function1x2(keyByVisitor)
-	register.DoFn5x0[context.Context, string, func(*Hit) bool, func(beam.EventTime, Hit), func(beam.EventTime, Session)](&visitAllFn{})
+	register.DoFn4x0[context.Context, string, func(*Hit) bool, func(string, Aggregate)](&visitAggFn{})
 	register.DoFn7x1[context.Context, state.Provider, timers.Provider, string, Hit, func(beam.EventTime, Hit), func(beam.EventTime, Session), error](&visitFn{})
 	register.Emitter2[beam.EventTime, Session]()
 	register.Iter1[Hit]()
@@ -39,33 +39,88 @@ func visitKey(h *Hit) string {
 
 func keyByVisitor(h Hit) (string, Hit) { return visitKey(&h), h }
 
-// VisitAll is the per-visitor step for bounded input (batch): it groups
-// each visitor key's hits (PCollection<Hit>, after Attach) and applies
-// docs/metrics.md's rules to them in event-time order (visitor.run):
+// VisitAndAggregateAll is the per-visitor step and the hourly
+// aggregation for bounded input (batch), in one stage: it groups each
+// visitor key's hits (PCollection<Hit>, after AttachAll), applies
+// docs/metrics.md's rules to them in event-time order (visitor.run:
 // duplicates dropped, repeated transactions zeroed, sessions built with
-// each session's dimensions applied to all its hits. It returns the hits
-// (each timestamped with its event time) and the closed sessions (each
-// timestamped with its start), both in the global window. The result is
-// exact for any input order.
-func VisitAll(s beam.Scope, hits beam.PCollection) (annotated, sessions beam.PCollection) {
-	s = s.Scope("VisitAll")
+// each session's dimensions applied to all its hits), and adds the hits
+// (at their event time) and sessions (at their start) that fall in
+// [from, to) (from = to = 0: all) to per-merchant-hour aggregates kept for
+// the bundle. It returns the bundle's partial aggregates
+// (PCollection<KV<string, Aggregate>> keyed by layout.TotalsKey); merge
+// them per key. Each event crosses one shuffle, the grouping by visitor:
+// shipping every annotated event again to group it by hour cost a second
+// full shuffle (Prism's per-element cost dominates a batch run).
+func VisitAndAggregateAll(s beam.Scope, hits beam.PCollection, from, to time.Time, maxValues int) beam.PCollection {
+	s = s.Scope("VisitAndAggregateAll")
 	keyed := beam.ParDo(s, keyByVisitor, beam.WindowInto(s, window.NewGlobalWindows(), hits))
-	return beam.ParDo2(s, &visitAllFn{}, beam.GroupByKey(s, keyed))
+	fn := &visitAggFn{MaxValues: maxValues}
+	if !from.IsZero() {
+		fn.From, fn.To = from.UnixMicro(), to.UnixMicro()
+	}
+	return beam.ParDo(s, fn, beam.GroupByKey(s, keyed))
 }
 
-type visitAllFn struct{}
+// visitAggFn runs the per-visitor rules and aggregates their output per
+// merchant-hour for the bundle.
+type visitAggFn struct {
+	From, To  int64 // Unix µs; 0, 0: everything
+	MaxValues int
 
-func (fn *visitAllFn) ProcessElement(ctx context.Context, key string, iter func(*Hit) bool, emitHit func(beam.EventTime, Hit), emitSession func(beam.EventTime, Session)) {
-	var hits []Hit
+	aggs    map[string]*Aggregate
+	hitAgg  hitAggFn
+	sessAgg sessionAggFn
+	hitsBuf []Hit
+}
+
+func (fn *visitAggFn) StartBundle(_ context.Context, _ func(string, Aggregate)) {
+	fn.aggs = map[string]*Aggregate{}
+	fn.hitAgg, fn.sessAgg = hitAggFn{MaxValues: fn.MaxValues}, sessionAggFn{MaxValues: fn.MaxValues}
+}
+
+func (fn *visitAggFn) in(t int64) bool { return fn.From == fn.To || (t >= fn.From && t < fn.To) }
+
+func (fn *visitAggFn) agg(key string) *Aggregate {
+	a := fn.aggs[key]
+	if a == nil {
+		a = &Aggregate{}
+		fn.aggs[key] = a
+	}
+	return a
+}
+
+func (fn *visitAggFn) ProcessElement(ctx context.Context, _ string, iter func(*Hit) bool, _ func(string, Aggregate)) {
+	hits := fn.hitsBuf[:0]
 	var h Hit
 	for iter(&h) {
 		hits = append(hits, h)
 	}
 	sortHits(hits)
 	var v visitor
-	st := v.run(hits, func(h Hit) { emitHit(beam.EventTime(h.Time/1000), h) },
-		func(se Session) { emitSession(beam.EventTime(se.Start/1000), se) })
+	st := v.run(hits, func(h Hit) {
+		if fn.in(h.Time) {
+			k, _ := keyHitByHour(h)
+			a := fn.agg(k)
+			*a = fn.hitAgg.AddInput(*a, h)
+		}
+	}, func(se Session) {
+		if fn.in(se.Start) {
+			k, _ := keySessionByHour(se)
+			a := fn.agg(k)
+			*a = fn.sessAgg.AddInput(*a, se)
+		}
+	})
 	st.count(ctx)
+	fn.hitsBuf = hits[:0]
+}
+
+func (fn *visitAggFn) FinishBundle(_ context.Context, emit func(string, Aggregate)) {
+	for k, a := range fn.aggs {
+		a.bound(0, maxValues(fn.MaxValues))
+		emit(k, *a)
+	}
+	fn.aggs = nil
 }
 
 // sortHits orders hits by event time, then receive time, then id: the

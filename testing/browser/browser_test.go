@@ -129,24 +129,33 @@ func TestDashboardInChromium(t *testing.T) {
 		shot = abs
 	}
 
-	rctx, rcancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer rcancel()
-	cmd := exec.CommandContext(rctx, node, "dashboard.mjs")
-	cmd.Env = append(os.Environ(),
-		"DASHBOARD_URL="+st.QueryURL()+"/dashboard/",
-		"READ_KEY="+keys.DemoReadKey,
-		"TRUTH="+truth,
-		"SCREENSHOT="+shot,
-		"CHROMIUM="+chromium,
-	)
-	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("dashboard.mjs (%.1f s):\n%s", time.Since(start).Seconds(), out)
-	if err != nil {
-		t.Fatalf("the browser test failed: %v", err)
+	// Once with the browser in Berlin (whole-hour offsets; the screenshots
+	// of the docs), once in India (+05:30: local midnights and hours cut
+	// UTC hours, served from quarter-hour rows).
+	for _, run := range []struct{ zone, shot string }{
+		{"Europe/Berlin", shot},
+		{"Asia/Kolkata", filepath.Join(dir, "dashboard-kolkata.png")},
+	} {
+		rctx, rcancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		cmd := exec.CommandContext(rctx, node, "dashboard.mjs")
+		cmd.Env = append(os.Environ(),
+			"DASHBOARD_URL="+st.QueryURL()+"/dashboard/",
+			"READ_KEY="+keys.DemoReadKey,
+			"TRUTH="+truth,
+			"SCREENSHOT="+run.shot,
+			"CHROMIUM="+chromium,
+			"BROWSER_ZONE="+run.zone,
+		)
+		cmd.WaitDelay = 10 * time.Second
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		rcancel()
+		t.Logf("dashboard.mjs, browser in %s (%.1f s):\n%s", run.zone, time.Since(start).Seconds(), out)
+		if err != nil {
+			t.Fatalf("the browser test failed with the browser in %s: %v", run.zone, err)
+		}
+		t.Logf("screenshots: %s and its -narrow twin", run.shot)
 	}
-	t.Logf("screenshots: %s and its -narrow twin", shot)
 }
 
 // installPlaywright runs npm ci when playwright-core or

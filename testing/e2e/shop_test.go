@@ -23,7 +23,7 @@ import (
 )
 
 // Merchants of the shared stack, one per test.
-var sharedMerchants = []string{"revenue", "attribution", "sessions", "dedup", "final", "currency", "visitors", "pages", "mix", "tz"}
+var sharedMerchants = []string{"revenue", "attribution", "sessions", "dedup", "final", "currency", "visitors", "pages", "mix", "tz", "horizon"}
 
 var shared struct {
 	once sync.Once

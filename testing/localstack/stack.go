@@ -61,6 +61,9 @@ type Options struct {
 	// (INGEST_OPS_ADDR; default 127.0.0.1:8083).
 	IngestOpsAddr string
 	QueryAddr     string // default 127.0.0.1:8081
+	// QueryMetricsAddr is where the query API serves /metrics, apart from
+	// its public port (default 127.0.0.1:8091).
+	QueryMetricsAddr string
 	// PipelineMetricsAddr is where the streaming job serves /metrics
 	// (default 127.0.0.1:8082).
 	PipelineMetricsAddr string
@@ -112,6 +115,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	def(&o.IngestAddr, "127.0.0.1:8080")
 	def(&o.IngestOpsAddr, "127.0.0.1:8083")
 	def(&o.QueryAddr, "127.0.0.1:8081")
+	def(&o.QueryMetricsAddr, "127.0.0.1:8091")
 	def(&o.PipelineMetricsAddr, "127.0.0.1:8082")
 	if o.SealEvery <= 0 {
 		o.SealEvery = 30 * time.Second
@@ -193,7 +197,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.startProc(Ingest, nil, ingestEnv, true); err != nil {
 		return fail(err)
 	}
-	if err := s.startProc(QueryAPI, nil, append(env, "QUERYAPI_ADDR="+o.QueryAddr), true); err != nil {
+	if err := s.startProc(QueryAPI, nil, append(env, "QUERYAPI_ADDR="+o.QueryAddr, "QUERYAPI_METRICS_ADDR="+o.QueryMetricsAddr), true); err != nil {
 		return fail(err)
 	}
 	for _, p := range []struct{ name, url string }{{Ingest, s.IngestURL()}, {QueryAPI, s.QueryURL()}} {
@@ -263,6 +267,9 @@ func (s *Stack) IngestOpsURL() string { return "http://" + s.opts.IngestOpsAddr 
 
 // QueryURL is the base URL of the query API.
 func (s *Stack) QueryURL() string { return "http://" + s.opts.QueryAddr }
+
+// QueryMetricsURL is the query API's /metrics.
+func (s *Stack) QueryMetricsURL() string { return "http://" + s.opts.QueryMetricsAddr + "/metrics" }
 
 // ArchiveDir is the raw archive the streaming job writes.
 func (s *Stack) ArchiveDir() string { return filepath.Join(s.opts.DataDir, "archive") }
@@ -563,7 +570,7 @@ func StartOnFreePorts(ctx context.Context, o Options) (*Stack, error) {
 	var err error
 	for range 3 {
 		try := o
-		for _, p := range []*string{&try.PubSubAddr, &try.PubSubStatsAddr, &try.BigtableAddr, &try.IngestAddr, &try.IngestOpsAddr, &try.QueryAddr, &try.PipelineMetricsAddr} {
+		for _, p := range []*string{&try.PubSubAddr, &try.PubSubStatsAddr, &try.BigtableAddr, &try.IngestAddr, &try.IngestOpsAddr, &try.QueryAddr, &try.QueryMetricsAddr, &try.PipelineMetricsAddr} {
 			if *p == "" {
 				if *p, err = FreeAddr(); err != nil {
 					return nil, err

@@ -32,6 +32,11 @@ type Layout struct {
 	// Dims are the dimensions with breakdown rows; TopK values per hour.
 	Dims []layout.Dimension
 	TopK int
+	// Quarters also writes each hour's quarter rows (layout v2: totals
+	// and breakdowns per UTC quarter hour, which serve bucket edges that
+	// cut an hour, e.g. midnight in Asia/Kolkata). Each visitor of an
+	// hour falls in one of its quarters.
+	Quarters bool
 }
 
 // Merchant is the id of merchant i; ReadKey its read key.
@@ -59,6 +64,8 @@ func visitorsPerHour(i int, h time.Time) int {
 // Stats counts what Preload wrote.
 type Stats struct {
 	Rows, Bytes int64
+	// QuarterRows and QuarterBytes are the quarter rows among them.
+	QuarterRows, QuarterBytes int64
 }
 
 // Preload writes the layout's rows for every merchant (workers merchants
@@ -74,13 +81,15 @@ func Preload(ctx context.Context, metrics, meta *bigtable.Table, l Layout, worke
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				rows, bytes, err := preloadMerchant(ctx, metrics, l, i)
+				ms, err := preloadMerchant(ctx, metrics, l, i)
 				if err != nil {
 					errc <- err
 					return
 				}
-				atomic.AddInt64(&st.Rows, rows)
-				atomic.AddInt64(&st.Bytes, bytes)
+				atomic.AddInt64(&st.Rows, ms.Rows)
+				atomic.AddInt64(&st.Bytes, ms.Bytes)
+				atomic.AddInt64(&st.QuarterRows, ms.QuarterRows)
+				atomic.AddInt64(&st.QuarterBytes, ms.QuarterBytes)
 				if n := done.Add(1); progress != nil {
 					progress(int(n))
 				}
@@ -151,7 +160,7 @@ var pages = func() []string {
 }()
 
 // preloadMerchant writes one merchant's rows, a day at a time.
-func preloadMerchant(ctx context.Context, tbl *bigtable.Table, l Layout, i int) (rows, bytes int64, err error) {
+func preloadMerchant(ctx context.Context, tbl *bigtable.Table, l Layout, i int) (st Stats, err error) {
 	m := Merchant(i)
 	rng := rand.New(rand.NewPCG(uint64(i), 42))
 	pool := max(50, visitorsPerHour(i, time.Time{})*40) // returning visitors
@@ -167,62 +176,122 @@ func preloadMerchant(ctx context.Context, tbl *bigtable.Table, l Layout, i int) 
 				fam = layout.FamilyProvisional
 			}
 			n := visitorsPerHour(i, h)
-			t := &layout.Totals{Visitors: layout.NewVisitorSketch(), UpdatedAt: h.Add(time.Hour).UnixMicro()}
-			bds := make([]*layout.Breakdown, len(l.Dims))
-			for d := range bds {
-				bds[d] = &layout.Breakdown{Values: map[string]*layout.Item{}, UpdatedAt: t.UpdatedAt}
+			at := h.Add(time.Hour).UnixMicro()
+			// Index 0 is the hour; 1..4 its quarters (when written).
+			parts := 1
+			if l.Quarters {
+				parts = 1 + layout.Quarters
+			}
+			ts := make([]*layout.Totals, parts)
+			bds := make([][]*layout.Breakdown, parts)
+			nv := make([]int, parts)
+			for k := range ts {
+				ts[k] = &layout.Totals{Visitors: layout.NewVisitorSketch(), UpdatedAt: at}
+				bds[k] = make([]*layout.Breakdown, len(l.Dims))
+				for d := range bds[k] {
+					bds[k][d] = &layout.Breakdown{Values: map[string]*layout.Item{}, UpdatedAt: at}
+				}
 			}
 			for v := 0; v < n; v++ {
 				binary.LittleEndian.PutUint64(id[4:], uint64(rng.IntN(pool)))
-				t.Visitors.Insert(id[:])
 				evs := int64(1 + rng.IntN(5))
 				pv := int64(1 + rng.IntN(int(evs)))
-				t.Events += evs
-				t.PageViews += pv
+				vals := make([]string, len(l.Dims))
 				for d, dim := range l.Dims {
-					val := dimValue(dim, rng)
-					it := bds[d].Values[val]
-					if it == nil {
-						it = &layout.Item{Visitors: layout.NewItemSketch()}
-						bds[d].Values[val] = it
+					vals[d] = dimValue(dim, rng)
+				}
+				in := []int{0}
+				if l.Quarters {
+					in = append(in, 1+v%layout.Quarters)
+				}
+				for _, k := range in {
+					t := ts[k]
+					nv[k]++
+					t.Visitors.Insert(id[:])
+					t.Events += evs
+					t.PageViews += pv
+					for d, val := range vals {
+						it := bds[k][d].Values[val]
+						if it == nil {
+							it = &layout.Item{Visitors: layout.NewItemSketch()}
+							bds[k][d].Values[val] = it
+						}
+						it.Events += evs
+						it.PageViews += pv
+						it.Visitors.Insert(id[:])
 					}
-					it.Events += evs
-					it.PageViews += pv
-					it.Visitors.Insert(id[:])
 				}
 			}
-			t.Sessions = int64(float64(n) * 1.2)
-			t.Bounces = t.Sessions * 2 / 5
-			t.SessionMillis = t.Sessions * int64(30_000+rng.IntN(120_000))
-			t.ByName = map[string]int64{"page_view": t.PageViews, "add_to_cart": (t.Events - t.PageViews) / 2, "purchase": (t.Events - t.PageViews) / 4}
-			t.ByName["signup"] = t.Events - t.PageViews - t.ByName["add_to_cart"] - t.ByName["purchase"]
-			if p := t.ByName["purchase"]; p > 0 {
-				t.Revenue = layout.Money{"USD": {Minor: p * int64(1000+rng.IntN(9000)), Scale: 2}}
+			dur := int64(30_000 + rng.IntN(120_000))
+			price := int64(1000 + rng.IntN(9000))
+			for k, t := range ts {
+				t.Sessions = int64(float64(nv[k]) * 1.2)
+				t.Bounces = t.Sessions * 2 / 5
+				t.EngagedSessions = t.Sessions / 2
+				t.SessionMillis = t.Sessions * dur
+				t.ByName = map[string]int64{"page_view": t.PageViews, "add_to_cart": (t.Events - t.PageViews) / 2, "purchase": (t.Events - t.PageViews) / 4}
+				t.ByName["signup"] = t.Events - t.PageViews - t.ByName["add_to_cart"] - t.ByName["purchase"]
+				if p := t.ByName["purchase"]; p > 0 {
+					t.Revenue = layout.Money{"USD": {Minor: p * price, Scale: 2}}
+				}
+				if nv[k] == 0 {
+					ts[k] = nil
+				}
+				for d := range l.Dims {
+					if err := bds[k][d].Truncate(l.TopK); err != nil {
+						return st, err
+					}
+				}
 			}
-			cells, err := t.Cells()
+			add := func(key string, cells []layout.Cell, quarter bool) {
+				keys, muts = append(keys, key), append(muts, layout.ReplaceFamily(fam, cells, bigtable.Now()))
+				st.Bytes += cellBytes(cells)
+				if quarter {
+					st.QuarterRows++
+					st.QuarterBytes += cellBytes(cells)
+				}
+			}
+			cells, err := ts[0].Cells()
 			if err != nil {
-				return rows, bytes, err
+				return st, err
 			}
-			keys, muts = append(keys, layout.TotalsKey(m, h)), append(muts, layout.ReplaceFamily(fam, cells, bigtable.Now()))
-			bytes += cellBytes(cells)
+			add(layout.TotalsKey(m, h), cells, false)
 			for d, dim := range l.Dims {
-				if err := bds[d].Truncate(l.TopK); err != nil {
-					return rows, bytes, err
-				}
-				cells, err := bds[d].Cells()
+				cells, err := bds[0][d].Cells()
 				if err != nil {
-					return rows, bytes, err
+					return st, err
 				}
-				keys, muts = append(keys, layout.BreakdownKey(m, dim, h)), append(muts, layout.ReplaceFamily(fam, cells, bigtable.Now()))
-				bytes += cellBytes(cells)
+				add(layout.BreakdownKey(m, dim, h), cells, false)
+			}
+			if l.Quarters {
+				qt := &layout.QuarterTotals{UpdatedAt: at}
+				copy(qt.Q[:], ts[1:])
+				cells, err := qt.Cells()
+				if err != nil {
+					return st, err
+				}
+				add(layout.QuarterTotalsKey(m, h), cells, true)
+				for d, dim := range l.Dims {
+					qb := &layout.QuarterBreakdowns{UpdatedAt: at}
+					for q := range layout.Quarters {
+						if ts[1+q] != nil {
+							qb.Q[q] = bds[1+q][d]
+						}
+					}
+					cells, err := qb.Cells()
+					if err != nil {
+						return st, err
+					}
+					add(layout.QuarterBreakdownKey(m, dim, h), cells, true)
+				}
 			}
 		}
 		if err := applyBulk(ctx, tbl, keys, muts); err != nil {
-			return rows, bytes, err
+			return st, err
 		}
-		rows += int64(len(keys))
+		st.Rows += int64(len(keys))
 	}
-	return rows, bytes, nil
+	return st, nil
 }
 
 func cellBytes(cells []layout.Cell) int64 {

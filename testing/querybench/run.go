@@ -31,8 +31,16 @@ func Scenarios(l Layout) []Scenario {
 	if err != nil {
 		panic(err)
 	}
-	lastNY := l.End.Add(-time.Minute).In(ny)
-	dayEnd := time.Date(lastNY.Year(), lastNY.Month(), lastNY.Day()+1, 0, 0, 0, 0, ny)
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		panic(err)
+	}
+	// dayEndIn is the end of the local day holding the data's last hour.
+	dayEndIn := func(loc *time.Location) time.Time {
+		last := l.End.Add(-time.Minute).In(loc)
+		return time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, loc)
+	}
+	dayEnd := dayEndIn(ny)
 	sealedDay := l.SealedThrough().Truncate(24 * time.Hour)
 	f := func(t time.Time) string { return t.Format(time.RFC3339) }
 	q := func(path string, v url.Values) string { return path + "?" + v.Encode() }
@@ -40,6 +48,16 @@ func Scenarios(l Layout) []Scenario {
 		{"daily30-live", func(int) string {
 			return q("/v1/timeseries", url.Values{"metrics": {"events,pageviews,visitors"}, "interval": {"day"}, "tz": {"America/New_York"},
 				"from": {dayEnd.AddDate(0, 0, -30).Format(time.DateOnly)}, "to": {dayEnd.Format(time.DateOnly)}})
+		}},
+		// The same series ending today in UTC and in Asia/Kolkata (+05:30:
+		// its midnights cut UTC hours, read from quarter rows).
+		{"daily30-live-utc", func(int) string {
+			return q("/v1/timeseries", url.Values{"metrics": {"events,pageviews,visitors"}, "interval": {"day"}, "tz": {"UTC"},
+				"from": {dayEndIn(time.UTC).AddDate(0, 0, -30).Format(time.DateOnly)}, "to": {dayEndIn(time.UTC).Format(time.DateOnly)}})
+		}},
+		{"daily30-live-kolkata", func(int) string {
+			return q("/v1/timeseries", url.Values{"metrics": {"events,pageviews,visitors"}, "interval": {"day"}, "tz": {"Asia/Kolkata"},
+				"from": {dayEndIn(kolkata).AddDate(0, 0, -30).Format(time.DateOnly)}, "to": {dayEndIn(kolkata).Format(time.DateOnly)}})
 		}},
 		{"daily30-sealed", func(int) string {
 			return q("/v1/timeseries", url.Values{"metrics": {"events,pageviews,visitors"}, "interval": {"day"},

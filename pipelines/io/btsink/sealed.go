@@ -190,3 +190,23 @@ func (fn *sealedFn) countChanges(ctx context.Context, keys []string, cells []str
 	}
 	return nil
 }
+
+// WriteSealedRows writes rows sealed exactly as WriteSealed does, from the
+// calling process instead of a pipeline (the sealer writes the merge of a
+// chunk's visitor shards this way). keys and contents pair up.
+func WriteSealedRows(ctx context.Context, opts Options, keys []string, contents []layout.RowContent) error {
+	if len(keys) != len(contents) {
+		return fmt.Errorf("btsink: %d keys for %d rows", len(keys), len(contents))
+	}
+	fn := &sealedFn{Project: opts.Project, Instance: opts.Instance, AppProfile: opts.AppProfile, SealedAt: opts.SealedAt}
+	if err := fn.Setup(ctx); err != nil {
+		return err
+	}
+	defer fn.Teardown()
+	for i, k := range keys {
+		if err := fn.ProcessElement(ctx, k, contents[i]); err != nil {
+			return err
+		}
+	}
+	return fn.FinishBundle(ctx)
+}

@@ -4,12 +4,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -50,16 +51,36 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	app := srv.App()
-	errc := make(chan error, 1)
-	go func() { errc <- app.Listen(cfg.Addr) }()
-	log.Info("queryapi listening", "addr", cfg.Addr)
+	errc := make(chan error, 2)
+	go func() {
+		if err := app.Listen(cfg.Addr); err != nil {
+			errc <- fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		}
+	}()
+	var ms *http.Server
+	if cfg.MetricsAddr != queryapi.MetricsOff {
+		ms = srv.MetricsServer(cfg.MetricsAddr)
+		go func() {
+			if err := ms.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics listener %s (QUERYAPI_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+			}
+		}()
+	}
+	log.Info("queryapi listening", "addr", cfg.Addr, "metrics_addr", cfg.MetricsAddr)
 	select {
 	case err := <-errc:
-		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		return err
 	case <-ctx.Done():
 	}
-	if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// In-flight requests get SHUTDOWN_TIMEOUT to finish.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = app.ShutdownWithContext(sctx)
+	if ms != nil {
+		err = errors.Join(err, ms.Shutdown(sctx))
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown within %s (SHUTDOWN_TIMEOUT): %w", cfg.ShutdownTimeout, err)
 	}
 	log.Info("queryapi stopped cleanly")
 	return nil

@@ -13,22 +13,30 @@
   const TOP = 10;
   const REFRESH_MS = 60e3;
   const REALTIME_MS = 10e3;
-  const SUMMARY_METRICS = ['visitors', 'pageviews', 'events', 'sessions', 'bounce_rate', 'avg_session_duration', 'revenue'];
+  const SUMMARY_METRICS = ['visitors', 'pageviews', 'events', 'sessions', 'bounce_rate', 'engagement_rate', 'avg_session_duration', 'revenue'];
   const SERIES_METRICS = ['visitors', 'pageviews', 'revenue'];
-  const BREAKDOWN_METRICS = ['visitors', 'pageviews', 'events'];
+  // Columns of the top tables: what each dimension's breakdown rows hold
+  // (docs/metrics.md): pages and other event-scoped or session-scoped
+  // dimensions have event metrics; entry and exit pages are shown with
+  // session metrics, exit pages having no event metrics at all.
+  const EVENT_COLUMNS = [['visitors', 'Visitors'], ['pageviews', 'Page views'], ['events', 'Events']];
+  const SESSION_COLUMNS = [['visitors', 'Visitors'], ['sessions', 'Sessions'], ['engagement_rate', 'Engagement rate']];
   const CARDS = [
     { metric: 'visitors', label: 'Visitors' },
     { metric: 'pageviews', label: 'Page views' },
     { metric: 'events', label: 'Events' },
     { metric: 'sessions', label: 'Sessions' },
     { metric: 'bounce_rate', label: 'Bounce rate' },
+    { metric: 'engagement_rate', label: 'Engagement rate' },
     { metric: 'avg_session_duration', label: 'Average session' },
   ];
   const DIMENSIONS = [
-    { dimension: 'page', title: 'Top pages', column: 'Page' },
-    { dimension: 'source', title: 'Top sources', column: 'Source' },
-    { dimension: 'country', title: 'Top countries', column: 'Country' },
-    { dimension: 'device', title: 'Top devices', column: 'Device' },
+    { dimension: 'page', title: 'Top pages', column: 'Page', columns: EVENT_COLUMNS },
+    { dimension: 'entry_page', title: 'Entry pages', column: 'Entry page', columns: SESSION_COLUMNS },
+    { dimension: 'exit_page', title: 'Exit pages', column: 'Exit page', columns: SESSION_COLUMNS },
+    { dimension: 'source', title: 'Top sources', column: 'Source', columns: EVENT_COLUMNS },
+    { dimension: 'country', title: 'Top countries', column: 'Country', columns: EVENT_COLUMNS },
+    { dimension: 'device', title: 'Top devices', column: 'Device', columns: EVENT_COLUMNS },
   ];
 
   const $ = (id) => document.getElementById(id);
@@ -99,11 +107,24 @@
 
   const isoHour = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+  // offsetMinutes is tz's UTC offset at now, in minutes (+330 in India).
+  function offsetMinutes(tz, now) {
+    try {
+      const p = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' }).formatToParts(new Date(now));
+      const m = /GMT([+-])(\d{2}):(\d{2})/.exec(p.find((x) => x.type === 'timeZoneName').value);
+      return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+    } catch (_) {
+      return 0;
+    }
+  }
+
   // rangeQuery turns a range choice into the API's from, to and interval.
   // Dates (YYYY-MM-DD) mean local midnight in tz to the API; "last N
   // hours" ranges end with the current hour.
   function rangeQuery(range, tz, now) {
-    const end = Math.floor(now / HOUR) * HOUR + HOUR;
+    // The end of the current local hour in tz (a UTC half hour in India).
+    const off = offsetMinutes(tz, now) * 60e3;
+    const end = Math.floor((now + off) / HOUR) * HOUR + HOUR - off;
     const today = dateIn(tz, now);
     switch (range) {
       case 'today': return { from: today, to: addDays(today, 1), interval: 'hour' };
@@ -143,7 +164,8 @@
   function formatValue(metric, v) {
     if (v === null || v === undefined) return '—';
     switch (metric) {
-      case 'bounce_rate': return percent.format(v);
+      case 'bounce_rate':
+      case 'engagement_rate': return percent.format(v);
       case 'avg_session_duration': {
         const m = Math.floor(v / 60);
         const s = Math.round(v - m * 60);
@@ -301,17 +323,16 @@
   }
 
   function renderTop(d, b) {
-    const metricCells = (p) => BREAKDOWN_METRICS.map((m) => el('td', { 'data-metric': m }, num(p[m], formatValue(m, p[m]))));
+    const metricCells = (p) => d.columns.map(([m]) => el('td', { 'data-metric': m }, num(p[m], formatValue(m, p[m]))));
     const rows = b.rows.map((r) => el('tr', { 'data-value': r.value },
       el('th', { scope: 'row' }, dimensionLabel(d.dimension, r.value)), ...metricCells(r)));
     if (rows.length === 0) {
-      rows.push(el('tr', null, el('td', { colspan: String(1 + BREAKDOWN_METRICS.length) }, 'No data in this range')));
+      rows.push(el('tr', null, el('td', { colspan: String(1 + d.columns.length) }, 'No data in this range')));
     }
     const other = el('tr', { class: 'other', 'data-row': 'other' }, el('th', { scope: 'row' }, 'Other'), ...metricCells(b.other));
     $('top-' + d.dimension).replaceChildren(
       el('caption', null, d.title),
-      el('thead', null, el('tr', null, el('th', { scope: 'col' }, d.column), el('th', { scope: 'col' }, 'Visitors'),
-        el('th', { scope: 'col' }, 'Page views'), el('th', { scope: 'col' }, 'Events'))),
+      el('thead', null, el('tr', null, el('th', { scope: 'col' }, d.column), ...d.columns.map(([, label]) => el('th', { scope: 'col' }, label)))),
       el('tbody', null, ...rows, other),
       el('tfoot', null, el('tr', { 'data-row': 'total' }, el('th', { scope: 'row' }, 'Total'), ...metricCells(b.total))));
   }
@@ -422,7 +443,7 @@
       const [summary, series, ...tops] = await Promise.all([
         api('summary', { metrics: SUMMARY_METRICS.join(','), ...common }, signal),
         api('timeseries', { metrics: SERIES_METRICS.join(','), interval: q.interval, ...common }, signal),
-        ...DIMENSIONS.map((d) => api('breakdown', { dimension: d.dimension, metrics: BREAKDOWN_METRICS.join(','), limit: String(TOP), ...common }, signal)),
+        ...DIMENSIONS.map((d) => api('breakdown', { dimension: d.dimension, metrics: d.columns.map(([m]) => m).join(','), limit: String(TOP), ...common }, signal)),
       ]);
       if (gen !== generation) return;
       $('error').hidden = true;

@@ -1,7 +1,7 @@
 // Command localstack runs the whole footfall stack in the foreground (`make
 // run`): emulators, streaming pipeline, ingest and query API. Ctrl-C stops
 // everything. Addresses can be overridden with INGEST_ADDR, INGEST_OPS_ADDR, QUERYAPI_ADDR,
-// PUBSUB_EMULATOR_HOST, PUBSUB_EMULATOR_STATS_ADDR and BIGTABLE_EMULATOR_HOST. Once the stack is up it
+// QUERYAPI_METRICS_ADDR, PUBSUB_EMULATOR_HOST, PUBSUB_EMULATOR_STATS_ADDR and BIGTABLE_EMULATOR_HOST. Once the stack is up it
 // sends the demo merchant a shop's traffic of the last two days
 // (testing/demodata; -demo-events, FOOTFALL_DEMO_EVENTS, 0 for none), so
 // that the dashboard it prints the address of has something to show.
@@ -51,8 +51,9 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 		PubSubAddr:    os.Getenv("PUBSUB_EMULATOR_HOST"),
 		BigtableAddr:  os.Getenv("BIGTABLE_EMULATOR_HOST"),
 		// The Pub/Sub emulator's backlog, which ingest's back-pressure reads.
-		PubSubStatsAddr: os.Getenv("PUBSUB_EMULATOR_STATS_ADDR"),
-		Log:             log,
+		PubSubStatsAddr:  os.Getenv("PUBSUB_EMULATOR_STATS_ADDR"),
+		QueryMetricsAddr: os.Getenv("QUERYAPI_METRICS_ADDR"),
+		Log:              log,
 	})
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 footfall is running.
 
   ingest     %[1]s   (Segment HTTP API; write key %[3]q; metrics on %[8]s/metrics)
-  query API  %[2]s   (read key %[4]q)
+  query API  %[2]s   (read key %[4]q; metrics on %[9]s)
   merchant   %[5]q
   logs       %[6]s
   demo data  %[7]s
@@ -92,7 +93,7 @@ Read it back (within about a minute):
   curl -H 'Authorization: Bearer %[4]s' "%[2]s/v1/timeseries?metrics=events&event=signup&interval=hour&from=$(date -u -d '-1 hour' +%%Y-%%m-%%dT%%H:00:00Z)&to=$(date -u -d '+1 hour' +%%Y-%%m-%%dT%%H:00:00Z)"
 
 Press Ctrl-C to stop.
-`, st.IngestURL(), st.QueryURL(), keys.DemoWriteKey, keys.DemoReadKey, keys.DemoMerchant, filepath.Join(*data, "logs"), demo, st.IngestOpsURL())
+`, st.IngestURL(), st.QueryURL(), keys.DemoWriteKey, keys.DemoReadKey, keys.DemoMerchant, filepath.Join(*data, "logs"), demo, st.IngestOpsURL(), st.QueryMetricsURL())
 	<-ctx.Done()
 	log.Info("stopping the local stack")
 	return nil

@@ -55,6 +55,7 @@ var (
 	binDir   = flag.String("bin", "bin", "streaming: directory of the built binaries (make build)")
 	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this file (batch/visit: the run; streaming: 30 s of the pipeline process)")
 	baseline = flag.Bool("baseline", false, "visit: the same pipeline without the stateful steps, for comparison")
+	memProf  = flag.String("memprofile", "", "batch/visit: write a heap profile to this file each time the process's RSS reaches a new peak (the last one is the peak's)")
 )
 
 func init() {
@@ -145,6 +146,10 @@ func runBatch(visitOnly bool) error {
 	stop := progress(func() string {
 		return fmt.Sprintf("decoded=%d outputs=%d rss_mib=%d", counter("events_decoded"), outputs.Load(), rss()>>20)
 	})
+	if *memProf != "" {
+		stopMem := watchPeakHeap(*memProf)
+		defer stopMem()
+	}
 	if *cpuProf != "" {
 		f, err := os.Create(*cpuProf)
 		if err != nil {
@@ -425,6 +430,32 @@ func counter(name string) int64 {
 		}
 	}
 	return -1
+}
+
+// watchPeakHeap writes a heap profile to path whenever the RSS has grown
+// by a tenth since the last one, until stopped.
+func watchPeakHeap(path string) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		var last int64
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if r := rss(); r > last+last/10 {
+					last = r
+					if f, err := os.Create(path); err == nil {
+						pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // rss and peakRSS read this process's current and peak resident set size

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	_ "net/http/pprof"
 	"os"
 	"os/exec"
@@ -55,8 +56,10 @@ func realMain(ctx context.Context) error {
 	concurrency := flag.Int("concurrency", 16, "requests in flight")
 	duration := flag.Duration("duration", 10*time.Second, "measuring time per scenario")
 	warmup := flag.Bool("warmup", true, "before measuring a scenario, send its request once for every merchant (steady state: sealed aggregates cached)")
-	scenarios := flag.String("scenarios", "daily30-live,daily30-sealed,hourly7,breakdown30", "scenarios to run")
-	cache := flag.Int("cache", 400_000, "CACHE_ENTRIES of the server (0: no cache)")
+	scenarios := flag.String("scenarios", "daily30-live,daily30-live-utc,daily30-live-kolkata,daily30-sealed,hourly7,breakdown30", "scenarios to run")
+	cache := flag.Int64("cache-mib", 1024, "CACHE_BYTES of the server in MiB (0: no cache)")
+	quarters := flag.Bool("quarters", true, "also write quarter-hour rows (layout v2)")
+	rounds := flag.Int("rounds", 1, "measure the scenarios this many times, alternating (warm-up once)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	flag.Parse()
@@ -78,7 +81,7 @@ func realMain(ctx context.Context) error {
 		dimList = append(dimList, dim)
 	}
 	l := querybench.Layout{Merchants: *merchants, Days: *days, End: time.Now().UTC().Truncate(time.Hour),
-		Provisional: *provisional, Dims: dimList, TopK: *topK}
+		Provisional: *provisional, Dims: dimList, TopK: *topK, Quarters: *quarters}
 
 	clocks := []func() time.Duration{selfCPU}
 	if os.Getenv("BIGTABLE_EMULATOR_HOST") == "" {
@@ -114,10 +117,13 @@ func realMain(ctx context.Context) error {
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("preload: %d merchants × %d days, dims %s top %d: %d rows, %.0f MiB of cells, in %s; heap after GC %.0f MiB\n",
 		l.Merchants, l.Days, *dims, l.TopK, st.Rows, float64(st.Bytes)/(1<<20), time.Since(t0).Round(time.Second), float64(ms.HeapAlloc)/(1<<20))
+	md := float64(l.Merchants * l.Days)
+	fmt.Printf("storage per merchant-day: %.1f KiB of cells (hourly rows %.1f KiB, quarter rows %.1f KiB in %d rows)\n",
+		float64(st.Bytes)/md/1024, float64(st.Bytes-st.QuarterBytes)/md/1024, float64(st.QuarterBytes)/md/1024, st.QuarterRows)
 
 	cfg := queryapi.DefaultConfig()
 	cfg.BigtableProject, cfg.BigtableInstance = res.BigtableProject, res.BigtableInstance
-	cfg.CacheEntries = *cache
+	cfg.CacheBytes = *cache << 20
 	cfg.RateLimit, cfg.RateBurst = 1000, 1000 // measure the server, not the limiter
 	store, err := queryapi.NewBigtable(ctx, cfg.BigtableProject, cfg.BigtableInstance, cfg.BigtableAppProfile)
 	if err != nil {
@@ -138,11 +144,18 @@ func realMain(ctx context.Context) error {
 	base := "http://" + ln.Addr().String()
 
 	var prof *os.File
-	for _, sc := range querybench.Scenarios(l) {
-		if !strings.Contains(","+*scenarios+",", ","+sc.Name+",") {
-			continue
+	var run []querybench.Scenario
+	for range *rounds {
+		for _, sc := range querybench.Scenarios(l) {
+			if strings.Contains(","+*scenarios+",", ","+sc.Name+",") {
+				run = append(run, sc)
+			}
 		}
-		if *warmup {
+	}
+	warmed := map[string]bool{}
+	for _, sc := range run {
+		if *warmup && !warmed[sc.Name] {
+			warmed[sc.Name] = true
 			t0 := time.Now()
 			if err := querybench.Warm(ctx, base, sc, l.Merchants, *concurrency); err != nil {
 				return err
@@ -172,6 +185,13 @@ func realMain(ctx context.Context) error {
 	}
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("process: heap %.0f MiB, sys %.0f MiB, GC cycles %d\n", float64(ms.HeapAlloc)/(1<<20), float64(ms.Sys)/(1<<20), ms.NumGC)
+	rec := httptest.NewRecorder()
+	srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(line, "footfall_queryapi_cache_") {
+			fmt.Println("server:", line)
+		}
+	}
 	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.Canceled) {
 		return ctx.Err()
 	}

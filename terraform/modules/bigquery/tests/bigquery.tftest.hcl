@@ -62,8 +62,8 @@ run "schema_comes_from_the_event_contract" {
   }
 
   assert {
-    condition     = length(jsondecode(google_bigquery_table.events.schema)) == 24
-    error_message = "the schema has one column per event.Event field (24)."
+    condition     = length(jsondecode(google_bigquery_table.events.schema)) == 27
+    error_message = "the schema has one column per event.Event field (27)."
   }
 }
 
