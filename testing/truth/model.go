@@ -62,7 +62,7 @@ const (
 	TxWindow          = time.Hour        // a transaction id counts once within this
 	AttachWindow      = 30 * time.Minute // a user-id-only event attaches to a visitor seen this recently
 	SessionGap        = 30 * time.Minute // a gap this long ends a session
-	SessionMax        = time.Hour        // an event this long after the start starts a new session
+	LongRun           = time.Hour        // a run of activity this long is cut at each full UTC hour
 	EngagedDuration   = 10 * time.Second // sessions this long are engaged
 	EngagedViews      = 2                // sessions with this many views are engaged
 	MaxBreakdownItems = 100              // values kept per hour and dimension before (other)
@@ -236,13 +236,25 @@ func Compute(hits []Hit, cfg Config) (*Model, error) {
 	for _, k := range groupOrder {
 		var s *Session
 		var members []*Counted
+		var run time.Time // when the run of activity without a SessionGap pause began
 		flush := func() {
 			if s != nil {
 				m.Sessions = append(m.Sessions, finishSession(s, members))
 			}
 		}
 		for _, c := range groups[k] {
-			if s == nil || c.Hit.At.Sub(s.End) >= SessionGap || c.Hit.At.Sub(s.Start) >= SessionMax {
+			newRun := s == nil || c.Hit.At.Sub(s.End) >= SessionGap
+			if newRun {
+				run = c.Hit.At
+			}
+			// The first full UTC hour after the previous event, if this
+			// event is at or past it and the run had lasted LongRun there.
+			cut := false
+			if !newRun {
+				h := s.End.Truncate(time.Hour).Add(time.Hour)
+				cut = !c.Hit.At.Before(h) && h.Sub(run) >= LongRun
+			}
+			if newRun || cut {
 				flush()
 				s, members = &Session{Merchant: k[0], Key: k[1], Start: c.Hit.At}, nil
 			}

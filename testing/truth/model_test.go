@@ -140,7 +140,13 @@ func TestSessions(t *testing.T) {
 		{"group and alias neither", []Hit{pv("1", "v", 0, "/"), with(tr("2", "v", "group", time.Second), func(h *Hit) { h.Type = "group" }), with(tr("3", "v", "alias", time.Second), func(h *Hit) { h.Type, h.User = "alias", "u" })}, 1, 1, 0, 0},
 		{"a gap just under 30 min", []Hit{pv("1", "v", 0, "/"), pv("2", "v", 30*m-time.Millisecond, "/")}, 1, 0, 1, 30*60000 - 1},
 		{"a gap of 30 min", []Hit{pv("1", "v", 0, "/"), pv("2", "v", 30*m, "/")}, 2, 2, 0, 0},
-		{"1 h cap", []Hit{pv("1", "v", 0, "/"), pv("2", "v", 25*m, "/"), pv("3", "v", 50*m, "/"), pv("4", "v", 60*m, "/")}, 2, 1, 1, 50 * 60000},
+		{"a run of an hour is cut at the full hour", []Hit{pv("1", "v", 0, "/"), pv("2", "v", 25*m, "/"), pv("3", "v", 50*m, "/"), pv("4", "v", 60*m, "/")}, 2, 1, 1, 50 * 60000},
+		// From 10:20: not cut at 11:00 (the run lasted 40 min), cut at 12:00.
+		{"a run shorter than an hour at the full hour goes on", []Hit{pv("1", "v", 20*m, "/"), pv("2", "v", 40*m, "/"), pv("3", "v", 60*m, "/"), pv("4", "v", 80*m, "/"), pv("5", "v", 100*m, "/"), pv("6", "v", 120*m, "/"), pv("7", "v", 140*m, "/")}, 2, 0, 2, 100 * 60000},
+		// The run goes on through a cut: cut again at the next full hour.
+		{"the run goes on after a cut", []Hit{pv("1", "v", 0, "/"), pv("2", "v", 20*m, "/"), pv("3", "v", 40*m, "/"), pv("4", "v", 60*m, "/"), pv("5", "v", 80*m, "/"), pv("6", "v", 100*m, "/"), pv("7", "v", 120*m, "/")}, 3, 1, 2, 80 * 60000},
+		// A pause of 30 minutes starts a new run.
+		{"a pause starts a new run", []Hit{pv("1", "v", 0, "/"), pv("2", "v", 20*m, "/"), pv("3", "v", 50*m, "/"), pv("4", "v", 70*m, "/")}, 2, 0, 2, 40 * 60000},
 		{"client session ids split", []Hit{with(pv("1", "v", 0, "/"), func(h *Hit) { h.Session = "s1" }), with(pv("2", "v", m, "/"), func(h *Hit) { h.Session = "s2" }), pv("3", "v", 2*m, "/")}, 3, 3, 0, 0},
 		{"visitors are separate", []Hit{pv("1", "v", 0, "/"), pv("2", "w", time.Second, "/")}, 2, 2, 0, 0},
 		{"bots start no session", []Hit{with(pv("1", "b", 0, "/"), func(h *Hit) { h.UA = UAGooglebot })}, 0, 0, 0, 0},
