@@ -614,9 +614,9 @@ func fromPageURL(e *event.Event) {
 				path = "/"
 			}
 		}
-		if p, err := url.PathUnescape(path); err == nil {
-			e.PagePath = p
-		}
+		// Kept as sent: the pipeline decodes it (docs/metrics.md, "Page
+		// paths"), so that a page is one page whichever way it came.
+		e.PagePath = path
 	}
 	if e.UTMSource != "" || !strings.Contains(query, "utm_") {
 		return

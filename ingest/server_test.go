@@ -425,7 +425,10 @@ func TestFromPageURL(t *testing.T) {
 	}{
 		{"https://shop.example/a/b?x=1", "/a/b", "", "", ""},
 		{"https://shop.example", "/", "", "", ""},
-		{"https://shop.example/caf%C3%A9?utm_source=news%20letter&utm_medium=email#top", "/café", "news letter", "email", ""},
+		// The path as sent (the pipeline decodes it, keeping %2F: a%2Fb and
+		// a/b are two pages); the campaign values decoded.
+		{"https://shop.example/caf%C3%A9?utm_source=news%20letter&utm_medium=email#top", "/caf%C3%A9", "news letter", "email", ""},
+		{"https://shop.example/a%2Fb", "/a%2Fb", "", "", ""},
 		{"https://shop.example/p?utm_campaign=bf&utm_source=g&utm_source=ignored", "/p", "g", "", "bf"},
 		{"/relative/path?utm_source=x", "/relative/path", "x", "", ""},
 		{"https://shop.example/p#frag?utm_source=no", "/p", "", "", ""},
