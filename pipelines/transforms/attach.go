@@ -10,6 +10,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/footfall/footfall/pipelines/enrich"
 )
 
 func init() {
@@ -36,7 +38,7 @@ func (fn *splitForAttachFn) ProcessElement(t beam.EventTime, h Hit, direct, sigh
 	case h.Anon != "":
 		direct(t, h)
 		if h.UserID != "" && !h.Bot() {
-			sightings(t, Hit{Merchant: h.Merchant, UserID: h.UserID, Anon: h.Anon, Time: h.Time, Receive: h.Receive, Flags: flagSighting})
+			sightings(t, sightingOf(h))
 		}
 	case h.Bot():
 		direct(t, h) // a bot's event needs no visitor
@@ -95,11 +97,21 @@ func attachSorted(hits []Hit, emit func(Hit)) {
 	}
 }
 
+// sightingOf is what an identified visitor's event h tells the attach
+// step: the user id was seen on this anonymous id at this time, from this
+// country and user agent.
+func sightingOf(h Hit) Hit {
+	return Hit{Merchant: h.Merchant, UserID: h.UserID, Anon: h.Anon, Time: h.Time, Receive: h.Receive, Flags: flagSighting,
+		Dims: enrich.Dims{Country: h.Country, Device: h.Device, Browser: h.Browser, OS: h.OS}}
+}
+
 // attach gives orphan h the anonymous id of sighting s when s is at most
-// AttachWindow before it, else marks h unattached.
+// AttachWindow before it, with the sighting's country and user agent
+// dimensions (a server's are not the visitor's), else marks h unattached.
 func attach(h *Hit, s Hit, ok bool) {
 	if ok && h.Time >= s.Time && h.Time-s.Time <= AttachWindow.Microseconds() {
 		h.Visitor = s.Anon
+		h.Country, h.Device, h.Browser, h.OS = s.Country, s.Device, s.Browser, s.OS
 		return
 	}
 	h.Visitor = ""

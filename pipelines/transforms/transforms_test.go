@@ -232,8 +232,7 @@ func reference(t testing.TB, events []event.Event, opts Options) []string {
 		case h.Anon != "":
 			direct = append(direct, h)
 			if h.UserID != "" && !h.Bot() {
-				byUser[h.Merchant+"\x00"+h.UserID] = append(byUser[h.Merchant+"\x00"+h.UserID],
-					Hit{Merchant: h.Merchant, UserID: h.UserID, Anon: h.Anon, Time: h.Time, Receive: h.Receive, Flags: flagSighting})
+				byUser[h.Merchant+"\x00"+h.UserID] = append(byUser[h.Merchant+"\x00"+h.UserID], sightingOf(h))
 			}
 		case h.Bot():
 			direct = append(direct, h)

@@ -271,10 +271,12 @@ func TestHitAndSessionCodersRoundTrip(t *testing.T) {
 // user id within AttachWindow before it; otherwise it is unattached.
 func TestAttach(t *testing.T) {
 	sight := func(anon, hms string) Hit {
-		return Hit{Merchant: "m", UserID: "u", Anon: anon, Time: at(t, hms), Flags: flagSighting}
+		return sightingOf(Hit{Merchant: "m", UserID: "u", Anon: anon, Time: at(t, hms),
+			Dims: enrich.Dims{Page: "/seen", Country: "DE-" + anon, Device: "mobile", Browser: "Safari", OS: "iOS"}})
 	}
 	orphan := func(id, hms string) Hit {
-		return Hit{ID: id, Merchant: "m", UserID: "u", Time: at(t, hms)}
+		return Hit{ID: id, Merchant: "m", UserID: "u", Time: at(t, hms),
+			Dims: enrich.Dims{Page: "/srv", Country: "US", Device: "other", Browser: "(none)", OS: "(none)"}}
 	}
 	hits := []Hit{orphan("before", "00:00:00"), sight("a1", "00:10:00"), orphan("same-time", "00:10:00"),
 		orphan("within", "00:40:00"), orphan("beyond", "00:40:01"), sight("a2", "01:00:00"), orphan("newer", "01:05:00")}
@@ -286,6 +288,11 @@ func TestAttach(t *testing.T) {
 			v = "unattached"
 		}
 		got[h.ID] = v
+		// An attached event is the visitor's: country and user agent come
+		// from the event it was attached through, not from the server.
+		if v != "unattached" && (h.Country != "DE-"+v || h.Device != "mobile" || h.Browser != "Safari" || h.OS != "iOS" || h.Page != "/srv") {
+			t.Errorf("%s attached to %s has dims %+v", h.ID, v, h.Dims)
+		}
 	})
 	want := map[string]string{"before": "unattached", "same-time": "a1", "within": "a1", "beyond": "unattached", "newer": "a2"}
 	if !reflect.DeepEqual(got, want) {
