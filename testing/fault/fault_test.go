@@ -20,6 +20,7 @@ import (
 
 	"github.com/footfall/footfall/internal/keys"
 	"github.com/footfall/footfall/internal/layout"
+	"github.com/footfall/footfall/pipelines/transforms"
 	"github.com/footfall/footfall/testing/loadgen"
 	"github.com/footfall/footfall/testing/localstack"
 	"github.com/footfall/footfall/testing/truth"
@@ -87,18 +88,21 @@ const (
 func startStack(t *testing.T, env ...string) *localstack.Stack {
 	t.Helper()
 	return localstack.StartForTest(t, localstack.Options{
-		BinDir:       binDir,
-		PipelineArgs: []string{"--early-firing=2s"},
+		BinDir: binDir,
+		// The hours under test end up to 3 hours ago (closedHours): the
+		// streaming job keeps them, so that provisional values are exact.
+		PipelineArgs: []string{"--early-firing=2s", "--horizon=4h"},
 		SealEvery:    sealEvery, SealGrace: sealGrace,
 		Env: append([]string{"PUBLISH_TIMEOUT=2s", "RATE_LIMIT_EVENTS_PER_SECOND=1000000", "RATE_LIMIT_BURST=1000000"}, env...),
 	})
 }
 
-// closedHours returns two closed UTC hours [from, to): their events seal
-// within seconds of arriving.
+// closedHours returns two settled UTC hours [from, to) (SettledAfter and
+// the seal grace have passed since they ended): their events seal within
+// seconds of arriving.
 func closedHours() (from, to time.Time) {
-	from = time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
-	return from, from.Add(2 * time.Hour)
+	to = time.Now().UTC().Add(-transforms.SettledAfter - sealGrace).Truncate(time.Hour)
+	return to.Add(-2 * time.Hour), to
 }
 
 // load is a Sender running in the background over a fixed set of events.
