@@ -327,7 +327,7 @@
     const rows = b.rows.map((r) => el('tr', { 'data-value': r.value },
       el('th', { scope: 'row' }, dimensionLabel(d.dimension, r.value)), ...metricCells(r)));
     if (rows.length === 0) {
-      rows.push(el('tr', null, el('td', { colspan: String(1 + d.columns.length) }, 'No data in this range')));
+      rows.push(el('tr', { 'data-row': 'empty' }, el('td', { colspan: String(1 + d.columns.length) }, 'No data in this range')));
     }
     const other = el('tr', { class: 'other', 'data-row': 'other' }, el('th', { scope: 'row' }, 'Other'), ...metricCells(b.other));
     $('top-' + d.dimension).replaceChildren(
