@@ -11,9 +11,10 @@
 //	sealbench -mode delay -bin bin
 //
 // starts the local stack with its default sealing schedule, sends events
-// for the hour that closed most recently, and reports how long after they
-// were accepted the hour is served sealed (the sealer's detection and seal
-// time; an hour that ends now is sealed that long after its grace period).
+// for the most recent hour that has settled (transforms.SettledAfter and
+// the grace have passed since it ended), and reports how long after they
+// were accepted the hour is served sealed: the sealer's detection and seal
+// time, so an hour that ends now is sealed SettledAfter + grace + that.
 //
 // Both modes are bounded by their flags, use loopback only and scratch
 // directories, and stop by themselves.
@@ -39,6 +40,7 @@ import (
 	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/internal/keys"
 	"github.com/footfall/footfall/pipelines/io/archive"
+	"github.com/footfall/footfall/pipelines/transforms"
 	"github.com/footfall/footfall/testing/localstack"
 )
 
@@ -200,7 +202,7 @@ func delayBench() error {
 		return err
 	}
 	defer st.Stop()
-	h := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	h := time.Now().UTC().Add(-transforms.SettledAfter - st.Options().SealGrace).Truncate(time.Hour).Add(-time.Hour)
 	var batch []map[string]any
 	for i := range 200 {
 		batch = append(batch, map[string]any{"type": "track", "event": "signup", "anonymousId": fmt.Sprintf("v%d", i%50),
