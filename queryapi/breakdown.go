@@ -72,26 +72,11 @@ type ranked struct {
 func (r *ranked) sizeBytes() int { return r.bytes }
 
 func (s *Server) handleBreakdown() fiber.Handler {
-	const route = "/v1/breakdown"
-	return func(c *fiber.Ctx) error {
-		q, err := newQuery(c, route)
-		if err != nil {
-			return err
-		}
-		req, err := parseBreakdownRequest(q, s.cfg)
-		if err != nil {
-			return err
-		}
-		merchant := merchantOf(c)
-		ctx := c.UserContext()
-		st, err := s.freshState(ctx)
-		if err != nil {
-			return err
-		}
-		return s.respond(c, s.sealedSeed(st, req.From, req.To), func() (any, error) {
-			return s.breakdown(ctx, merchant, req, st)
+	return handleRanged(s, "/v1/breakdown", parseBreakdownRequest,
+		func(r breakdownRequest) (time.Time, time.Time) { return r.From, r.To },
+		func(ctx context.Context, merchant string, r breakdownRequest, st *state) (any, error) {
+			return s.breakdown(ctx, merchant, r, st)
 		})
-	}
 }
 
 // breakdown answers one breakdown request.

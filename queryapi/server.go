@@ -285,6 +285,34 @@ func canonicalQuery(c *fiber.Ctx) string {
 	return strings.Join(kv, "&")
 }
 
+// handleRanged is the handler of an endpoint that answers over a range:
+// it parses the query into the endpoint's typed request, reads the freshness
+// state once, and responds with answer's result, cacheable when the span
+// it covers is sealed.
+func handleRanged[R any](s *Server, route string, parse func(*query, Config) (R, error), span func(R) (from, to time.Time),
+	answer func(ctx context.Context, merchant string, req R, st *state) (any, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		q, err := newQuery(c, route)
+		if err != nil {
+			return err
+		}
+		req, err := parse(q, s.cfg)
+		if err != nil {
+			return err
+		}
+		merchant := merchantOf(c)
+		ctx := c.UserContext()
+		st, err := s.freshState(ctx)
+		if err != nil {
+			return err
+		}
+		from, to := span(req)
+		return s.respond(c, s.sealedSeed(st, from, to), func() (any, error) {
+			return answer(ctx, merchant, req, st)
+		})
+	}
+}
+
 // respond answers with the JSON of build(). Identical concurrent requests
 // of one merchant share one build. When sealedSeed is not empty, the answer
 // covers sealed hours only: it gets an ETag derived from the request and

@@ -139,26 +139,11 @@ func btoi(b bool) int {
 }
 
 func (s *Server) handleSummary() fiber.Handler {
-	const route = "/v1/summary"
-	return func(c *fiber.Ctx) error {
-		q, err := newQuery(c, route)
-		if err != nil {
-			return err
-		}
-		req, err := parseSummaryRequest(q, s.cfg)
-		if err != nil {
-			return err
-		}
-		merchant := merchantOf(c)
-		ctx := c.UserContext()
-		st, err := s.freshState(ctx)
-		if err != nil {
-			return err
-		}
-		return s.respond(c, s.sealedSeed(st, req.PrevFrom, req.To), func() (any, error) {
-			return s.summary(ctx, merchant, req, st)
+	return handleRanged(s, "/v1/summary", parseSummaryRequest,
+		func(r summaryRequest) (time.Time, time.Time) { return r.PrevFrom, r.To },
+		func(ctx context.Context, merchant string, r summaryRequest, st *state) (any, error) {
+			return s.summary(ctx, merchant, r, st)
 		})
-	}
 }
 
 // summary answers one summary request.

@@ -38,27 +38,13 @@ const filterNote = "served from hourly breakdown rows, which keep each hour's to
 	"each point's in_other_hours says in how many of its hours that may have happened"
 
 func (s *Server) handleTimeseries() fiber.Handler {
-	const route = "/v1/timeseries"
-	return func(c *fiber.Ctx) error {
-		q, err := newQuery(c, route)
-		if err != nil {
-			return err
-		}
-		req, err := parseTimeseriesRequest(q, s.cfg)
-		if err != nil {
-			return err
-		}
-		merchant := merchantOf(c)
-		ctx := c.UserContext()
-		st, err := s.freshState(ctx)
-		if err != nil {
-			return err
-		}
-		bs := req.Buckets
-		return s.respond(c, s.sealedSeed(st, bs[0].Start, bs[len(bs)-1].End), func() (any, error) {
-			return s.timeseries(ctx, merchant, req, st)
+	return handleRanged(s, "/v1/timeseries", parseTimeseriesRequest,
+		func(r timeseriesRequest) (time.Time, time.Time) {
+			return r.Buckets[0].Start, r.Buckets[len(r.Buckets)-1].End
+		},
+		func(ctx context.Context, merchant string, r timeseriesRequest, st *state) (any, error) {
+			return s.timeseries(ctx, merchant, r, st)
 		})
-	}
 }
 
 // timeseries answers one time-series request.
