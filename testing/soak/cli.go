@@ -23,7 +23,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.DrainLimit, "drain-limit", 10*time.Minute, "longest wait after the load for the provisional values to count everything")
 	fs.BoolVar(&c.Sealed, "sealed", c.Sealed, "wait for the sealer to seal every hour of the run and check the sealed values")
 	fs.DurationVar(&c.SealGrace, "seal-grace", 2*time.Minute, "the sealer's grace after an hour closes")
-	fs.DurationVar(&c.SealLimit, "seal-limit", 30*time.Minute, "longest wait for the sealing, after the last hour closed and its grace passed")
+	fs.DurationVar(&c.SealLimit, "seal-limit", 30*time.Minute, "longest wait for the sealing, after the last hour settled (an hour after it closed) and its grace passed")
 	fs.DurationVar(&c.GiveUp, "give-up", 10*time.Minute, "how long the sender retries a batch before abandoning it")
 	fs.Func("backpressure-max-age", "ingest's back-pressure bound on the oldest unacknowledged message (default: the stack's, 3m)", func(v string) error {
 		if _, err := time.ParseDuration(v); err != nil {

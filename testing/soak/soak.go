@@ -37,6 +37,7 @@ import (
 	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/internal/keys"
 	"github.com/footfall/footfall/pipelines/io/archive"
+	"github.com/footfall/footfall/pipelines/transforms"
 	"github.com/footfall/footfall/testing/loadgen"
 	"github.com/footfall/footfall/testing/localstack"
 	"github.com/footfall/footfall/testing/truth"
@@ -68,10 +69,10 @@ type Config struct {
 	// values to count everything.
 	DrainLimit time.Duration
 	// Sealed makes the run wait, after the load, until the stack's sealer
-	// has sealed every hour the load touched (the last one closes at the
-	// end of its clock hour, plus SealGrace) and compare the sealed values
-	// with the ground truth; SealLimit bounds the wait after that hour's
-	// grace has passed.
+	// has sealed every hour the load touched (the last one settles
+	// transforms.SettledAfter after the end of its clock hour, and is
+	// sealed SealGrace later) and compare the sealed values with the
+	// ground truth; SealLimit bounds the wait after that.
 	Sealed    bool
 	SealLimit time.Duration
 	// SealGrace is the sealer's grace after an hour closes (default: the
@@ -289,8 +290,9 @@ func run(ctx context.Context, st *localstack.Stack, c Config) (*Result, error) {
 		if grace <= 0 {
 			grace = 2 * time.Minute
 		}
-		limit := time.Until(to.Add(grace).Add(c.SealLimit))
+		limit := time.Until(to.Add(transforms.SettledAfter + grace + c.SealLimit))
 		c.Log.Info("waiting for the sealer to seal every hour of the run", "last_hour_closes", to.Format(time.RFC3339),
+			"settled_after", transforms.SettledAfter.String(),
 			"grace", grace.String(), "limit", limit.Round(time.Second).String())
 		sealStart := time.Now()
 		r.SealedDiff = truth.Within(limit, func() string { return s.served(ctx, firstHour, to, want, true) })

@@ -6,8 +6,9 @@
 // the run and checks that the sealed values — and, before them, the
 // provisional ones — count every acknowledged event exactly once. A run of
 // an hour or more crosses an hour boundary, so the sealer seals a full hour
-// while the load goes on; the last hour is sealed once it closes (its clock
-// hour's end plus the 2-minute grace), which the run waits for. It writes
+// while the load goes on; the last hour is sealed once it has settled (its
+// clock hour's end, plus transforms.SettledAfter, an hour, plus the 2-minute
+// grace), which the run waits for. It writes
 // soak.csv, soak.svg, soak.png and soak.md into -out. Loopback only.
 // See docs/reliability.md.
 package main
