@@ -188,3 +188,41 @@ func TestFoldStampsIncrease(t *testing.T) {
 		t.Errorf("fold state round trip = %+v, %v", back, err)
 	}
 }
+
+// A late event (its hour ended, within the horizon) and its retry, which
+// arrives after the watermark has passed the event's dedup window: the
+// streaming job still counts it once, because it keeps ids DedupWindow
+// after they arrive, not only after their event time.
+func TestStreamingDedupsALateRetry(t *testing.T) {
+	at := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour).Add(10 * time.Minute)
+	e := event.Event{ID: "late", MerchantID: "shop", Type: event.TypePage, Name: event.NamePageView, AnonymousID: "v",
+		EventTime: at.UnixMicro(), ReceiveTime: time.Now().UnixMicro(), Source: event.SourceSegment,
+		PageURL: "https://shop.example.com/", UserAgent: humanUAs[0]}
+	b, err := event.Encode(&e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := teststream.NewConfig()
+	if err := ts.AddElements(at.UnixMilli(), b); err != nil {
+		t.Fatal(err)
+	}
+	// The watermark moves past the event's dedup window (as on a live
+	// job, where it follows the wall clock), then the retry arrives.
+	if err := ts.AdvanceWatermark(at.Add(DedupWindow + SessionGap + time.Minute).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.AddElements(at.UnixMilli(), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.AdvanceWatermarkToInfinity(); err != nil {
+		t.Fatal(err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	out := Metrics(s, teststream.Create(s, ts), Options{EarlyFiring: time.Second, Horizon: 3 * time.Hour})
+	latest := beam.CombinePerKey(s, &latestRowFn{}, beam.WindowInto(s, window.NewGlobalWindows(), out.Rows))
+	got := beam.ParDo(s, formatTotalsRow, latest)
+	batch := beam.ParDo(s, formatTotalsRow, beam.WindowInto(s, window.NewGlobalWindows(),
+		MetricsFromEvents(s, beam.CreateList(s, []event.Event{e}), Options{}).Rows))
+	passert.Equals(s, got, batch)
+	ptest.RunAndValidate(t, p)
+}

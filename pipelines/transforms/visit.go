@@ -591,6 +591,15 @@ func (fn *visitFn) schedule(sp state.Provider, tp timers.Provider, vs visitState
 				fire = e
 			}
 		}
+		// Ids are kept DedupWindow after they arrive too, not only after
+		// their event time: a late event's timer would otherwise fire at
+		// once (the watermark is past it) and a retry of it arriving a
+		// bundle later would count again.
+		if len(vs.IDs)+len(vs.Txs) > 0 {
+			if e := time.Now().UnixMicro() + DedupWindow.Microseconds(); e > fire {
+				fire = e
+			}
+		}
 	}
 	fireMs := (fire + 999) / 1000
 	if prev := vs.TimerAt / 1000; prev != 0 && fireMs <= prev {
