@@ -45,10 +45,13 @@ func TestDedupAcrossHours(t *testing.T) {
 	third := w.Track(now.Truncate(time.Hour).Add(-time.Second), "newsletter_signup", truth.Shop+"/", nil)
 	copy3 := third
 	copy3.NoTimestamp = true
-	// 4. Copies more than an hour apart are two events.
+	// 4. Copies more than an hour apart are two events. The copy's
+	// corrected time is known to the truth only within the request's
+	// latency, so it is a session of its own (more than 30 minutes after
+	// the visitor's last event): no duration depends on it.
 	far := v.Track(a.Add(minutes(5)), "share", truth.Shop+"/", nil)
 	farCopy := far
-	farCopy.Hit.At = a.Add(minutes(66))
+	farCopy.Hit.At = a.Add(minutes(100))
 	farCopy.SentAtSkew = time.Minute
 	// 5. A GA4 request retried as is, and a Segment batch retried as is.
 	ga4 := truth.GA4(m, g.Page(a.Add(minutes(10)), truth.Shop+"/", "https://www.google.com/"), g.Purchase(a.Add(minutes(12)), truth.Shop+"/done", "25.00", "EUR", "g-1"))
