@@ -53,6 +53,7 @@ var (
 	visitors   = flag.Int("visitors", 200_000, "distinct visitors (backfill)")
 	chunkHours = flag.String("chunk-hours", "1,3,12", "comma-separated --chunk-hours values to run (backfill)")
 	shards     = flag.Int("merchant-shards", 1, "--merchant-shards of every run (backfill)")
+	perJob     = flag.Int64("max-events-per-job", 0, "--max-events-per-job of every run (backfill; 0: the command's default)")
 	keep       = flag.String("dir", "", "scratch directory (default: a new temporary one, removed at the end)")
 )
 
@@ -169,7 +170,8 @@ func backfillBench() error {
 		cmd := exec.Command(filepath.Join(*bin, localstack.Sealer), "--source="+arch,
 			"--bigtable-project="+res.BigtableProject, "--bigtable-instance="+res.BigtableInstance,
 			"--from="+from.Format(time.RFC3339), "--to="+to.Format(time.RFC3339),
-			fmt.Sprintf("--chunk-hours=%d", n), fmt.Sprintf("--merchant-shards=%d", *shards), "--progress=log")
+			fmt.Sprintf("--chunk-hours=%d", n), fmt.Sprintf("--merchant-shards=%d", *shards),
+			fmt.Sprintf("--max-events-per-job=%d", *perJob), "--progress=log")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, os.Stderr
 		t0 := time.Now()
