@@ -13,6 +13,7 @@ import (
 	_ "github.com/footfall/footfall/pipelines/io/archive"
 	_ "github.com/footfall/footfall/pipelines/io/bqarchive"
 	_ "github.com/footfall/footfall/pipelines/io/btsink"
+	_ "github.com/footfall/footfall/pipelines/io/pubsubpull"
 	_ "github.com/footfall/footfall/pipelines/transforms"
 )
 

@@ -38,6 +38,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/footfall/footfall/internal/event"
+	"github.com/footfall/footfall/pipelines/internal/counters"
 	"github.com/footfall/footfall/pipelines/io/archive"
 )
 
@@ -65,12 +66,12 @@ type Options struct {
 	ArchiveDir string
 }
 
-// Counters visible in the job's metrics (namespace "footfall").
+// Counters: Beam counters and the process's /metrics (pipelines/internal/counters).
 var (
-	archivedEvents   = beam.NewCounter("footfall", "archive_events_written")
-	archivedInvalid  = beam.NewCounter("footfall", "archive_invalid_messages")
-	archiveFailures  = beam.NewCounter("footfall", "archive_write_errors")
-	archivedBatchLat = beam.NewDistribution("footfall", "archive_batch_ms")
+	archivedEvents   = counters.New("archive_events_written", "Prism: events written to the raw archive by the Pub/Sub reader.")
+	archivedInvalid  = counters.New("archive_invalid_messages", "Prism: undecodable messages written to the archive's invalid files.")
+	archiveFailures  = counters.New("archive_write_errors", "Prism: archive writes that failed (the batch goes back to Pub/Sub).")
+	archivedBatchLat = beam.NewDistribution(counters.Namespace, "archive_batch_ms")
 )
 
 // Read returns an unbounded PCollection<[]byte> of message bodies, each
