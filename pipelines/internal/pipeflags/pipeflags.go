@@ -47,7 +47,7 @@ func Bigtable() btsink.Options {
 func Bounds() (names, k int) { return *maxNames, *topK }
 
 // AliasUnderscores defines, for every flag of fs whose name has a '-', the
-// same flag with '_' instead (--allowed_lateness for --allowed-lateness),
+// same flag with '_' instead (--early_firing for --early-firing),
 // unless that name is taken. Flex-template parameters are passed to the
 // command as --name=value, and underscore names are the form Google's own
 // templates use for parameter names; with the aliases the template
