@@ -39,6 +39,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 		c.Env = append(c.Env, "BACKPRESSURE_MAX_MESSAGES="+v)
 		return nil
 	})
+	fs.Float64Var(&c.PipelineCPU, "pipeline-cpu", 0, "cap the streaming job at this many cores with a cgroup (Linux, root; 0: no cap)")
 	fs.Func("sealer-arg", "an extra flag for the sealer (repeatable)", func(v string) error {
 		c.SealerArgs = append(c.SealerArgs, v)
 		return nil

@@ -225,6 +225,9 @@ func (r *Result) Summary() string {
 	}
 	fmt.Fprintf(&b, "- load: %s (batches of %d, %d in flight), %.0f events/s acknowledged on average; %d requests, statuses %v\n",
 		strings.Join(phases, ", then "), c.BatchSize, c.Concurrency, mean(load, func(s Sample) float64 { return s.AckedRate }), r.Stats.Requests, r.Stats.ByStatus)
+	if c.PipelineCPU > 0 {
+		fmt.Fprintf(&b, "- the streaming job was capped at %.2g cores (a cgroup)\n", c.PipelineCPU)
+	}
 	fmt.Fprintf(&b, "- hours the events fall in: %s\n", strings.Join(sorted(r.Hours), ", "))
 	fmt.Fprintf(&b, "- end-to-end delay over %d of %d markers (the others were not counted before the load ended): p50 %.1f s, p90 %.1f s, p99 %.1f s, max %.1f s\n", len(r.Delays), r.Markers,
 		Percentile(r.Delays, 0.5).Seconds(), Percentile(r.Delays, 0.9).Seconds(), Percentile(r.Delays, 0.99).Seconds(), Percentile(r.Delays, 1).Seconds())

@@ -79,6 +79,10 @@ type Config struct {
 	// stack's, 2 minutes); SealerArgs are extra flags for it.
 	SealGrace  time.Duration
 	SealerArgs []string
+	// PipelineCPU, when positive, caps the streaming job at that many
+	// cores (a cgroup; Linux, root): an overload run on a machine where
+	// the load generator and ingest cannot outrun the uncapped job.
+	PipelineCPU float64
 	// Env is added to every process's environment, after the soak's own
 	// (e.g. BACKPRESSURE_MAX_AGE to move ingest's back-pressure bounds).
 	Env []string
@@ -199,6 +203,17 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		return nil, err
 	}
 	defer st.Stop()
+	if c.PipelineCPU > 0 {
+		cc, err := newCPUCap(c.PipelineCPU)
+		if err != nil {
+			return nil, err
+		}
+		cctx, stopCap := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); cc.keep(cctx, st, localstack.Pipeline, c.Log) }()
+		defer func() { stopCap(); <-done }()
+		c.Log.Info("streaming job capped", "cores", c.PipelineCPU)
+	}
 	return run(ctx, st, c)
 }
 
