@@ -38,37 +38,31 @@ func newCPUCap(cores float64) (*cpuCap, error) {
 	}
 	const period = 100000 // µs
 	quota := int(cores * period)
-	name := fmt.Sprintf("footfall-soak-%d", os.Getpid())
-	// cgroup v1: a hierarchy with the cpu controller.
-	if v1 := filepath.Join(cgroupRoot, "cpu"); exists(filepath.Join(v1, "cpu.cfs_quota_us")) {
-		dir := filepath.Join(v1, name)
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("soak: create a cgroup (root is needed): %w", err)
+	// The parent hierarchy and the files that set the limit in it:
+	// cgroup v1's cpu controller, else cgroup v2's cpu.max.
+	parent := filepath.Join(cgroupRoot, "cpu")
+	limits := [][2]string{{"cpu.cfs_period_us", strconv.Itoa(period)}, {"cpu.cfs_quota_us", strconv.Itoa(quota)}}
+	if !exists(filepath.Join(parent, "cpu.cfs_quota_us")) {
+		ctl, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
+		if err != nil || !slices.Contains(strings.Fields(string(ctl)), "cpu") {
+			return nil, errors.New("soak: no cgroup cpu controller on this machine (cgroup v1 cpu or v2 cpu.max is needed to cap a process's CPU)")
 		}
-		c := &cpuCap{dir: dir, procs: filepath.Join(dir, "cgroup.procs"), back: filepath.Join(v1, "cgroup.procs")}
-		if err := errors.Join(write(filepath.Join(dir, "cpu.cfs_period_us"), strconv.Itoa(period)),
-			write(filepath.Join(dir, "cpu.cfs_quota_us"), strconv.Itoa(quota))); err != nil {
-			c.remove()
+		if err := write(filepath.Join(cgroupRoot, "cgroup.subtree_control"), "+cpu"); err != nil {
 			return nil, err
 		}
-		return c, nil
+		parent = cgroupRoot
+		limits = [][2]string{{"cpu.max", fmt.Sprintf("%d %d", quota, period)}}
 	}
-	// cgroup v2: the unified hierarchy with the cpu controller available.
-	ctl, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
-	if err != nil || !slices.Contains(strings.Fields(string(ctl)), "cpu") {
-		return nil, errors.New("soak: no cgroup cpu controller on this machine (cgroup v1 cpu or v2 cpu.max is needed to cap a process's CPU)")
-	}
-	if err := write(filepath.Join(cgroupRoot, "cgroup.subtree_control"), "+cpu"); err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(cgroupRoot, name)
+	dir := filepath.Join(parent, fmt.Sprintf("footfall-soak-%d", os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("soak: create a cgroup (root is needed): %w", err)
 	}
-	c := &cpuCap{dir: dir, procs: filepath.Join(dir, "cgroup.procs"), back: filepath.Join(cgroupRoot, "cgroup.procs")}
-	if err := write(filepath.Join(dir, "cpu.max"), fmt.Sprintf("%d %d", quota, period)); err != nil {
-		c.remove()
-		return nil, err
+	c := &cpuCap{dir: dir, procs: filepath.Join(dir, "cgroup.procs"), back: filepath.Join(parent, "cgroup.procs")}
+	for _, l := range limits {
+		if err := write(filepath.Join(dir, l[0]), l[1]); err != nil {
+			c.remove()
+			return nil, err
+		}
 	}
 	return c, nil
 }
