@@ -48,6 +48,9 @@ type Config struct {
 	TopK     int
 	// ReaderShards is the number of parallel Pub/Sub readers on Prism.
 	ReaderShards int
+	// MaxLag pauses the reader on Prism while the job trails it by more
+	// than this (pubsubpull.Options.MaxLag; 0: never).
+	MaxLag time.Duration
 	// ArchiveDir (Prism) is the local Parquet archive every pulled batch
 	// is written to before it is processed (pubsubpull.Options.ArchiveDir).
 	ArchiveDir string
@@ -129,6 +132,7 @@ func read(s beam.Scope, c Config) beam.PCollection {
 		Project:       c.Project,
 		Subscription:  c.Subscription,
 		Shards:        c.ReaderShards,
+		MaxLag:        c.MaxLag,
 		TimeAttribute: event.AttrEventTime,
 		ArchiveDir:    c.ArchiveDir,
 	})

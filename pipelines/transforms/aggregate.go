@@ -46,6 +46,9 @@ func newQuarterAgg() *quarterAgg { return &quarterAgg{B: make([]layout.Breakdown
 // (Merge): the sealer splits a large hour by visitor that way.
 type Aggregate struct {
 	Q [layout.Quarters]*quarterAgg
+	// Latest is the newest event time (Unix µs) of the hits in it; the
+	// streaming fold reports it to pipelines/internal/lag.
+	Latest int64
 }
 
 func (a *Aggregate) quarter(t int64) *quarterAgg {
@@ -61,6 +64,7 @@ func (a *Aggregate) quarter(t int64) *quarterAgg {
 func (a *Aggregate) Merge(o *Aggregate) { a.merge(o) }
 
 func (a *Aggregate) merge(o *Aggregate) {
+	a.Latest = max(a.Latest, o.Latest)
 	for i, q := range o.Q {
 		switch {
 		case q == nil:
@@ -121,6 +125,7 @@ func (fn *hitAggFn) CreateAccumulator() Aggregate { return Aggregate{} }
 
 func (fn *hitAggFn) AddInput(a Aggregate, h Hit) Aggregate {
 	q := a.quarter(h.Time)
+	a.Latest = max(a.Latest, h.Time)
 	if h.Bot() {
 		q.T.BotEvents++
 		return a
@@ -492,7 +497,7 @@ func encodeAggregate(a Aggregate) ([]byte, error) {
 			out = append(out, enc...)
 		}
 	}
-	return out, nil
+	return binary.AppendVarint(out, a.Latest), nil
 }
 
 func decodeAggregate(p []byte) (Aggregate, error) {
@@ -533,6 +538,11 @@ func decodeAggregate(p []byte) (Aggregate, error) {
 		}
 		a.Q[i] = q
 	}
+	latest, n := binary.Varint(p)
+	if n <= 0 {
+		return a, errShortState
+	}
+	a.Latest, p = latest, p[n:]
 	if len(p) != 0 {
 		return a, fmt.Errorf("transforms: %d bytes after an hour aggregate", len(p))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/footfall/footfall/internal/layout"
+	"github.com/footfall/footfall/pipelines/internal/lag"
 )
 
 func init() {
@@ -121,6 +122,7 @@ func (fn *foldHourFn) ProcessElement(ctx context.Context, sp state.Provider, key
 			return err
 		}
 	}
+	lag.Process.Folded(pane.Latest)
 	st.Agg.merge(&pane)
 	st.Agg.bound(fn.MaxNames, fn.TopK)
 	st.At, st.Gen = nextStamp(st.At), st.Gen+1

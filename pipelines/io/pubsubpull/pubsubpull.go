@@ -17,6 +17,11 @@
 // fails nothing is emitted: the batch is handed back to Pub/Sub
 // (ModifyAckDeadline 0) and the shard backs off.
 //
+// With MaxLag set, a shard pulls nothing while the job's fold trails what
+// the reader handed on by more than MaxLag (pipelines/internal/lag): the
+// excess stays in Pub/Sub, where ingest's back-pressure sees it, instead
+// of queueing in the runner's memory without bound.
+//
 // Prism keeps its state in memory, so a crash can still lose what was
 // acknowledged but not yet aggregated; hours are made exact afterwards by
 // sealing from the raw archive. On Dataflow use the SDK's pubsubio instead.
@@ -28,6 +33,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
@@ -39,6 +45,7 @@ import (
 
 	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/pipelines/internal/counters"
+	"github.com/footfall/footfall/pipelines/internal/lag"
 	"github.com/footfall/footfall/pipelines/io/archive"
 )
 
@@ -64,6 +71,9 @@ type Options struct {
 	// ArchiveDir, when set, is the raw archive every batch is written to
 	// (durably) before it is emitted.
 	ArchiveDir string
+	// MaxLag, when positive, pauses pulling while lag.Process.Behind()
+	// exceeds it (the reader and the fold must share the process: Prism).
+	MaxLag time.Duration
 }
 
 // Counters: Beam counters and the process's /metrics (pipelines/internal/counters).
@@ -72,7 +82,11 @@ var (
 	archivedInvalid  = counters.New("archive_invalid_messages", "Prism: undecodable messages written to the archive's invalid files.")
 	archiveFailures  = counters.New("archive_write_errors", "Prism: archive writes that failed (the batch goes back to Pub/Sub).")
 	archivedBatchLat = beam.NewDistribution(counters.Namespace, "archive_batch_ms")
+	pausedPulls      = counters.New("reader_paused_pulls", "Prism: pulls the Pub/Sub reader skipped because the job was behind by more than --max-lag.")
 )
+
+// paused is whether the reader last skipped a pull, to log each change once.
+var paused atomic.Bool
 
 // Read returns an unbounded PCollection<[]byte> of message bodies, each
 // timestamped with its event time.
@@ -99,6 +113,7 @@ func Read(s beam.Scope, opts Options) beam.PCollection {
 		TimeAttribute: opts.TimeAttribute,
 		LagMillis:     opts.WatermarkLag.Milliseconds(),
 		ArchiveDir:    opts.ArchiveDir,
+		MaxLagMillis:  opts.MaxLag.Milliseconds(),
 	}, imp)
 }
 
@@ -145,6 +160,7 @@ type readFn struct {
 	TimeAttribute string
 	LagMillis     int64
 	ArchiveDir    string
+	MaxLagMillis  int64
 
 	client  *pubsub.Client
 	subName string
@@ -224,6 +240,12 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *wallClockEstimator, rt
 	if !rt.TryClaim(r.Start) {
 		return sdf.StopProcessing(), nil
 	}
+	if fn.behind(ctx) {
+		// Leave the messages in Pub/Sub and keep the watermark: they are
+		// still to come.
+		pausedPulls.Inc(ctx, 1)
+		return sdf.ResumeProcessingIn(500 * time.Millisecond), nil
+	}
 
 	msgs, ackIDs, err := fn.pull(ctx)
 	if err != nil {
@@ -249,8 +271,14 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *wallClockEstimator, rt
 		delete(failures.n, key)
 		failures.Unlock()
 	}
+	var newest int64
 	for _, m := range msgs {
-		emit(beam.EventTime(fn.eventTime(m).UnixMilli()), m.Data)
+		t := fn.eventTime(m)
+		newest = max(newest, t.UnixMicro())
+		emit(beam.EventTime(t.UnixMilli()), m.Data)
+	}
+	if newest > 0 {
+		lag.Process.Pulled(newest)
 	}
 	pending.Lock()
 	pending.ids[key] = ackIDs
@@ -261,6 +289,26 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *wallClockEstimator, rt
 		return sdf.ResumeProcessingIn(200 * time.Millisecond), nil
 	}
 	return sdf.ResumeProcessingIn(0), nil
+}
+
+// behind says whether the job trails its reader by more than MaxLag,
+// logging when that starts and ends.
+func (fn *readFn) behind(ctx context.Context) bool {
+	if fn.MaxLagMillis <= 0 {
+		return false
+	}
+	by := lag.Process.Behind()
+	limit := time.Duration(fn.MaxLagMillis) * time.Millisecond
+	on := by > limit
+	if paused.Swap(on) != on {
+		if on {
+			slog.WarnContext(ctx, "pubsubpull: the job is behind its reader; pulling paused until it catches up (the backlog stays in Pub/Sub, where ingest's back-pressure sees it)",
+				"behind", by.Round(time.Second).String(), "max_lag", limit.String())
+		} else {
+			slog.InfoContext(ctx, "pubsubpull: the job caught up; pulling again", "behind", by.Round(time.Second).String())
+		}
+	}
+	return on
 }
 
 // archiveBatch decodes every message and writes the events, and the

@@ -3,18 +3,21 @@ package pubsubpull
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/footfall/footfall/internal/testenv"
+	"github.com/footfall/footfall/pipelines/internal/lag"
 )
 
 var seen = struct {
@@ -36,30 +39,30 @@ func recordFn(t beam.EventTime, b []byte) {
 	seen.times[string(b)] = t.ToTime()
 }
 
-// Every published message reaches the pipeline exactly once, with its event
-// time taken from the attribute, and is acknowledged afterwards.
-func TestReadDeliversAndAcks(t *testing.T) {
-	srv := testenv.PubSub(t)
+// publishSeconds creates topic and subscription sub in project p of the emulator
+// and publishes n messages "<prefix><i>", message i with event time base
+// + i seconds.
+func publishSeconds(t *testing.T, sub, prefix string, n int, base time.Time) {
+	t.Helper()
 	ctx := context.Background()
 	c, err := pubsub.NewClient(ctx, "p")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/p/topics/t"}); err != nil {
+	topic := "projects/p/topics/" + sub
+	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
-		Name: "projects/p/subscriptions/s", Topic: "projects/p/topics/t", AckDeadlineSeconds: 60}); err != nil {
+		Name: "projects/p/subscriptions/" + sub, Topic: topic, AckDeadlineSeconds: 60}); err != nil {
 		t.Fatal(err)
 	}
-	const n = 3000
-	base := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	pub := c.Publisher("projects/p/topics/t")
+	pub := c.Publisher(topic)
 	var results []*pubsub.PublishResult
 	for i := 0; i < n; i++ {
 		results = append(results, pub.Publish(ctx, &pubsub.Message{
-			Data:       []byte(fmt.Sprintf("m%d", i)),
+			Data:       []byte(fmt.Sprintf("%s%d", prefix, i)),
 			Attributes: map[string]string{"event_time": base.Add(time.Duration(i) * time.Second).Format(time.RFC3339Nano)},
 		}))
 	}
@@ -69,32 +72,37 @@ func TestReadDeliversAndAcks(t *testing.T) {
 		}
 	}
 	pub.Stop()
+}
 
-	p, s := beam.NewPipelineWithRoot()
-	msgs := Read(s, Options{Project: "p", Subscription: "s", Shards: 2, MaxBatch: 500, TimeAttribute: "event_time"})
-	beam.ParDo0(s, recordFn, msgs)
-
-	runCtx, cancel := context.WithCancel(ctx)
+// run runs p on Prism until the returned stop is called.
+func run(p *beam.Pipeline) (stop func()) {
+	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		prism.Execute(runCtx, p) // ends with an error when cancelled: Prism has no drain
 	}()
-	defer cancel() // also when the wait below fails
+	return func() { cancel(); <-done }
+}
+
+// Every published message reaches the pipeline exactly once, with its event
+// time taken from the attribute, and is acknowledged afterwards.
+func TestReadDeliversAndAcks(t *testing.T) {
+	srv := testenv.PubSub(t)
+	const n = 3000
+	base := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	publishSeconds(t, "s", "m", n, base)
+
+	p, s := beam.NewPipelineWithRoot()
+	msgs := Read(s, Options{Project: "p", Subscription: "s", Shards: 2, MaxBatch: 500, TimeAttribute: "event_time"})
+	beam.ParDo0(s, recordFn, msgs)
+	stop := run(p)
+	defer stop() // also when the wait below fails
 	waitFor(t, 90*time.Second, "every message delivered and acknowledged", func() (bool, string) {
-		seen.Lock()
-		got := len(seen.n)
-		seen.Unlock()
-		acked := 0
-		for _, m := range srv.Messages() {
-			if m.Acks > 0 {
-				acked++
-			}
-		}
+		got, acked := counts(srv, "m")
 		return got == n && acked == n, fmt.Sprintf("%d of %d messages delivered, %d acknowledged", got, n, acked)
 	})
-	cancel()
-	<-done
+	stop()
 
 	seen.Lock()
 	defer seen.Unlock()
@@ -105,6 +113,69 @@ func TestReadDeliversAndAcks(t *testing.T) {
 		}
 		if want := base.Add(time.Duration(i) * time.Second); !seen.times[k].Equal(want) {
 			t.Errorf("message %s has event time %v, want %v", k, seen.times[k], want)
+		}
+	}
+}
+
+// counts returns how many distinct messages with prefix the pipeline has
+// seen, and how many of them the emulator holds as acknowledged.
+func counts(srv *pstest.Server, prefix string) (got, acked int) {
+	seen.Lock()
+	for k := range seen.n {
+		if strings.HasPrefix(k, prefix) {
+			got++
+		}
+	}
+	seen.Unlock()
+	for _, m := range srv.Messages() {
+		if m.Acks > 0 && strings.HasPrefix(string(m.Data), prefix) {
+			acked++
+		}
+	}
+	return got, acked
+}
+
+// While the job's fold trails its reader by more than MaxLag the reader
+// pulls nothing, so the backlog stays in Pub/Sub (unacknowledged, where
+// ingest's back-pressure sees it); once the fold catches up every message
+// is delivered once.
+func TestReadPausesWhileBehind(t *testing.T) {
+	srv := testenv.PubSub(t)
+	const n = 2000
+	publishSeconds(t, "behind", "b", n, time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
+
+	now := time.Now()
+	lag.Process.Pulled(now.UnixMicro())
+	lag.Process.Folded(now.Add(-10 * time.Minute).UnixMicro())
+	if by := lag.Process.Behind(); by < 9*time.Minute {
+		t.Fatalf("setup: Behind = %s, want 10m", by)
+	}
+
+	p, s := beam.NewPipelineWithRoot()
+	msgs := Read(s, Options{Project: "p", Subscription: "behind", Shards: 2, MaxBatch: 500, TimeAttribute: "event_time", MaxLag: time.Minute})
+	beam.ParDo0(s, recordFn, msgs)
+	pausedBefore := pausedPulls.Value()
+	stop := run(p)
+	defer stop()
+	waitFor(t, 60*time.Second, "the reader pausing", func() (bool, string) {
+		n := pausedPulls.Value() - pausedBefore
+		return n >= 10, fmt.Sprintf("%d pulls skipped", n)
+	})
+	if got, acked := counts(srv, "b"); got != 0 || acked != 0 {
+		t.Fatalf("while 10m behind with MaxLag 1m: %d messages delivered and %d acknowledged, want none", got, acked)
+	}
+
+	lag.Process.Folded(now.UnixMicro())
+	waitFor(t, 90*time.Second, "every message delivered and acknowledged after the fold caught up", func() (bool, string) {
+		got, acked := counts(srv, "b")
+		return got == n && acked == n, fmt.Sprintf("%d of %d messages delivered, %d acknowledged", got, n, acked)
+	})
+	stop()
+	seen.Lock()
+	defer seen.Unlock()
+	for i := 0; i < n; i++ {
+		if k := fmt.Sprintf("b%d", i); seen.n[k] != 1 {
+			t.Errorf("message %s delivered %d times, want once", k, seen.n[k])
 		}
 	}
 }

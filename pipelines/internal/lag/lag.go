@@ -1,0 +1,95 @@
+// Package lag measures, inside one streaming process, how far the job's
+// folded state trails what its Pub/Sub reader has handed on, so that the
+// reader can stop pulling while the job is behind instead of queueing the
+// excess in the runner's memory (docs/pipeline.md, "Back-pressure").
+//
+// The reader reports the newest event time of every batch it emits
+// (Pulled), the fold the newest event time of every pane it folds
+// (Folded); Behind is the difference. Both are maxima of event times, so
+// an event dropped on the way (a duplicate, a bot, one beyond the
+// horizon) or a late one cannot make the job look behind. Event times
+// from the future count as the moment they were seen. It works where the
+// reader and the fold share a process: on Prism (loopback workers). On
+// Dataflow the native source reports nothing and Behind is always 0.
+package lag
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Tracker holds the two maxima, in Unix microseconds.
+type Tracker struct {
+	pulled, folded, first atomic.Int64
+	now                   func() time.Time
+}
+
+// New returns a tracker that reads the clock with now (time.Now if nil).
+func New(now func() time.Time) *Tracker {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tracker{now: now}
+}
+
+// Process is the tracker of this process: the reader and the fold report
+// to it and /metrics serves its Behind as footfall_pipeline_lag_seconds.
+var Process = New(nil)
+
+func init() {
+	prometheus.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "footfall_pipeline_lag_seconds",
+		Help: "Prism: how far, in event time, the newest event folded into the provisional rows trails the newest one the Pub/Sub reader handed on.",
+	}, func() float64 { return Process.Behind().Seconds() }))
+}
+
+// Pulled records the newest event time (Unix µs) of a batch the reader
+// handed on.
+func (t *Tracker) Pulled(us int64) {
+	us = t.clamp(us)
+	t.first.CompareAndSwap(0, us)
+	storeMax(&t.pulled, us)
+}
+
+// Folded records the newest event time (Unix µs) of a pane folded into
+// the provisional rows.
+func (t *Tracker) Folded(us int64) {
+	if us <= 0 {
+		return
+	}
+	storeMax(&t.folded, t.clamp(us))
+}
+
+// Behind is how far the newest folded event trails the newest pulled
+// one; before the first fold, how far the newest pulled one is past the
+// first pulled one. 0 when nothing was pulled.
+func (t *Tracker) Behind() time.Duration {
+	p := t.pulled.Load()
+	if p == 0 {
+		return 0
+	}
+	f := t.folded.Load()
+	if f == 0 {
+		f = t.first.Load()
+	}
+	if p <= f {
+		return 0
+	}
+	return time.Duration(p-f) * time.Microsecond
+}
+
+// clamp takes a future event time as the present.
+func (t *Tracker) clamp(us int64) int64 {
+	return min(us, t.now().UnixMicro())
+}
+
+func storeMax(v *atomic.Int64, us int64) {
+	for {
+		old := v.Load()
+		if us <= old || v.CompareAndSwap(old, us) {
+			return
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package lag
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBehind(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	tr := New(func() time.Time { return now })
+	us := func(d time.Duration) int64 { return now.Add(d).UnixMicro() }
+	if got := tr.Behind(); got != 0 {
+		t.Fatalf("nothing pulled: Behind = %s, want 0", got)
+	}
+	tr.Pulled(us(-10 * time.Minute))
+	tr.Pulled(us(-4 * time.Minute))
+	if got := tr.Behind(); got != 6*time.Minute {
+		t.Fatalf("before the first fold: Behind = %s, want 6m (newest pulled past the first)", got)
+	}
+	tr.Folded(us(-9 * time.Minute))
+	tr.Folded(0) // a pane with no hits (sessions only) says nothing
+	if got := tr.Behind(); got != 5*time.Minute {
+		t.Fatalf("Behind = %s, want 5m", got)
+	}
+	tr.Folded(us(-30 * time.Minute)) // a late event's pane does not move it back
+	tr.Pulled(us(-2 * time.Hour))    // nor does a late event pulled
+	if got := tr.Behind(); got != 5*time.Minute {
+		t.Fatalf("after late events: Behind = %s, want 5m", got)
+	}
+	tr.Folded(us(-4 * time.Minute))
+	if got := tr.Behind(); got != 0 {
+		t.Fatalf("caught up: Behind = %s, want 0", got)
+	}
+	// An event from a skewed clock an hour ahead counts as now, on both sides.
+	tr.Pulled(us(time.Hour))
+	if got := tr.Behind(); got != 4*time.Minute {
+		t.Fatalf("future event pulled: Behind = %s, want 4m", got)
+	}
+	tr.Folded(us(time.Hour))
+	if got := tr.Behind(); got != 0 {
+		t.Fatalf("future event folded: Behind = %s, want 0", got)
+	}
+}
+
+func TestConcurrentMaxima(t *testing.T) {
+	tr := New(func() time.Time { return time.Unix(1e6, 0) })
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			for i := range 1000 {
+				tr.Pulled(int64(g*1000 + i + 1))
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if got := tr.pulled.Load(); got != 4000 {
+		t.Fatalf("pulled max = %d, want 4000", got)
+	}
+}
