@@ -14,6 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/pipelines/enrich"
@@ -407,10 +408,18 @@ func (vs *visitState) closed(o openSession) {
 	vs.Tails = append(vs.Tails, sidTail{SID: o.SID, tail: tail{Run: o.Run, Last: o.Last}})
 }
 
+// seenID is an event or transaction id the visitor step remembers: its
+// 64-bit fingerprint (xxhash) and event time. Fingerprints keep the
+// per-visitor state at 16 bytes an id, read and written without an
+// allocation per id (the state is read and written for every event); two
+// different ids of one visitor within the dedup window collide with
+// probability about n²/2⁶⁵ (below 10⁻¹² for MaxRecentIDs).
 type seenID struct {
-	ID   string
+	H    uint64
 	Time int64
 }
+
+func fingerprint(id string) uint64 { return xxhash.Sum64String(id) }
 
 func (fn *visitFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, h Hit,
 	emitHit func(beam.EventTime, Hit), emitSession func(beam.EventTime, Session)) error {
@@ -449,14 +458,15 @@ type visitResult struct {
 func (vs *visitState) add(h *Hit) visitResult {
 	var res visitResult
 	window := DedupWindow.Microseconds()
+	id := fingerprint(h.ID)
 	for _, s := range vs.IDs {
-		if s.ID == h.ID && abs(h.Time-s.Time) <= window {
+		if s.H == id && abs(h.Time-s.Time) <= window {
 			res.dup = true
 		}
 	}
 	// A dropped copy is remembered too: the rule compares each copy with
 	// every other (a chain of copies less than an hour apart counts once).
-	vs.IDs = remember(vs.IDs, seenID{h.ID, h.Time})
+	vs.IDs = remember(vs.IDs, seenID{id, h.Time})
 	if res.dup {
 		return res
 	}
@@ -464,9 +474,9 @@ func (vs *visitState) add(h *Hit) visitResult {
 		h.Dims, h.Entry, h.Visitor = noneDims, layout.NoneValue, ""
 	}
 	if h.Purchase() && h.TxID != "" {
-		dup := false
+		dup, tx := false, fingerprint(h.TxID)
 		for _, s := range vs.Txs {
-			if s.ID == h.TxID && abs(h.Time-s.Time) <= window {
+			if s.H == tx && abs(h.Time-s.Time) <= window {
 				dup = true
 			}
 		}
@@ -474,7 +484,7 @@ func (vs *visitState) add(h *Hit) visitResult {
 			h.Revenue = 0
 			res.txDup = true
 		}
-		vs.Txs = remember(vs.Txs, seenID{h.TxID, h.Time})
+		vs.Txs = remember(vs.Txs, seenID{tx, h.Time})
 	}
 	if h.Bot() || h.Sessionless() {
 		return res
@@ -644,11 +654,12 @@ func abs(x int64) int64 {
 }
 
 func encodeVisitState(vs visitState) []byte {
-	b := binary.AppendVarint(nil, vs.TimerAt)
+	b := make([]byte, 0, 16*(len(vs.IDs)+len(vs.Txs))+64*len(vs.Tails)+256*len(vs.Open)+32)
+	b = binary.AppendVarint(b, vs.TimerAt)
 	for _, ids := range [][]seenID{vs.IDs, vs.Txs} {
 		b = binary.AppendUvarint(b, uint64(len(ids)))
 		for _, s := range ids {
-			b = appendString(b, s.ID)
+			b = binary.LittleEndian.AppendUint64(b, s.H)
 			b = binary.AppendVarint(b, s.Time)
 		}
 	}
@@ -680,8 +691,14 @@ func decodeVisitState(b []byte) (visitState, error) {
 	vs.TimerAt = r.varint()
 	for _, ids := range []*[]seenID{&vs.IDs, &vs.Txs} {
 		n := r.uvarint()
+		if r.err == nil && n > uint64(len(r.b)) {
+			r.err = errShortState
+		}
+		if r.err == nil {
+			*ids = make([]seenID, 0, n)
+		}
 		for i := uint64(0); i < n && r.err == nil; i++ {
-			*ids = append(*ids, seenID{ID: r.string(), Time: r.varint()})
+			*ids = append(*ids, seenID{H: r.uint64(), Time: r.varint()})
 		}
 	}
 	n := r.uvarint()
@@ -769,6 +786,16 @@ func (r *reader) string() string {
 	s := string(r.b[:l])
 	r.b = r.b[l:]
 	return s
+}
+
+func (r *reader) uint64() uint64 {
+	if r.err != nil || len(r.b) < 8 {
+		r.err = errShortState
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
 }
 
 func (r *reader) byte() byte {

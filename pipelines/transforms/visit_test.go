@@ -237,7 +237,7 @@ func TestVisitStateMatchesBatchInOrder(t *testing.T) {
 }
 
 func TestVisitStateCoderRoundTrip(t *testing.T) {
-	vs := visitState{TimerAt: 99, IDs: []seenID{{"a", 1}, {"b", -2}}, Txs: []seenID{{"o", 5}}, Tails: []sidTail{{"s", tail{Run: 1, Last: 9}}},
+	vs := visitState{TimerAt: 99, IDs: []seenID{{fingerprint("a"), 1}, {1 << 63, -2}}, Txs: []seenID{{fingerprint("o"), 5}}, Tails: []sidTail{{"s", tail{Run: 1, Last: 9}}},
 		Open: []openSession{{SID: "s", Start: 1, Last: 2, Run: -5, First: enrich.Dims{Source: "google", Country: "DE"}, Entry: "/a", Exit: "/b", Events: 3, Views: 2, Purchase: true}}}
 	got, err := decodeVisitState(encodeVisitState(vs))
 	if err != nil || !reflect.DeepEqual(got, vs) {
@@ -314,5 +314,36 @@ func TestUnattachedHasNoVisitorOrDims(t *testing.T) {
 	}
 	if g := got[0]; g.Visitor != "" || g.Country != layout.NoneValue || g.Page != layout.NoneValue || g.Revenue != 500 {
 		t.Errorf("unattached hit = %+v", g)
+	}
+}
+
+// BenchmarkVisitStateStep is the streaming visitor step's per-event state
+// work (read, add, write) for a visitor who already has n events in the
+// last hour: the soak's traffic has ~650 per visitor-hour at 3,600/s.
+func BenchmarkVisitStateStep(b *testing.B) {
+	for _, n := range []int{20, 650, MaxRecentIDs} {
+		b.Run(fmt.Sprintf("ids=%d", n), func(b *testing.B) {
+			base := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC).UnixMicro()
+			var vs visitState
+			for i := range n {
+				h := Hit{ID: fmt.Sprintf("%08x-4b1e-4c2a-9d3f-%012x", i, i), Merchant: "m", Visitor: "v", SessionID: "s",
+					Type: "page", Time: base + int64(i)*1000, Dims: enrich.Dims{Page: "/p"}}
+				vs.add(&h)
+			}
+			state := encodeVisitState(vs)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				vs, err := decodeVisitState(state)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := Hit{ID: fmt.Sprintf("%08x-4b1e-4c2a-9d3f-%012x", n+i, i), Merchant: "m", Visitor: "v", SessionID: "s",
+					Type: "page", Time: base + int64(n)*1000, Dims: enrich.Dims{Page: "/p"}}
+				vs.add(&h)
+				_ = encodeVisitState(vs)
+			}
+			b.ReportMetric(float64(len(state))/float64(max(n, 1)), "state-B/id")
+		})
 	}
 }
