@@ -11,6 +11,12 @@
 // from the future count as the moment they were seen. It works where the
 // reader and the fold share a process: on Prism (loopback workers). On
 // Dataflow the native source reports nothing and Behind is always 0.
+//
+// Behind alone would also hold when nothing is in flight: when the newest
+// event pulled never reaches the fold (beyond the streaming horizon, or a
+// user-id-only event waiting to be attached). Holding therefore also
+// asks that the fold be busy — that it folded a pane within FoldIdle —
+// so a reader never waits on a job that has nothing left to do.
 package lag
 
 import (
@@ -23,8 +29,14 @@ import (
 // Tracker holds the two maxima, in Unix microseconds.
 type Tracker struct {
 	pulled, folded, first atomic.Int64
+	lastFold              atomic.Int64 // wall clock of the latest fold, Unix µs
 	now                   func() time.Time
 }
+
+// FoldIdle is how long after its latest pane the fold counts as idle.
+// Panes come every --early-firing (10 s) per active hour while events
+// flow.
+const FoldIdle = 30 * time.Second
 
 // New returns a tracker that reads the clock with now (time.Now if nil).
 func New(now func() time.Time) *Tracker {
@@ -56,6 +68,7 @@ func (t *Tracker) Pulled(us int64) {
 // Folded records the newest event time (Unix µs) of a pane folded into
 // the provisional rows.
 func (t *Tracker) Folded(us int64) {
+	t.lastFold.Store(t.now().UnixMicro())
 	if us <= 0 {
 		return
 	}
@@ -78,6 +91,16 @@ func (t *Tracker) Behind() time.Duration {
 		return 0
 	}
 	return time.Duration(p-f) * time.Microsecond
+}
+
+// Holding says whether a reader should wait: the job is more than maxLag
+// behind and its fold is busy.
+func (t *Tracker) Holding(maxLag time.Duration) bool {
+	if t.Behind() <= maxLag {
+		return false
+	}
+	last := t.lastFold.Load()
+	return last != 0 && t.now().UnixMicro()-last < FoldIdle.Microseconds()
 }
 
 // clamp takes a future event time as the present.

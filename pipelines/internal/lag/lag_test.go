@@ -42,6 +42,37 @@ func TestBehind(t *testing.T) {
 	}
 }
 
+// A reader holds only while the fold is busy: when the newest event pulled
+// never reaches the fold, the job goes idle and the reader goes on.
+func TestHoldingNeedsABusyFold(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	tr := New(func() time.Time { return now })
+	us := func(d time.Duration) int64 { return now.Add(d).UnixMicro() }
+	tr.Pulled(us(-5 * time.Hour)) // beyond the horizon: dropped before the fold
+	tr.Pulled(us(-4 * time.Hour))
+	if tr.Behind() != time.Hour {
+		t.Fatalf("Behind = %s, want 1h", tr.Behind())
+	}
+	if tr.Holding(time.Minute) {
+		t.Fatal("holding although nothing was ever folded")
+	}
+	tr.Folded(us(-4*time.Hour - 10*time.Minute))
+	if !tr.Holding(time.Minute) {
+		t.Fatal("not holding 10m behind with a busy fold")
+	}
+	now = now.Add(FoldIdle)
+	if tr.Holding(time.Minute) {
+		t.Fatalf("holding %s after the last fold", FoldIdle)
+	}
+	tr.Folded(0) // a pane of sessions only: the fold is busy again
+	if !tr.Holding(time.Minute) {
+		t.Fatal("not holding after a pane without hits")
+	}
+	if tr.Holding(time.Hour) {
+		t.Fatal("holding within maxLag")
+	}
+}
+
 func TestConcurrentMaxima(t *testing.T) {
 	tr := New(func() time.Time { return time.Unix(1e6, 0) })
 	done := make(chan bool)

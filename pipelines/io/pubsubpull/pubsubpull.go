@@ -291,15 +291,16 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *wallClockEstimator, rt
 	return sdf.ResumeProcessingIn(0), nil
 }
 
-// behind says whether the job trails its reader by more than MaxLag,
-// logging when that starts and ends.
+// behind says whether the job trails its reader by more than MaxLag
+// while its fold is busy (lag.Tracker.Holding), logging when that starts
+// and ends.
 func (fn *readFn) behind(ctx context.Context) bool {
 	if fn.MaxLagMillis <= 0 {
 		return false
 	}
 	by := lag.Process.Behind()
 	limit := time.Duration(fn.MaxLagMillis) * time.Millisecond
-	on := by > limit
+	on := lag.Process.Holding(limit)
 	if paused.Swap(on) != on {
 		if on {
 			slog.WarnContext(ctx, "pubsubpull: the job is behind its reader; pulling paused until it catches up (the backlog stays in Pub/Sub, where ingest's back-pressure sees it)",

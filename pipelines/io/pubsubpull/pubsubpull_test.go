@@ -144,12 +144,25 @@ func TestReadPausesWhileBehind(t *testing.T) {
 	const n = 2000
 	publishSeconds(t, "behind", "b", n, time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
 
+	// A fold that is busy but 10 minutes behind.
 	now := time.Now()
 	lag.Process.Pulled(now.UnixMicro())
 	lag.Process.Folded(now.Add(-10 * time.Minute).UnixMicro())
 	if by := lag.Process.Behind(); by < 9*time.Minute {
 		t.Fatalf("setup: Behind = %s, want 10m", by)
 	}
+	busy, caughtUp := time.NewTicker(time.Second), make(chan struct{})
+	defer busy.Stop()
+	go func() {
+		for {
+			select {
+			case <-caughtUp:
+				return
+			case <-busy.C:
+				lag.Process.Folded(now.Add(-10 * time.Minute).UnixMicro())
+			}
+		}
+	}()
 
 	p, s := beam.NewPipelineWithRoot()
 	msgs := Read(s, Options{Project: "p", Subscription: "behind", Shards: 2, MaxBatch: 500, TimeAttribute: "event_time", MaxLag: time.Minute})
@@ -165,6 +178,7 @@ func TestReadPausesWhileBehind(t *testing.T) {
 		t.Fatalf("while 10m behind with MaxLag 1m: %d messages delivered and %d acknowledged, want none", got, acked)
 	}
 
+	close(caughtUp)
 	lag.Process.Folded(now.UnixMicro())
 	waitFor(t, 90*time.Second, "every message delivered and acknowledged after the fold caught up", func() (bool, string) {
 		got, acked := counts(srv, "b")
