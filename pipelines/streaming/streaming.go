@@ -51,6 +51,10 @@ type Config struct {
 	// MaxLag pauses the reader on Prism while the job trails it by more
 	// than this (pubsubpull.Options.MaxLag; 0: never).
 	MaxLag time.Duration
+	// MaxInFlight pauses the reader on Prism while more elements than
+	// this wait in front of the stateful steps
+	// (pubsubpull.Options.MaxInFlight; 0: never).
+	MaxInFlight int64
 	// ArchiveDir (Prism) is the local Parquet archive every pulled batch
 	// is written to before it is processed (pubsubpull.Options.ArchiveDir).
 	ArchiveDir string
@@ -133,6 +137,7 @@ func read(s beam.Scope, c Config) beam.PCollection {
 		Subscription:  c.Subscription,
 		Shards:        c.ReaderShards,
 		MaxLag:        c.MaxLag,
+		MaxInFlight:   c.MaxInFlight,
 		TimeAttribute: event.AttrEventTime,
 		ArchiveDir:    c.ArchiveDir,
 	})

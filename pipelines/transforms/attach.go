@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/footfall/footfall/pipelines/enrich"
+	"github.com/footfall/footfall/pipelines/internal/lag"
 )
 
 func init() {
@@ -127,7 +128,7 @@ func attach(h *Hit, s Hit, ok bool) {
 func Attach(s beam.Scope, hits beam.PCollection) beam.PCollection {
 	s = s.Scope("Attach")
 	direct, sightings, orphans := beam.ParDo3(s, &splitForAttachFn{}, beam.WindowInto(s, window.NewGlobalWindows(), hits))
-	keyed := beam.ParDo(s, keyByUser, beam.Flatten(s, sightings, orphans))
+	keyed := beam.ParDo(s, keyByUserCounted, beam.Flatten(s, sightings, orphans))
 	attached := beam.ParDo(s, &attachFn{
 		Last:  state.MakeValueState[[]byte]("sighting"),
 		Clear: timers.InEventTime("clear"),
@@ -141,6 +142,7 @@ type attachFn struct {
 }
 
 func (fn *attachFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, _ string, h Hit, emit func(beam.EventTime, Hit)) error {
+	lag.Process.Taken(1)
 	b, ok, err := fn.Last.Read(sp)
 	if err != nil {
 		return fmt.Errorf("attach: read state: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/pipelines/internal/counters"
+	"github.com/footfall/footfall/pipelines/internal/lag"
 )
 
 func init() {
@@ -118,6 +119,7 @@ func TestStreamingRowsMatchBatch(t *testing.T) {
 	}
 
 	before := counters.Snapshot()
+	keyed0, taken0 := lag.Process.Counts()
 	p, s := beam.NewPipelineWithRoot()
 	out := Metrics(s, teststream.Create(s, ts), Options{EarlyFiring: time.Second, Realtime: true})
 	latest := beam.CombinePerKey(s, &latestRowFn{}, beam.WindowInto(s, window.NewGlobalWindows(), out.Rows))
@@ -130,6 +132,13 @@ func TestStreamingRowsMatchBatch(t *testing.T) {
 	after := counters.Snapshot()
 	if got := after["events_duplicate"] - before["events_duplicate"]; got < 10 {
 		t.Errorf("events_duplicate counted %d, want the 10 redeliveries (streaming) and more (batch)", got)
+	}
+	// The reader's in-flight bound (lag.Tracker.Crowded) relies on every
+	// element keyed for a stateful step being counted once each way.
+	keyed, taken := lag.Process.Counts()
+	if keyed-keyed0 < int64(sent) || keyed-keyed0 != taken-taken0 {
+		t.Errorf("stateful steps: %d elements keyed and %d received during the run; want every one of the %d hits keyed for Visit, and as many received",
+			keyed-keyed0, taken-taken0, sent)
 	}
 }
 

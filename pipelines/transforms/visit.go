@@ -18,6 +18,7 @@ import (
 
 	"github.com/footfall/footfall/internal/layout"
 	"github.com/footfall/footfall/pipelines/enrich"
+	"github.com/footfall/footfall/pipelines/internal/lag"
 )
 
 func init() {
@@ -365,7 +366,7 @@ func (o *openSession) session(merchant, visitor string) Session {
 // event.
 func Visit(s beam.Scope, hits beam.PCollection) (annotated, sessions beam.PCollection) {
 	s = s.Scope("Visit")
-	keyed := beam.ParDo(s, keyByVisitor, beam.WindowInto(s, window.NewGlobalWindows(), hits))
+	keyed := beam.ParDo(s, keyByVisitorCounted, beam.WindowInto(s, window.NewGlobalWindows(), hits))
 	return beam.ParDo2(s, &visitFn{
 		State: state.MakeValueState[[]byte]("visitor"),
 		Close: timers.InEventTime("close"),
@@ -423,6 +424,7 @@ func fingerprint(id string) uint64 { return xxhash.Sum64String(id) }
 
 func (fn *visitFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, h Hit,
 	emitHit func(beam.EventTime, Hit), emitSession func(beam.EventTime, Session)) error {
+	lag.Process.Taken(1)
 	vs, err := fn.read(sp)
 	if err != nil {
 		return err

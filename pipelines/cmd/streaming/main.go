@@ -41,6 +41,7 @@ var (
 	archiveTable = flag.String("archive-table", "", "Dataflow: BigQuery archive table PROJECT.DATASET.TABLE every event is appended to (\"\" disables)")
 	readerShards = flag.Int("reader-shards", 2, "parallel Pub/Sub readers (Prism)")
 	maxLag       = flag.Duration("max-lag", time.Minute, "Prism: pause the Pub/Sub reader while the provisional values trail, in event time, what it handed on by more than this, so that an overload waits in Pub/Sub rather than in memory (0 disables)")
+	maxInFlight  = flag.Int64("max-in-flight", 100_000, "Prism: pause the Pub/Sub reader while more elements than this wait inside the runner in front of the stateful steps (Attach, Visit), which bounds the job's queue, and its memory, whatever the offered rate (0 disables)")
 	metricsAddr  = flag.String("metrics-addr", "127.0.0.1:8082", "address to serve Prometheus /metrics on (\"\" disables)")
 	summaryEvery = flag.Duration("summary-interval", 30*time.Second, "how often to log the counters as one JSON line (0 disables)")
 	// TEST ONLY (transforms.Options.InjectBug): deliberately wrong logic for
@@ -142,6 +143,7 @@ func config(dataflow bool) streaming.Config {
 		TopK:               topK,
 		ReaderShards:       *readerShards,
 		MaxLag:             *maxLag,
+		MaxInFlight:        *maxInFlight,
 		ArchiveDir:         *archiveDir,
 		ArchiveTable:       *archiveTable,
 		InjectBug:          *injectBug,

@@ -17,6 +17,19 @@
 // user-id-only event waiting to be attached). Holding therefore also
 // asks that the fold be busy — that it folded a pane within FoldIdle —
 // so a reader never waits on a job that has nothing left to do.
+//
+// Behind is a difference of maxima, and Prism does not drain a stateful
+// stage's queue in event-time order across keys: a job can fold panes
+// with new event times while millions of older elements still wait in
+// front of Attach and Visit. The tracker therefore also counts, exactly,
+// the elements keyed for those two stateful steps (Keyed) less the ones
+// their ProcessElement received (Taken): InFlight is what waits inside
+// the runner's shuffle, and Crowded holds the reader while it exceeds a
+// bound, so the runner's queue, and its memory, stays bounded whatever
+// the offered rate. Every element keyed is received once, so the count
+// cannot drift; should a retried bundle count one twice, Crowded holds
+// only while the stateful steps keep receiving (within FoldIdle), like
+// Holding.
 package lag
 
 import (
@@ -30,6 +43,8 @@ import (
 type Tracker struct {
 	pulled, folded, first atomic.Int64
 	lastFold              atomic.Int64 // wall clock of the latest fold, Unix µs
+	keyed, taken          atomic.Int64 // elements keyed for, and received by, the stateful steps
+	lastTaken             atomic.Int64 // wall clock of the latest Taken, Unix µs
 	now                   func() time.Time
 }
 
@@ -55,6 +70,10 @@ func init() {
 		Name: "footfall_pipeline_lag_seconds",
 		Help: "Prism: how far, in event time, the newest event folded into the provisional rows trails the newest one the Pub/Sub reader handed on.",
 	}, func() float64 { return Process.Behind().Seconds() }))
+	prometheus.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "footfall_pipeline_in_flight",
+		Help: "Prism: elements keyed for the stateful steps (Attach, Visit) that have not reached them yet: the queue inside the runner.",
+	}, func() float64 { return float64(Process.InFlight()) }))
 }
 
 // Pulled records the newest event time (Unix µs) of a batch the reader
@@ -100,6 +119,38 @@ func (t *Tracker) Holding(maxLag time.Duration) bool {
 		return false
 	}
 	last := t.lastFold.Load()
+	return last != 0 && t.now().UnixMicro()-last < FoldIdle.Microseconds()
+}
+
+// Keyed records n elements handed to the shuffle in front of a stateful
+// step (Attach or Visit).
+func (t *Tracker) Keyed(n int64) { t.keyed.Add(n) }
+
+// Taken records n elements a stateful step's ProcessElement received.
+func (t *Tracker) Taken(n int64) {
+	t.taken.Add(n)
+	t.lastTaken.Store(t.now().UnixMicro())
+}
+
+// InFlight is how many elements keyed for the stateful steps have not
+// reached them yet (never negative).
+func (t *Tracker) InFlight() int64 {
+	taken := t.taken.Load() // before keyed: a concurrent pair cannot read negative
+	return max(0, t.keyed.Load()-taken)
+}
+
+// Counts returns the elements keyed for, and received by, the stateful
+// steps since the process started.
+func (t *Tracker) Counts() (keyed, taken int64) { return t.keyed.Load(), t.taken.Load() }
+
+// Crowded says whether a reader should wait because more than limit
+// elements wait in front of the stateful steps while those steps are
+// receiving (they took one within FoldIdle).
+func (t *Tracker) Crowded(limit int64) bool {
+	if t.InFlight() <= limit {
+		return false
+	}
+	last := t.lastTaken.Load()
 	return last != 0 && t.now().UnixMicro()-last < FoldIdle.Microseconds()
 }
 

@@ -91,3 +91,57 @@ func TestConcurrentMaxima(t *testing.T) {
 		t.Fatalf("pulled max = %d, want 4000", got)
 	}
 }
+
+func TestInFlight(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	tr := New(func() time.Time { return now })
+	tr.Keyed(250)
+	if got := tr.InFlight(); got != 250 {
+		t.Fatalf("InFlight = %d, want 250", got)
+	}
+	if tr.Crowded(100) {
+		t.Fatal("crowded before the stateful steps received anything (a job still starting, or a count that drifted)")
+	}
+	tr.Taken(50)
+	if got := tr.InFlight(); got != 200 {
+		t.Fatalf("InFlight = %d, want 200", got)
+	}
+	if !tr.Crowded(100) {
+		t.Fatal("not crowded with 200 in flight over a bound of 100 while the steps receive")
+	}
+	if tr.Crowded(200) {
+		t.Fatal("crowded at the bound")
+	}
+	now = now.Add(FoldIdle)
+	if tr.Crowded(100) {
+		t.Fatalf("crowded %s after the steps last received: a count that drifted would stop the reader for good", FoldIdle)
+	}
+	tr.Taken(150)
+	if got := tr.InFlight(); got != 50 || tr.Crowded(100) {
+		t.Fatalf("InFlight = %d, crowded %v; want 50, not crowded", got, tr.Crowded(100))
+	}
+	tr.Taken(80) // more taken than keyed (a retried bundle): never negative
+	if got := tr.InFlight(); got != 0 {
+		t.Fatalf("InFlight = %d, want 0", got)
+	}
+}
+
+func TestConcurrentInFlight(t *testing.T) {
+	tr := New(nil)
+	done := make(chan bool)
+	for range 4 {
+		go func() {
+			for range 10000 {
+				tr.Keyed(3)
+				tr.Taken(3)
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if got := tr.InFlight(); got != 0 {
+		t.Fatalf("InFlight = %d after every element was taken, want 0", got)
+	}
+}

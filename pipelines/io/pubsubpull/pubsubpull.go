@@ -20,7 +20,11 @@
 // With MaxLag set, a shard pulls nothing while the job's fold trails what
 // the reader handed on by more than MaxLag (pipelines/internal/lag): the
 // excess stays in Pub/Sub, where ingest's back-pressure sees it, instead
-// of queueing in the runner's memory without bound.
+// of queueing in the runner's memory without bound. With MaxInFlight set,
+// a shard also pulls nothing while more than MaxInFlight elements wait in
+// the runner in front of the job's stateful steps (lag.Tracker.Crowded):
+// the exact bound on that queue, which MaxLag alone cannot see because
+// Prism does not drain it in event-time order.
 //
 // Prism keeps its state in memory, so a crash can still lose what was
 // acknowledged but not yet aggregated; hours are made exact afterwards by
@@ -74,6 +78,10 @@ type Options struct {
 	// MaxLag, when positive, pauses pulling while lag.Process.Behind()
 	// exceeds it (the reader and the fold must share the process: Prism).
 	MaxLag time.Duration
+	// MaxInFlight, when positive, pauses pulling while more than this many
+	// elements wait in front of the job's stateful steps
+	// (lag.Process.Crowded; Prism only, like MaxLag).
+	MaxInFlight int64
 }
 
 // Counters: Beam counters and the process's /metrics (pipelines/internal/counters).
@@ -82,7 +90,7 @@ var (
 	archivedInvalid  = counters.New("archive_invalid_messages", "Prism: undecodable messages written to the archive's invalid files.")
 	archiveFailures  = counters.New("archive_write_errors", "Prism: archive writes that failed (the batch goes back to Pub/Sub).")
 	archivedBatchLat = beam.NewDistribution(counters.Namespace, "archive_batch_ms")
-	pausedPulls      = counters.New("reader_paused_pulls", "Prism: pulls the Pub/Sub reader skipped because the job was behind by more than --max-lag.")
+	pausedPulls      = counters.New("reader_paused_pulls", "Prism: pulls the Pub/Sub reader skipped because the job was behind by more than --max-lag or had more than --max-in-flight elements queued.")
 )
 
 // paused is whether the reader last skipped a pull, to log each change once.
@@ -114,6 +122,7 @@ func Read(s beam.Scope, opts Options) beam.PCollection {
 		LagMillis:     opts.WatermarkLag.Milliseconds(),
 		ArchiveDir:    opts.ArchiveDir,
 		MaxLagMillis:  opts.MaxLag.Milliseconds(),
+		MaxInFlight:   opts.MaxInFlight,
 	}, imp)
 }
 
@@ -161,6 +170,7 @@ type readFn struct {
 	LagMillis     int64
 	ArchiveDir    string
 	MaxLagMillis  int64
+	MaxInFlight   int64
 
 	client  *pubsub.Client
 	subName string
@@ -292,21 +302,22 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *wallClockEstimator, rt
 }
 
 // behind says whether the job trails its reader by more than MaxLag
-// while its fold is busy (lag.Tracker.Holding), logging when that starts
-// and ends.
+// while its fold is busy (lag.Tracker.Holding), or has more than
+// MaxInFlight elements queued in front of its stateful steps
+// (lag.Tracker.Crowded), logging when that starts and ends.
 func (fn *readFn) behind(ctx context.Context) bool {
-	if fn.MaxLagMillis <= 0 {
-		return false
-	}
-	by := lag.Process.Behind()
 	limit := time.Duration(fn.MaxLagMillis) * time.Millisecond
-	on := lag.Process.Holding(limit)
+	holding := fn.MaxLagMillis > 0 && lag.Process.Holding(limit)
+	crowded := fn.MaxInFlight > 0 && lag.Process.Crowded(fn.MaxInFlight)
+	on := holding || crowded
 	if paused.Swap(on) != on {
+		by := lag.Process.Behind().Round(time.Second).String()
+		inFlight := lag.Process.InFlight()
 		if on {
 			slog.WarnContext(ctx, "pubsubpull: the job is behind its reader; pulling paused until it catches up (the backlog stays in Pub/Sub, where ingest's back-pressure sees it)",
-				"behind", by.Round(time.Second).String(), "max_lag", limit.String())
+				"behind", by, "max_lag", limit.String(), "in_flight", inFlight, "max_in_flight", fn.MaxInFlight)
 		} else {
-			slog.InfoContext(ctx, "pubsubpull: the job caught up; pulling again", "behind", by.Round(time.Second).String())
+			slog.InfoContext(ctx, "pubsubpull: the job caught up; pulling again", "behind", by, "in_flight", inFlight)
 		}
 	}
 	return on

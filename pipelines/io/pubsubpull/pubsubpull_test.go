@@ -140,10 +140,6 @@ func counts(srv *pstest.Server, prefix string) (got, acked int) {
 // ingest's back-pressure sees it); once the fold catches up every message
 // is delivered once.
 func TestReadPausesWhileBehind(t *testing.T) {
-	srv := testenv.PubSub(t)
-	const n = 2000
-	publishSeconds(t, "behind", "b", n, time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
-
 	// A fold that is busy but 10 minutes behind.
 	now := time.Now()
 	lag.Process.Pulled(now.UnixMicro())
@@ -151,22 +147,55 @@ func TestReadPausesWhileBehind(t *testing.T) {
 	if by := lag.Process.Behind(); by < 9*time.Minute {
 		t.Fatalf("setup: Behind = %s, want 10m", by)
 	}
-	busy, caughtUp := time.NewTicker(time.Second), make(chan struct{})
-	defer busy.Stop()
+	pauseThenRelease(t, "behind", "b", Options{MaxLag: time.Minute},
+		func() { lag.Process.Folded(now.Add(-10 * time.Minute).UnixMicro()) },
+		func() { lag.Process.Folded(now.UnixMicro()) })
+}
+
+// While more than MaxInFlight elements wait in front of the job's
+// stateful steps the reader pulls nothing, whatever the lag; once they
+// are taken every message is delivered once.
+func TestReadPausesWhileCrowded(t *testing.T) {
+	lag.Process.Keyed(1_000_000)
+	pauseThenRelease(t, "crowded", "c", Options{MaxInFlight: 100_000},
+		func() { lag.Process.Taken(1) },
+		func() {
+			keyed, taken := lag.Process.Counts()
+			lag.Process.Taken(keyed - taken)
+		})
+	if n := lag.Process.InFlight(); n != 0 {
+		t.Fatalf("InFlight = %d after the test, want 0", n)
+	}
+}
+
+// pauseThenRelease publishes 2,000 messages to sub, reads them with opts
+// while busy runs every second (a job that keeps working but stays
+// behind), checks that the reader skips pulls and that nothing is
+// delivered or acknowledged, then calls release and checks that every
+// message arrives once.
+func pauseThenRelease(t *testing.T, sub, prefix string, opts Options, busy, release func()) {
+	t.Helper()
+	srv := testenv.PubSub(t)
+	const n = 2000
+	publishSeconds(t, sub, prefix, n, time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
+
+	busy()
+	tick, done := time.NewTicker(time.Second), make(chan struct{})
+	defer tick.Stop()
 	go func() {
 		for {
 			select {
-			case <-caughtUp:
+			case <-done:
 				return
-			case <-busy.C:
-				lag.Process.Folded(now.Add(-10 * time.Minute).UnixMicro())
+			case <-tick.C:
+				busy()
 			}
 		}
 	}()
 
+	opts.Project, opts.Subscription, opts.Shards, opts.MaxBatch, opts.TimeAttribute = "p", sub, 2, 500, "event_time"
 	p, s := beam.NewPipelineWithRoot()
-	msgs := Read(s, Options{Project: "p", Subscription: "behind", Shards: 2, MaxBatch: 500, TimeAttribute: "event_time", MaxLag: time.Minute})
-	beam.ParDo0(s, recordFn, msgs)
+	beam.ParDo0(s, recordFn, Read(s, opts))
 	pausedBefore := pausedPulls.Value()
 	stop := run(p)
 	defer stop()
@@ -174,21 +203,21 @@ func TestReadPausesWhileBehind(t *testing.T) {
 		n := pausedPulls.Value() - pausedBefore
 		return n >= 10, fmt.Sprintf("%d pulls skipped", n)
 	})
-	if got, acked := counts(srv, "b"); got != 0 || acked != 0 {
-		t.Fatalf("while 10m behind with MaxLag 1m: %d messages delivered and %d acknowledged, want none", got, acked)
+	if got, acked := counts(srv, prefix); got != 0 || acked != 0 {
+		t.Fatalf("while paused (%+v): %d messages delivered and %d acknowledged, want none", opts, got, acked)
 	}
 
-	close(caughtUp)
-	lag.Process.Folded(now.UnixMicro())
-	waitFor(t, 90*time.Second, "every message delivered and acknowledged after the fold caught up", func() (bool, string) {
-		got, acked := counts(srv, "b")
+	close(done)
+	release()
+	waitFor(t, 90*time.Second, "every message delivered and acknowledged after the job caught up", func() (bool, string) {
+		got, acked := counts(srv, prefix)
 		return got == n && acked == n, fmt.Sprintf("%d of %d messages delivered, %d acknowledged", got, n, acked)
 	})
 	stop()
 	seen.Lock()
 	defer seen.Unlock()
 	for i := 0; i < n; i++ {
-		if k := fmt.Sprintf("b%d", i); seen.n[k] != 1 {
+		if k := fmt.Sprintf("%s%d", prefix, i); seen.n[k] != 1 {
 			t.Errorf("message %s delivered %d times, want once", k, seen.n[k])
 		}
 	}
