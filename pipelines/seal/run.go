@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
 	"time"
@@ -37,6 +38,12 @@ type Runner struct {
 	// more is split by visitor (shards.go), which bounds the sealer's
 	// memory whatever the events of one merchant's hour.
 	MaxEventsPerJob int64
+	// ParallelJobs is how many of a split chunk's visitor-shard jobs run
+	// at once on Prism (0: one per core, runtime.GOMAXPROCS). One Prism
+	// job keeps about 1.2 of 2 cores busy; the chunk is then split into
+	// shards of MaxEventsPerJob / ParallelJobs events, so the jobs that
+	// run together still hold at most MaxEventsPerJob.
+	ParallelJobs int
 	// InjectBug is TEST ONLY (transforms.Options.InjectBug).
 	InjectBug string
 	Log       *slog.Logger
@@ -71,7 +78,19 @@ func (r *Runner) visitorShardsFor(ctx context.Context, job Job, dryRun bool) (in
 		}
 		total += st.Rows
 	}
-	return int(max(1, (total+limit-1)/limit)), nil
+	if total <= limit {
+		return 1, nil
+	}
+	perJob := max(1, limit/int64(r.parallelJobs()))
+	return int((total + perJob - 1) / perJob), nil
+}
+
+// parallelJobs is ParallelJobs or its default.
+func (r *Runner) parallelJobs() int {
+	if r.ParallelJobs > 0 {
+		return r.ParallelJobs
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 func hostname() string {
