@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"slices"
 	"sort"
 	"time"
@@ -38,12 +37,6 @@ type Runner struct {
 	// more is split by visitor (shards.go), which bounds the sealer's
 	// memory whatever the events of one merchant's hour.
 	MaxEventsPerJob int64
-	// ParallelJobs is how many of a split chunk's visitor-shard jobs run
-	// at once on Prism (0: one per core, runtime.GOMAXPROCS). One Prism
-	// job keeps about 1.2 of 2 cores busy; the chunk is then split into
-	// shards of MaxEventsPerJob / ParallelJobs events, so the jobs that
-	// run together still hold at most MaxEventsPerJob.
-	ParallelJobs int
 	// InjectBug is TEST ONLY (transforms.Options.InjectBug).
 	InjectBug string
 	Log       *slog.Logger
@@ -78,19 +71,7 @@ func (r *Runner) visitorShardsFor(ctx context.Context, job Job, dryRun bool) (in
 		}
 		total += st.Rows
 	}
-	if total <= limit {
-		return 1, nil
-	}
-	perJob := max(1, limit/int64(r.parallelJobs()))
-	return int((total + perJob - 1) / perJob), nil
-}
-
-// parallelJobs is ParallelJobs or its default.
-func (r *Runner) parallelJobs() int {
-	if r.ParallelJobs > 0 {
-		return r.ParallelJobs
-	}
-	return runtime.GOMAXPROCS(0)
+	return int(max(1, (total+limit-1)/limit)), nil
 }
 
 func hostname() string {

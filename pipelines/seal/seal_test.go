@@ -572,9 +572,7 @@ func init() {
 // hour) seals exactly what one job seals: a second seal of the same hours,
 // split into many jobs, changes no row. The events include logged-in
 // visitors and user-id-only server events (attached across shards by the
-// spill's routing) and copies. The shard jobs run three at a time
-// (ParallelJobs), so a chunk of N events is split into shards of at most
-// MaxEventsPerJob / 3.
+// spill's routing) and copies.
 func TestVisitorShardsSealTheSame(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -595,7 +593,7 @@ func TestVisitorShardsSealTheSame(t *testing.T) {
 	if _, err := e.r.Backfill(ctx, from, to, nil, false); err != nil {
 		t.Fatal(err)
 	}
-	e.r.MaxEventsPerJob, e.r.ParallelJobs = 900, 3
+	e.r.MaxEventsPerJob = 300
 	var chunks []Chunk
 	e.r.OnChunk = func(c Chunk) { chunks = append(chunks, c) }
 	sum, err := e.r.Backfill(ctx, from, to, nil, false)

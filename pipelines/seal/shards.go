@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/footfall/footfall/internal/event"
 	"github.com/footfall/footfall/internal/layout"
@@ -43,14 +41,12 @@ import (
 //     in the hours, and the context events of their visitors — to one of N
 //     spill archives by a hash of its visitor (events of visitors with no
 //     event in the hours cannot change them and are left out);
-//  4. N batch jobs, Runner.ParallelJobs at a time (one job keeps about
-//     1.2 of 2 cores busy), run the streaming job's transforms over one
-//     spill archive each; their aggregates are merged in this process
-//     and written as the seal, under one generation.
+//  4. N batch jobs, one after the other, run the streaming job's
+//     transforms over one spill archive each; their aggregates are merged
+//     in this process and written as the seal, under one generation.
 //
-// Memory: the shares of the jobs running at once (MaxEventsPerJob in
-// all), plus the aggregates of the chunk's merchant-hours (bounded per
-// breakdown, not by events).
+// Memory: one job's share of the events, plus the aggregates of the
+// chunk's merchant-hours (bounded per breakdown, not by events).
 
 // DefaultMaxEventsPerJob is how many archived events one batch job on
 // Prism reads at most before the sealer splits a chunk by visitor
@@ -287,40 +283,21 @@ func (r *Runner) runVisitorShards(ctx context.Context, job Job, n int, gen int64
 	}
 	col := newAggCollector()
 	defer col.close()
-	launch := func(ctx context.Context, i int) error {
+	for i, d := range dirs {
 		sj := job
-		sj.Source = Dir(dirs[i])
+		sj.Source = Dir(d)
 		p, err := sj.aggregatePipeline(col.id)
 		if err != nil {
-			return err
+			return spilled, err
 		}
 		lo := LaunchOptions{JobName: ChunkJobName("seal", job.From, len(job.Hours()), i, n, gen), Log: r.Log}
 		if err := Launch(ctx, r.Runner, p, lo); err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			return fmt.Errorf("seal: the batch job for [%s, %s) (visitor shard %d of %d) failed; nothing is lost, run the same command again: %w",
+			return spilled, fmt.Errorf("seal: the batch job for [%s, %s) (visitor shard %d of %d) failed; nothing is lost, run the same command again: %w",
 				job.From.Format(time.RFC3339), job.To.Format(time.RFC3339), i+1, n, err)
 		}
-		return nil
-	}
-	// The process's first job runs alone: it starts the in-process Prism
-	// server (prism.Execute sets the endpoint flag unguarded), which the
-	// others then share, ParallelJobs at a time.
-	first := 0
-	if *jobopts.Endpoint == "" {
-		if err := launch(ctx, 0); err != nil {
-			return spilled, err
-		}
-		first = 1
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.parallelJobs())
-	for i := first; i < len(dirs); i++ {
-		g.Go(func() error { return launch(gctx, i) })
-	}
-	if err := g.Wait(); err != nil {
-		return spilled, err
 	}
 	// Merchant-scoped runs write every merchant-hour of their scope.
 	for _, m := range job.Merchants {

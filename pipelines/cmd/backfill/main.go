@@ -56,7 +56,6 @@ var (
 	dryRun         = flag.Bool("dry-run", false, "compute and print old and new values per merchant and hour; write nothing")
 	chunkHours     = flag.Int("chunk-hours", 0, "hours per batch job (0: 3 on Prism, the whole range on Dataflow); Prism holds a job's events in memory")
 	merchantShards = flag.Int("merchant-shards", 1, "split each chunk into this many jobs by merchant (hash of the id): memory / N, archive reads × N")
-	parallelJobs   = flag.Int("parallel-jobs", 0, "Prism: visitor-shard jobs of a split chunk run this many at once, each with --max-events-per-job / N events (0: one per core)")
 	maxPerJob      = flag.Int64("max-events-per-job", 0, "Prism: split a chunk whose input holds more archived events than this into jobs by visitor, so memory stays bounded whatever one hour holds (0: 1,000,000; -1: never)")
 	sealClosed     = flag.Bool("seal-closed-hours", false, "instead of --from/--to: seal every closed hour that is due (first after --grace, again on new archived events, after the session horizon and after --final)")
 	every          = flag.Duration("every", 0, "with --seal-closed-hours: run a pass this often until interrupted (0: one pass)")
@@ -76,7 +75,7 @@ func init() {
 // ownFlags are this command's flags; -help shows only these (Beam's
 // runner flags still work).
 var ownFlags = func() map[string]bool {
-	m := map[string]bool{"from": true, "to": true, "merchant": true, "source": true, "dry-run": true, "chunk-hours": true, "merchant-shards": true, "max-events-per-job": true, "parallel-jobs": true,
+	m := map[string]bool{"from": true, "to": true, "merchant": true, "source": true, "dry-run": true, "chunk-hours": true, "merchant-shards": true, "max-events-per-job": true,
 		"seal-closed-hours": true, "every": true, "grace": true, "final": true, "lookback": true, "progress": true, "metrics-addr": true}
 	for _, n := range pipeflags.Names {
 		m[n] = true
@@ -147,7 +146,7 @@ func realMain(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 	if *merchantShards < 1 {
 		return errUsage{fmt.Errorf("--merchant-shards must be at least 1, got %d", *merchantShards)}
 	}
-	r := &seal.Runner{Runner: runner, Source: src, ChunkHours: *chunkHours, MerchantShards: *merchantShards, MaxEventsPerJob: *maxPerJob, ParallelJobs: *parallelJobs, InjectBug: *injectBug, Log: log,
+	r := &seal.Runner{Runner: runner, Source: src, ChunkHours: *chunkHours, MerchantShards: *merchantShards, MaxEventsPerJob: *maxPerJob, InjectBug: *injectBug, Log: log,
 		Bigtable: pipeflags.Bigtable()}
 	r.MaxNames, r.TopK = pipeflags.Bounds()
 	if *injectBug != "" {
