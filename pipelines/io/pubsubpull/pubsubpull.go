@@ -93,8 +93,21 @@ var (
 	pausedPulls      = counters.New("reader_paused_pulls", "Prism: pulls the Pub/Sub reader skipped because the job was behind by more than --max-lag or had more than --max-in-flight elements queued.")
 )
 
-// paused is whether the reader last skipped a pull, to log each change once.
+// paused is whether the reader last skipped a pull.
 var paused atomic.Bool
+
+// pauseLog throttles the pause and resume lines. Under a sustained
+// overload the queue hovers at --max-in-flight and the reader pauses and
+// resumes every few seconds, so a pause is logged at most once a minute
+// (with the pauses since the last line), a resume only after a logged
+// pause, and a pause that was not logged is logged once it has lasted
+// into the next minute: the last line always tells the state.
+var pauseLog struct {
+	sync.Mutex
+	last   time.Time // the last logged pause
+	logged bool      // the current pause was logged
+	pauses int       // pauses since the last logged one
+}
 
 // Read returns an unbounded PCollection<[]byte> of message bodies, each
 // timestamped with its event time.
@@ -310,17 +323,32 @@ func (fn *readFn) behind(ctx context.Context) bool {
 	holding := fn.MaxLagMillis > 0 && lag.Process.Holding(limit)
 	crowded := fn.MaxInFlight > 0 && lag.Process.Crowded(fn.MaxInFlight)
 	on := holding || crowded
-	if paused.Swap(on) != on {
-		by := lag.Process.Behind().Round(time.Second).String()
-		inFlight := lag.Process.InFlight()
-		if on {
-			slog.WarnContext(ctx, "pubsubpull: the job is behind its reader; pulling paused until it catches up (the backlog stays in Pub/Sub, where ingest's back-pressure sees it)",
-				"behind", by, "max_lag", limit.String(), "in_flight", inFlight, "max_in_flight", fn.MaxInFlight)
-		} else {
-			slog.InfoContext(ctx, "pubsubpull: the job caught up; pulling again", "behind", by, "in_flight", inFlight)
-		}
+	if was := paused.Swap(on); on || was {
+		fn.report(ctx, on, on != was, limit)
 	}
 	return on
+}
+
+// report logs a pause or a resume (pauseLog).
+func (fn *readFn) report(ctx context.Context, on, changed bool, limit time.Duration) {
+	pauseLog.Lock()
+	defer pauseLog.Unlock()
+	by := lag.Process.Behind().Round(time.Second).String()
+	inFlight := lag.Process.InFlight()
+	switch {
+	case on:
+		if changed {
+			pauseLog.pauses++
+		}
+		if now := time.Now(); !pauseLog.logged && now.Sub(pauseLog.last) >= time.Minute {
+			slog.WarnContext(ctx, "pubsubpull: the job is behind its reader; pulling paused until it catches up (the backlog stays in Pub/Sub, where ingest's back-pressure sees it)",
+				"behind", by, "max_lag", limit.String(), "in_flight", inFlight, "max_in_flight", fn.MaxInFlight, "pauses", pauseLog.pauses)
+			pauseLog.last, pauseLog.logged, pauseLog.pauses = now, true, 0
+		}
+	case changed && pauseLog.logged:
+		slog.InfoContext(ctx, "pubsubpull: the job caught up; pulling again", "behind", by, "in_flight", inFlight)
+		pauseLog.logged = false
+	}
 }
 
 // archiveBatch decodes every message and writes the events, and the

@@ -1,8 +1,10 @@
 package pubsubpull
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -240,5 +242,55 @@ func TestEndlessTrackerRefusesSplits(t *testing.T) {
 	_, residual, err = rt.TrySplit(0)
 	if err != nil || residual == nil {
 		t.Errorf("checkpoint TrySplit(0) = %v, %v; want a residual", residual, err)
+	}
+}
+
+// Under a sustained overload the reader pauses and resumes every few
+// seconds; the log gets at most one pause a minute, a resume only after a
+// logged pause, and a pause that outlasts the minute is logged late, so
+// the last line always tells the state.
+func TestPauseLogIsThrottled(t *testing.T) {
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+	defer slog.SetDefault(old)
+	pauseLog.Lock()
+	pauseLog.last, pauseLog.logged, pauseLog.pauses = time.Time{}, false, 0
+	pauseLog.Unlock()
+	fn := &readFn{MaxInFlight: 100}
+	ctx := context.Background()
+	lines := func() []string {
+		var msgs []string
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if l != "" {
+				msgs = append(msgs, l)
+			}
+		}
+		buf.Reset()
+		return msgs
+	}
+
+	fn.report(ctx, true, true, 0)  // pause: logged
+	fn.report(ctx, true, false, 0) // still paused: nothing
+	fn.report(ctx, false, true, 0) // resume: logged
+	if got := lines(); len(got) != 2 || !strings.Contains(got[0], "pulling paused") || !strings.Contains(got[1], "pulling again") {
+		t.Fatalf("first pause and resume: got %q", got)
+	}
+	for range 5 { // five more within the minute: nothing
+		fn.report(ctx, true, true, 0)
+		fn.report(ctx, false, true, 0)
+	}
+	fn.report(ctx, true, true, 0) // a sixth pause that lasts
+	if got := lines(); len(got) != 0 {
+		t.Fatalf("pauses within a minute of the last logged one: got %q, want nothing", got)
+	}
+	pauseLog.Lock()
+	pauseLog.last = pauseLog.last.Add(-time.Minute)
+	pauseLog.Unlock()
+	fn.report(ctx, true, false, 0) // the lasting pause, a minute on: logged with the count
+	fn.report(ctx, false, true, 0)
+	got := lines()
+	if len(got) != 2 || !strings.Contains(got[0], `"pauses":6`) || !strings.Contains(got[1], "pulling again") {
+		t.Fatalf("a pause lasting into the next minute: got %q, want it logged with 6 pauses, then the resume", got)
 	}
 }
