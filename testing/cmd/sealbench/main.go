@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -173,7 +174,7 @@ func backfillBench() error {
 			fmt.Sprintf("--chunk-hours=%d", n), fmt.Sprintf("--merchant-shards=%d", *shards),
 			fmt.Sprintf("--max-events-per-job=%d", *perJob), "--progress=log")
 		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, os.Stderr
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, os.Stderr), os.Stderr // its progress lines, as it runs
 		t0 := time.Now()
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("backfill: %w\n%s", err, out.String())
