@@ -572,39 +572,53 @@ func init() {
 // hour) seals exactly what one job seals: a second seal of the same hours,
 // split into many jobs, changes no row. The events include logged-in
 // visitors and user-id-only server events (attached across shards by the
-// spill's routing) and copies.
+// spill's routing) and copies; the server events are either everywhere or
+// only before and after the sealed hour (where the spill routes them in a
+// pass of their own).
 func TestVisitorShardsSealTheSame(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	archived, _ := gen(8, 3000, 3, "shop-a", "shop-b")
-	rng := rand.New(rand.NewPCG(8, 9))
-	for i := range archived {
-		v := archived[i].AnonymousID
-		switch n := rng.IntN(10); {
-		case n < 3: // logged in: a sighting of the pair
-			archived[i].UserID = "u-" + v
-		case n == 3: // a server-side event of that user, user id only
-			archived[i].UserID, archived[i].AnonymousID, archived[i].UserAgent = "u-"+v, "", "analytics-node/1.0"
-		}
-	}
-	e.archive(t, archived)
-	from, to := h0.Add(time.Hour), h0.Add(2*time.Hour)
-	e.r.MaxEventsPerJob = -1
-	if _, err := e.r.Backfill(ctx, from, to, nil, false); err != nil {
-		t.Fatal(err)
-	}
-	e.r.MaxEventsPerJob = 300
-	var chunks []Chunk
-	e.r.OnChunk = func(c Chunk) { chunks = append(chunks, c) }
-	sum, err := e.r.Backfill(ctx, from, to, nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(chunks) != 1 || chunks[0].VisitorShards < 5 {
-		t.Fatalf("chunks = %+v; want one chunk split into several visitor shards", chunks)
-	}
-	t.Logf("sharded seal: %+v, chunk %+v", sum, chunks[0])
-	if sum.RowsChanged != 0 || sum.RowsSame != 2*rowsPerHour {
-		t.Errorf("the sharded seal changed %d rows (%d unchanged); want 0 changed of %d", sum.RowsChanged, sum.RowsSame, 2*rowsPerHour)
+	for _, tc := range []struct {
+		name          string
+		seed          uint64
+		orphansInHour bool
+	}{
+		{"user-id-only events everywhere", 8, true},
+		{"user-id-only events only outside the hour", 9, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			from, to := h0.Add(time.Hour), h0.Add(2*time.Hour)
+			archived, _ := gen(tc.seed, 3000, 3, "shop-a", "shop-b")
+			rng := rand.New(rand.NewPCG(tc.seed, 9))
+			for i := range archived {
+				v := archived[i].AnonymousID
+				inHour := archived[i].EventTime >= from.UnixMicro() && archived[i].EventTime < to.UnixMicro()
+				switch n := rng.IntN(10); {
+				case n < 3: // logged in: a sighting of the pair
+					archived[i].UserID = "u-" + v
+				case n == 3 && (tc.orphansInHour || !inHour): // a server-side event of that user, user id only
+					archived[i].UserID, archived[i].AnonymousID, archived[i].UserAgent = "u-"+v, "", "analytics-node/1.0"
+				}
+			}
+			e.archive(t, archived)
+			e.r.MaxEventsPerJob = -1
+			if _, err := e.r.Backfill(ctx, from, to, nil, false); err != nil {
+				t.Fatal(err)
+			}
+			e.r.MaxEventsPerJob = 300
+			var chunks []Chunk
+			e.r.OnChunk = func(c Chunk) { chunks = append(chunks, c) }
+			sum, err := e.r.Backfill(ctx, from, to, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(chunks) != 1 || chunks[0].VisitorShards < 5 {
+				t.Fatalf("chunks = %+v; want one chunk split into several visitor shards", chunks)
+			}
+			t.Logf("sharded seal: %+v, chunk %+v", sum, chunks[0])
+			if sum.RowsChanged != 0 || sum.RowsSame != 2*rowsPerHour {
+				t.Errorf("the sharded seal changed %d rows (%d unchanged); want 0 changed of %d", sum.RowsChanged, sum.RowsSame, 2*rowsPerHour)
+			}
+		})
 	}
 }

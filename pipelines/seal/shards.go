@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -30,20 +31,29 @@ import (
 // sketches of disjoint visitors merge, breakdowns merge and are truncated
 // once, at the end).
 //
-// A chunk whose input holds more than MaxEventsPerJob events is split:
+// A chunk whose input holds more than MaxEventsPerJob events is split.
+// Every event in the chunk's hours is kept; an event in the rest of the
+// input (the margins InputRange adds before and after them) is kept only
+// when its visitor has an event in the hours (the others cannot change
+// the hours' values). So:
 //
-//  1. one pass over the archive notes the visitors with events in the
-//     chunk's hours, and the user ids of user-id-only events;
-//  2. a second pass reads the sightings (user id + anonymous id) of those
-//     user ids, so that each user-id-only event is routed with the visitor
-//     the transforms will attach it to (the same rule, AttachWindow);
-//  3. a third pass writes every event the chunk's hours depend on — those
-//     in the hours, and the context events of their visitors — to one of N
-//     spill archives by a hash of its visitor (events of visitors with no
-//     event in the hours cannot change them and are left out);
+//  1. one pass over the hours writes each event to one of N spill
+//     archives by a hash of its visitor, noting the visitors; a
+//     user-id-only event is held until its visitor is known;
+//  2. when there are such events, a pass over the input reads the
+//     sightings (user id + anonymous id) of their user ids, so that each is
+//     routed with the visitor the transforms will attach it to (the same
+//     rule, AttachWindow);
+//  3. one pass over the margins writes the events of the visitors noted
+//     (a margin's user-id-only events, whose users are then not known yet,
+//     add one pass over the margins for their users before step 2);
 //  4. N batch jobs, one after the other, run the streaming job's
 //     transforms over one spill archive each; their aggregates are merged
 //     in this process and written as the seal, under one generation.
+//
+// The hours are read once and the margins once (twice with user-id-only
+// events in them), and the spill files are encoded on every core while
+// the archive is read.
 //
 // Memory: one job's share of the events, plus the aggregates of the
 // chunk's merchant-hours (bounded per breakdown, not by events).
@@ -110,95 +120,261 @@ func (p *spillPlan) orphan(e *event.Event) bool {
 // It returns the spill directories and the events written.
 func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string) ([]string, int64, error) {
 	inFrom, inTo := transforms.InputRange(job.From, job.To)
-	q := archive.Query{From: inFrom, To: inTo, Merchants: job.Merchants}
-	from, to := job.From.UnixMicro(), job.To.UnixMicro()
-	p := &spillPlan{active: map[string]bool{}, sightings: map[string][]sighting{}, bots: enrich.New(enrich.DefaultCacheSize)}
-	users := map[string]bool{}
-	var inRangeOrphans []event.Event
-	// Pass 1: visitors of the hours; user ids of user-id-only events.
-	err := archive.Scan(ctx, src, q, func(e *event.Event) error {
-		if p.orphan(e) {
-			users[e.MerchantID+"\x00"+e.UserID] = true
-			if e.EventTime >= from && e.EventTime < to {
-				inRangeOrphans = append(inRangeOrphans, *e)
+	hours := archive.Query{From: job.From, To: job.To, Merchants: job.Merchants}
+	margins := []archive.Query{
+		{From: inFrom, To: job.From, Merchants: job.Merchants},
+		{From: job.To, To: inTo, Merchants: job.Merchants},
+	}
+	scanMargins := func(fn func(*event.Event) error) error {
+		for _, q := range margins {
+			if err := archive.Scan(ctx, src, q, fn); err != nil {
+				return err
 			}
-			return nil
-		}
-		if e.EventTime >= from && e.EventTime < to {
-			p.active[routeKey(e, "")] = true
 		}
 		return nil
+	}
+	p := &spillPlan{active: map[string]bool{}, sightings: map[string][]sighting{}, bots: enrich.New(enrich.DefaultCacheSize)}
+	sp, err := newSpiller(ctx, tmp, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer sp.abort()
+	users := map[string]bool{}
+	var held []event.Event // the hours' user-id-only events
+	// Pass 1: the hours.
+	err = archive.Scan(ctx, src, hours, func(e *event.Event) error {
+		if p.orphan(e) {
+			users[e.MerchantID+"\x00"+e.UserID] = true
+			held = append(held, *e)
+			return nil
+		}
+		k := routeKey(e, "")
+		p.active[k] = true
+		return sp.add(k, e)
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("seal: split by visitor, pass 1: %w", err)
+		return nil, 0, fmt.Errorf("seal: split by visitor, pass over the hours: %w", err)
 	}
-	// Pass 2: the sightings of those user ids.
-	if len(users) > 0 {
-		err = archive.Scan(ctx, src, q, func(e *event.Event) error {
-			k := e.MerchantID + "\x00" + e.UserID
-			if e.AnonymousID != "" && e.UserID != "" && users[k] && !p.bots.Agent(e.UserAgent).Bot {
-				p.sightings[k] = append(p.sightings[k], sighting{e.EventTime, e.AnonymousID})
+	input := archive.Query{From: inFrom, To: inTo, Merchants: job.Merchants}
+	// Pass 2, with user-id-only events in the hours: the users of those in
+	// the margins too, and the sightings of all of them.
+	sightingsRead := len(held) > 0
+	if sightingsRead {
+		err = scanMargins(func(e *event.Event) error {
+			if p.orphan(e) {
+				users[e.MerchantID+"\x00"+e.UserID] = true
 			}
 			return nil
 		})
+		if err == nil {
+			err = p.readSightings(ctx, src, input, users)
+		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("seal: split by visitor, pass 2: %w", err)
+			return nil, 0, fmt.Errorf("seal: split by visitor, pass for the sightings: %w", err)
 		}
-		for _, ss := range p.sightings {
-			sort.SliceStable(ss, func(i, j int) bool { return ss[i].at < ss[j].at })
+		for i := range held {
+			e := &held[i]
+			k := routeKey(e, p.attached(e))
+			p.active[k] = true
+			if err := sp.add(k, e); err != nil {
+				return nil, 0, err
+			}
 		}
+		held = nil
 	}
-	for i := range inRangeOrphans {
-		e := &inRangeOrphans[i]
-		p.active[routeKey(e, p.attached(e))] = true
-	}
-	// Pass 3: write what the hours depend on, by visitor.
-	dirs := make([]string, n)
-	writers := make([]*archive.Writer, n)
-	bufs := make([][]event.Event, n)
-	for i := range dirs {
-		dirs[i] = filepath.Join(tmp, fmt.Sprint(i))
-		w, err := archive.NewWriter(dirs[i])
-		if err != nil {
-			return nil, 0, err
-		}
-		writers[i] = w
-	}
-	flush := func(i int) error {
-		if len(bufs[i]) == 0 {
-			return nil
-		}
-		err := writers[i].WriteBatch(ctx, bufs[i])
-		bufs[i] = bufs[i][:0]
-		return err
-	}
-	var written int64
-	err = archive.Scan(ctx, src, q, func(e *event.Event) error {
+	// Pass 3: the margins' events of the visitors noted. Without
+	// sightings read, a margin's user-id-only events wait for a pass of
+	// their own.
+	marginOrphans := false
+	err = scanMargins(func(e *event.Event) error {
 		var attached string
 		if p.orphan(e) {
+			if !sightingsRead {
+				users[e.MerchantID+"\x00"+e.UserID] = true
+				marginOrphans = true
+				return nil
+			}
 			attached = p.attached(e)
 		}
-		k := routeKey(e, attached)
-		if !(e.EventTime >= from && e.EventTime < to) && !p.active[k] {
-			return nil
-		}
-		i := shardOf(k, n)
-		bufs[i] = append(bufs[i], *e)
-		written++
-		if len(bufs[i]) >= 20_000 {
-			return flush(i)
+		if k := routeKey(e, attached); p.active[k] {
+			return sp.add(k, e)
 		}
 		return nil
 	})
-	for i := range bufs {
+	if err == nil && marginOrphans {
+		err = p.readSightings(ctx, src, input, users)
 		if err == nil {
-			err = flush(i)
+			err = scanMargins(func(e *event.Event) error {
+				if !p.orphan(e) {
+					return nil
+				}
+				if k := routeKey(e, p.attached(e)); p.active[k] {
+					return sp.add(k, e)
+				}
+				return nil
+			})
 		}
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("seal: split by visitor, pass 3: %w", err)
+		return nil, 0, fmt.Errorf("seal: split by visitor, pass over the margins: %w", err)
 	}
-	return dirs, written, nil
+	written, err := sp.close()
+	if err != nil {
+		return nil, 0, fmt.Errorf("seal: split by visitor: %w", err)
+	}
+	return sp.dirs, written, nil
+}
+
+// readSightings reads the sightings of users in q: the anonymous ids a
+// human's events carried with each user id, sorted by time.
+func (p *spillPlan) readSightings(ctx context.Context, src string, q archive.Query, users map[string]bool) error {
+	p.sightings = map[string][]sighting{}
+	err := archive.Scan(ctx, src, q, func(e *event.Event) error {
+		k := e.MerchantID + "\x00" + e.UserID
+		if e.AnonymousID != "" && e.UserID != "" && users[k] && !p.bots.Agent(e.UserAgent).Bot {
+			p.sightings[k] = append(p.sightings[k], sighting{e.EventTime, e.AnonymousID})
+		}
+		return nil
+	})
+	for _, ss := range p.sightings {
+		sort.SliceStable(ss, func(i, j int) bool { return ss[i].at < ss[j].at })
+	}
+	return err
+}
+
+// spillBatch is how many events a spill file holds at most.
+const spillBatch = 20_000
+
+// spiller writes events to n spill archives by visitor. Full batches are
+// encoded (Parquet, zstd) by one goroutine per core while the caller goes
+// on reading the archive.
+type spiller struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	dirs    []string
+	writers []*archive.Writer
+	bufs    [][]event.Event
+	work    chan spillWork
+	free    chan []event.Event // written batches, for reuse
+	wg      sync.WaitGroup
+	written int64
+
+	mu  sync.Mutex
+	err error
+}
+
+type spillWork struct {
+	shard  int
+	events []event.Event
+}
+
+func newSpiller(ctx context.Context, tmp string, n int) (*spiller, error) {
+	workers := runtime.GOMAXPROCS(0)
+	s := &spiller{dirs: make([]string, n), writers: make([]*archive.Writer, n), bufs: make([][]event.Event, n),
+		work: make(chan spillWork, workers), free: make(chan []event.Event, 2*workers)}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	for i := range s.dirs {
+		s.dirs[i] = filepath.Join(tmp, fmt.Sprint(i))
+		w, err := archive.NewWriter(s.dirs[i])
+		if err != nil {
+			s.cancel()
+			return nil, err
+		}
+		s.writers[i] = w
+	}
+	for range workers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for w := range s.work {
+				if err := s.writers[w.shard].WriteBatch(s.ctx, w.events); err != nil {
+					s.fail(err)
+				}
+				select {
+				case s.free <- w.events[:0]:
+				default:
+				}
+			}
+		}()
+	}
+	return s, nil
+}
+
+func (s *spiller) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+		s.cancel()
+	}
+}
+
+func (s *spiller) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// add queues e for the spill archive of the visitor key.
+func (s *spiller) add(key string, e *event.Event) error {
+	i := shardOf(key, len(s.dirs))
+	if s.bufs[i] == nil {
+		select {
+		case s.bufs[i] = <-s.free:
+		default:
+			s.bufs[i] = make([]event.Event, 0, spillBatch)
+		}
+	}
+	s.bufs[i] = append(s.bufs[i], *e)
+	s.written++
+	if len(s.bufs[i]) >= spillBatch {
+		return s.send(i)
+	}
+	return nil
+}
+
+func (s *spiller) send(i int) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	select {
+	case s.work <- spillWork{i, s.bufs[i]}:
+		s.bufs[i] = nil
+		return nil
+	case <-s.ctx.Done():
+		if err := s.failed(); err != nil {
+			return err
+		}
+		return s.ctx.Err()
+	}
+}
+
+// close writes what is buffered, waits for every batch to be durable and
+// returns the events written.
+func (s *spiller) close() (int64, error) {
+	var err error
+	for i := range s.bufs {
+		if err == nil && len(s.bufs[i]) > 0 {
+			err = s.send(i)
+		}
+	}
+	close(s.work)
+	s.work = nil
+	s.wg.Wait()
+	s.cancel()
+	if e := s.failed(); e != nil {
+		return 0, e
+	}
+	return s.written, err
+}
+
+// abort stops the writers of a spill that did not reach close.
+func (s *spiller) abort() {
+	if s.work != nil {
+		s.cancel()
+		close(s.work)
+		s.wg.Wait()
+	}
 }
 
 func shardOf(key string, n int) int {
