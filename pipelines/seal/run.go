@@ -95,6 +95,10 @@ type Chunk struct {
 	Reason        string // why the sealer sealed it
 	MerchantRuns  bool
 	VisitorShards int // jobs the chunk was split into by visitor (0: one job)
+	// With visitor shards: the events written to the spill archives and
+	// the time that took (the rest of Duration is the jobs and the write).
+	SpilledEvents int64
+	SpillDuration time.Duration
 }
 
 // Summary adds up chunks.
@@ -252,7 +256,7 @@ func (r *Runner) runChunk(ctx context.Context, from, to time.Time, merchants []s
 	if vshards > 1 {
 		shards = 0 // the visitor shards below do the work
 		ch.VisitorShards = vshards
-		if _, err := r.runVisitorShards(ctx, job, vshards, gen); err != nil {
+		if err := r.runVisitorShards(ctx, job, vshards, gen, &ch); err != nil {
 			return ch, err
 		}
 	}

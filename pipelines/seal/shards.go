@@ -437,25 +437,27 @@ func (fn *collectAggFn) ProcessElement(_ context.Context, key string, a transfor
 }
 
 // runVisitorShards recomputes job's chunk as n jobs split by visitor and
-// writes the merged rows sealed with job.Bigtable.SealedAt.
-func (r *Runner) runVisitorShards(ctx context.Context, job Job, n int, gen int64) (int64, error) {
+// writes the merged rows sealed with job.Bigtable.SealedAt. It notes the
+// spill in ch.
+func (r *Runner) runVisitorShards(ctx context.Context, job Job, n int, gen int64, ch *Chunk) error {
 	dir, ok := r.Source.(Dir)
 	if !ok {
-		return 0, fmt.Errorf("seal: visitor shards read a local archive, not %s", r.Source)
+		return fmt.Errorf("seal: visitor shards read a local archive, not %s", r.Source)
 	}
 	tmp, err := os.MkdirTemp("", "footfall-seal-shards-")
 	if err != nil {
-		return 0, fmt.Errorf("seal: visitor shards need a temporary directory: %w", err)
+		return fmt.Errorf("seal: visitor shards need a temporary directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	start := time.Now()
 	dirs, spilled, err := spillByVisitor(ctx, string(dir), job, n, tmp)
 	if err != nil {
-		return 0, err
+		return err
 	}
+	ch.SpilledEvents, ch.SpillDuration = spilled, time.Since(start)
 	if r.Log != nil {
 		r.Log.InfoContext(ctx, "chunk split by visitor", "from", job.From, "to", job.To, "shards", n,
-			"events_kept", spilled, "seconds", time.Since(start).Seconds())
+			"events_kept", spilled, "seconds", ch.SpillDuration.Seconds())
 	}
 	col := newAggCollector()
 	defer col.close()
@@ -464,14 +466,14 @@ func (r *Runner) runVisitorShards(ctx context.Context, job Job, n int, gen int64
 		sj.Source = Dir(d)
 		p, err := sj.aggregatePipeline(col.id)
 		if err != nil {
-			return spilled, err
+			return err
 		}
 		lo := LaunchOptions{JobName: ChunkJobName("seal", job.From, len(job.Hours()), i, n, gen), Log: r.Log}
 		if err := Launch(ctx, r.Runner, p, lo); err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			return spilled, fmt.Errorf("seal: the batch job for [%s, %s) (visitor shard %d of %d) failed; nothing is lost, run the same command again: %w",
+			return fmt.Errorf("seal: the batch job for [%s, %s) (visitor shard %d of %d) failed; nothing is lost, run the same command again: %w",
 				job.From.Format(time.RFC3339), job.To.Format(time.RFC3339), i+1, n, err)
 		}
 	}
@@ -493,14 +495,14 @@ func (r *Runner) runVisitorShards(ctx context.Context, job Job, n int, gen int64
 	for _, k := range keys {
 		rows, err := transforms.RowsOf(k, col.aggs[k], job.MaxNames, job.TopK)
 		if err != nil {
-			return spilled, err
+			return err
 		}
 		for _, row := range rows {
 			rowKeys, contents = append(rowKeys, row.Key), append(contents, row.Content)
 		}
 		delete(col.aggs, k) // its rows are made: let it go
 	}
-	return spilled, btsink.WriteSealedRows(ctx, job.Bigtable, rowKeys, contents)
+	return btsink.WriteSealedRows(ctx, job.Bigtable, rowKeys, contents)
 }
 
 // aggregatePipeline is the job's pipeline with the merchant-hour

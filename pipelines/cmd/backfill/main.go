@@ -357,8 +357,12 @@ func (d *display) chunk(c seal.Chunk) {
 		d.bar.Add(c.Hours)
 		return
 	}
-	d.log.Info("chunk done", "from", c.From, "to", c.To, "hours_done", d.hrs, "hours", d.all,
-		"events_read", c.EventsRead, "rows_changed", c.RowsChanged, "rows_unchanged", c.RowsSame, "seconds", c.Duration.Seconds())
+	attrs := []any{"from", c.From, "to", c.To, "hours_done", d.hrs, "hours", d.all,
+		"events_read", c.EventsRead, "rows_changed", c.RowsChanged, "rows_unchanged", c.RowsSame, "seconds", c.Duration.Seconds()}
+	if c.VisitorShards > 0 {
+		attrs = append(attrs, "visitor_shards", c.VisitorShards, "events_spilled", c.SpilledEvents, "spill_seconds", c.SpillDuration.Seconds())
+	}
+	d.log.Info("chunk done", attrs...)
 }
 
 func (d *display) stop() {

@@ -55,7 +55,7 @@ var (
 	chunkHours = flag.String("chunk-hours", "1,3,12", "comma-separated --chunk-hours values to run (backfill)")
 	shards     = flag.Int("merchant-shards", 1, "--merchant-shards of every run (backfill)")
 	perJob     = flag.Int64("max-events-per-job", 0, "--max-events-per-job of every run (backfill; 0: the command's default)")
-	keep       = flag.String("dir", "", "scratch directory (default: a new temporary one, removed at the end)")
+	keep       = flag.String("dir", "", "scratch directory, kept (default: a new temporary one, removed at the end); an archive written there before with the same -events, -hours, -merchants and -visitors is used again (backfill)")
 )
 
 func main() {
@@ -98,8 +98,25 @@ func backfillBench() error {
 	defer cleanup()
 	ctx := context.Background()
 	from := time.Now().UTC().Truncate(time.Hour).Add(-time.Duration(*hours+24) * time.Hour)
-	to := from.Add(time.Duration(*hours) * time.Hour)
 	arch := filepath.Join(dir, "archive")
+	// An archive this command wrote into -dir with the same flags is used
+	// again (its manifest, written last, says so), so that runs compare
+	// sealers on the same events without writing them again.
+	want := manifest{Events: *events, Hours: *hours, Merchants: *merchants, Visitors: *visitors}
+	manifestFile := filepath.Join(dir, "archive.json")
+	if b, err := os.ReadFile(manifestFile); err == nil {
+		var got manifest
+		if json.Unmarshal(b, &got) == nil && got.Events == want.Events && got.Hours == want.Hours &&
+			got.Merchants == want.Merchants && got.Visitors == want.Visitors {
+			fmt.Fprintf(os.Stderr, "using the archive in %s (written %s)\n", arch, got.Written.Format(time.RFC3339))
+			return runBackfills(ctx, arch, got.From, got.From.Add(time.Duration(*hours)*time.Hour))
+		}
+	}
+	if err := os.RemoveAll(arch); err != nil {
+		return err
+	}
+	os.Remove(manifestFile)
+	to := from.Add(time.Duration(*hours) * time.Hour)
 
 	start := time.Now()
 	w, err := archive.NewWriter(arch)
@@ -139,7 +156,23 @@ func backfillBench() error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "archive of %d events over %d hours written and compacted in %s\n", *events, *hours, time.Since(start).Round(time.Millisecond))
+	want.From, want.Written = from, time.Now().UTC()
+	b, _ := json.Marshal(want)
+	if err := os.WriteFile(manifestFile, b, 0o644); err != nil {
+		return err
+	}
+	return runBackfills(ctx, arch, from, to)
+}
 
+// manifest describes an archive backfillBench wrote.
+type manifest struct {
+	Events, Hours, Merchants, Visitors int
+	From, Written                      time.Time
+}
+
+// runBackfills starts the Bigtable emulator and runs the backfill command
+// over [from, to) of arch once per -chunk-hours value.
+func runBackfills(ctx context.Context, arch string, from, to time.Time) error {
 	addr, err := localstack.FreeAddr()
 	if err != nil {
 		return err
