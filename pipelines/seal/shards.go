@@ -81,6 +81,10 @@ func routeKey(e *event.Event, attached string) string {
 	return e.MerchantID + "\x00\x01" + e.UserID
 }
 
+// userKey is the merchant and user id of e, the key of users and
+// sightings.
+func userKey(e *event.Event) string { return e.MerchantID + "\x00" + e.UserID }
+
 // sighting is a time an anonymous id was seen with a user id.
 type sighting struct {
 	at   int64
@@ -97,7 +101,7 @@ type spillPlan struct {
 // attached is the anonymous id a user-id-only event is attached to
 // (transforms: the latest sighting at most AttachWindow before it), or "".
 func (p *spillPlan) attached(e *event.Event) string {
-	ss := p.sightings[e.MerchantID+"\x00"+e.UserID]
+	ss := p.sightings[userKey(e)]
 	i := sort.Search(len(ss), func(i int) bool { return ss[i].at > e.EventTime })
 	if i == 0 {
 		return ""
@@ -144,7 +148,7 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 	// Pass 1: the hours.
 	err = archive.Scan(ctx, src, hours, func(e *event.Event) error {
 		if p.orphan(e) {
-			users[e.MerchantID+"\x00"+e.UserID] = true
+			users[userKey(e)] = true
 			held = append(held, *e)
 			return nil
 		}
@@ -162,7 +166,7 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 	if sightingsRead {
 		err = scanMargins(func(e *event.Event) error {
 			if p.orphan(e) {
-				users[e.MerchantID+"\x00"+e.UserID] = true
+				users[userKey(e)] = true
 			}
 			return nil
 		})
@@ -190,7 +194,7 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 		var attached string
 		if p.orphan(e) {
 			if !sightingsRead {
-				users[e.MerchantID+"\x00"+e.UserID] = true
+				users[userKey(e)] = true
 				marginOrphans = true
 				return nil
 			}
@@ -230,7 +234,7 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 func (p *spillPlan) readSightings(ctx context.Context, src string, q archive.Query, users map[string]bool) error {
 	p.sightings = map[string][]sighting{}
 	err := archive.Scan(ctx, src, q, func(e *event.Event) error {
-		k := e.MerchantID + "\x00" + e.UserID
+		k := userKey(e)
 		if e.AnonymousID != "" && e.UserID != "" && users[k] && !p.bots.Agent(e.UserAgent).Bot {
 			p.sightings[k] = append(p.sightings[k], sighting{e.EventTime, e.AnonymousID})
 		}
