@@ -362,8 +362,10 @@ func (o *openSession) session(merchant, visitor string) Session {
 // session is emitted once the watermark passes its end (closeAt), by an
 // event-time timer that holds the output watermark at the earliest open
 // session's start, so sessions are never late. MaxSessionLength bounds
-// that hold. The state is cleared DedupWindow after the visitor's last
-// event.
+// that hold. An id is forgotten DedupWindow after both its event time and
+// its arrival, at the visitor's next event or timer, so a visitor active
+// for days holds an hour of ids, not days of them; the state is cleared
+// DedupWindow after the visitor's last event.
 func Visit(s beam.Scope, hits beam.PCollection) (annotated, sessions beam.PCollection) {
 	s = s.Scope("Visit")
 	keyed := beam.ParDo(s, keyByVisitorCounted, beam.WindowInto(s, window.NewGlobalWindows(), hits))
@@ -410,14 +412,27 @@ func (vs *visitState) closed(o openSession) {
 }
 
 // seenID is an event or transaction id the visitor step remembers: its
-// 64-bit fingerprint (xxhash) and event time. Fingerprints keep the
-// per-visitor state at 16 bytes an id, read and written without an
-// allocation per id (the state is read and written for every event); two
-// different ids of one visitor within the dedup window collide with
-// probability about n²/2⁶⁵ (below 10⁻¹² for MaxRecentIDs).
+// 64-bit fingerprint (xxhash), event time and arrival (both Unix µs).
+// Fingerprints keep the per-visitor state at ~18 bytes an id, read and
+// written without an allocation per id (the state is read and written for
+// every event); two different ids of one visitor within the dedup window
+// collide with probability about n²/2⁶⁵ (below 10⁻¹² for MaxRecentIDs).
 type seenID struct {
 	H    uint64
 	Time int64
+	Seen int64 // arrival, wall clock; kept to the millisecond
+}
+
+// expires returns when s is forgotten: DedupWindow after its event time
+// and after its arrival (a late event's retry a bundle later is still a
+// copy).
+func (s seenID) expires() int64 { return max(s.Time, s.Seen) + DedupWindow.Microseconds() }
+
+// forget drops the ids and transaction ids that expired before now.
+func (vs *visitState) forget(now int64) {
+	gone := func(s seenID) bool { return s.expires() < now }
+	vs.IDs = slices.DeleteFunc(vs.IDs, gone)
+	vs.Txs = slices.DeleteFunc(vs.Txs, gone)
 }
 
 func fingerprint(id string) uint64 { return xxhash.Sum64String(id) }
@@ -430,7 +445,7 @@ func (fn *visitFn) ProcessElement(ctx context.Context, sp state.Provider, tp tim
 		return err
 	}
 	merchant, visitor, _ := strings.Cut(key, "\x00")
-	res := vs.add(&h)
+	res := vs.add(&h, time.Now().UnixMicro())
 	for _, o := range res.closed {
 		sessionsClosed.Inc(ctx, 1)
 		emitSession(beam.EventTime(o.Start/1000), o.session(merchant, visitor))
@@ -454,12 +469,14 @@ type visitResult struct {
 	closed []openSession // sessions closed to make room (MaxOpenSessions)
 }
 
-// add applies the per-visitor rules to one more hit, in arrival order:
-// the streaming counterpart of visitor.run, and the same for hits that
-// arrive in event-time order. h gets its session's dimensions.
-func (vs *visitState) add(h *Hit) visitResult {
+// add applies the per-visitor rules to one more hit, arriving at now (Unix
+// µs), in arrival order: the streaming counterpart of visitor.run, and the
+// same for hits that arrive in event-time order. h gets its session's
+// dimensions.
+func (vs *visitState) add(h *Hit, now int64) visitResult {
 	var res visitResult
 	window := DedupWindow.Microseconds()
+	vs.forget(now)
 	id := fingerprint(h.ID)
 	for _, s := range vs.IDs {
 		if s.H == id && abs(h.Time-s.Time) <= window {
@@ -468,7 +485,7 @@ func (vs *visitState) add(h *Hit) visitResult {
 	}
 	// A dropped copy is remembered too: the rule compares each copy with
 	// every other (a chain of copies less than an hour apart counts once).
-	vs.IDs = remember(vs.IDs, seenID{id, h.Time})
+	vs.IDs = remember(vs.IDs, seenID{id, h.Time, now})
 	if res.dup {
 		return res
 	}
@@ -486,7 +503,7 @@ func (vs *visitState) add(h *Hit) visitResult {
 			h.Revenue = 0
 			res.txDup = true
 		}
-		vs.Txs = remember(vs.Txs, seenID{tx, h.Time})
+		vs.Txs = remember(vs.Txs, seenID{tx, h.Time, now})
 	}
 	if h.Bot() || h.Sessionless() {
 		return res
@@ -531,7 +548,7 @@ func (vs *visitState) add(h *Hit) visitResult {
 }
 
 // fire closes the sessions that have ended by now and forgets the ids
-// older than DedupWindow; it reports whether anything remains.
+// that have expired; it reports whether anything remains.
 func (vs *visitState) fire(now int64) (closed []openSession, remains bool) {
 	keep := vs.Open[:0]
 	for _, o := range vs.Open {
@@ -543,9 +560,7 @@ func (vs *visitState) fire(now int64) (closed []openSession, remains bool) {
 		keep = append(keep, o)
 	}
 	vs.Open = keep
-	window := DedupWindow.Microseconds()
-	vs.IDs = slices.DeleteFunc(vs.IDs, func(s seenID) bool { return s.Time+window < now })
-	vs.Txs = slices.DeleteFunc(vs.Txs, func(s seenID) bool { return s.Time+window < now })
+	vs.forget(now)
 	vs.Tails = slices.DeleteFunc(vs.Tails, func(t sidTail) bool { return t.Last+SessionGap.Microseconds() <= now })
 	return closed, len(vs.Open) > 0 || len(vs.IDs) > 0 || len(vs.Txs) > 0 || len(vs.Tails) > 0
 }
@@ -594,21 +609,12 @@ func (fn *visitFn) schedule(sp state.Provider, tp timers.Provider, vs visitState
 	}
 	if fire == 0 {
 		for _, s := range append(slices.Clip(vs.IDs), vs.Txs...) {
-			if e := s.Time + DedupWindow.Microseconds() + 1; fire == 0 || e > fire {
+			if e := s.expires() + 1; fire == 0 || e > fire {
 				fire = e
 			}
 		}
 		for _, t := range vs.Tails {
 			if e := t.Last + SessionGap.Microseconds(); fire == 0 || e > fire {
-				fire = e
-			}
-		}
-		// Ids are kept DedupWindow after they arrive too, not only after
-		// their event time: a late event's timer would otherwise fire at
-		// once (the watermark is past it) and a retry of it arriving a
-		// bundle later would count again.
-		if len(vs.IDs)+len(vs.Txs) > 0 {
-			if e := time.Now().UnixMicro() + DedupWindow.Microseconds(); e > fire {
 				fire = e
 			}
 		}
@@ -684,7 +690,24 @@ func encodeVisitState(vs visitState) []byte {
 			b = append(b, 0)
 		}
 	}
+	// The ids' arrivals come last, in milliseconds after their event
+	// time (rounded up), so that a state written before arrivals were
+	// kept still decodes (decodeVisitState).
+	for _, ids := range [][]seenID{vs.IDs, vs.Txs} {
+		for _, s := range ids {
+			b = binary.AppendVarint(b, ceilMillis(s.Seen-s.Time))
+		}
+	}
 	return b
+}
+
+// ceilMillis returns us microseconds in milliseconds, rounded up.
+func ceilMillis(us int64) int64 {
+	ms := us / 1000
+	if us%1000 > 0 {
+		ms++
+	}
+	return ms
 }
 
 func decodeVisitState(b []byte) (visitState, error) {
@@ -718,6 +741,21 @@ func decodeVisitState(b []byte) (visitState, error) {
 		}
 		o.Purchase = r.byte() == 1
 		vs.Open = append(vs.Open, o)
+	}
+	if r.err == nil && len(r.b) == 0 && len(vs.IDs)+len(vs.Txs) > 0 {
+		// A state written before arrivals were kept: its ids expire when
+		// the timer it set fires, as they did then.
+		for _, ids := range [][]seenID{vs.IDs, vs.Txs} {
+			for i := range ids {
+				ids[i].Seen = vs.TimerAt - DedupWindow.Microseconds()
+			}
+		}
+		return vs, nil
+	}
+	for _, ids := range [][]seenID{vs.IDs, vs.Txs} {
+		for i := range ids {
+			ids[i].Seen = ids[i].Time + r.varint()*1000
+		}
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = errShortState

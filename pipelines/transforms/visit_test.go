@@ -217,7 +217,7 @@ func TestVisitStateMatchesBatchInOrder(t *testing.T) {
 		var vs visitState
 		var gotHits, gotSessions []string
 		for _, h := range hs {
-			res := vs.add(&h)
+			res := vs.add(&h, h.Time)
 			for _, o := range res.closed {
 				gotSessions = append(gotSessions, fmtSession(o.session("m", "v")))
 			}
@@ -237,7 +237,7 @@ func TestVisitStateMatchesBatchInOrder(t *testing.T) {
 }
 
 func TestVisitStateCoderRoundTrip(t *testing.T) {
-	vs := visitState{TimerAt: 99, IDs: []seenID{{fingerprint("a"), 1}, {1 << 63, -2}}, Txs: []seenID{{fingerprint("o"), 5}}, Tails: []sidTail{{"s", tail{Run: 1, Last: 9}}},
+	vs := visitState{TimerAt: 99, IDs: []seenID{{fingerprint("a"), 1, 7001}, {1 << 63, -2, -2}}, Txs: []seenID{{fingerprint("o"), 5, 1_000_005}}, Tails: []sidTail{{"s", tail{Run: 1, Last: 9}}},
 		Open: []openSession{{SID: "s", Start: 1, Last: 2, Run: -5, First: enrich.Dims{Source: "google", Country: "DE"}, Entry: "/a", Exit: "/b", Events: 3, Views: 2, Purchase: true}}}
 	got, err := decodeVisitState(encodeVisitState(vs))
 	if err != nil || !reflect.DeepEqual(got, vs) {
@@ -328,7 +328,7 @@ func BenchmarkVisitStateStep(b *testing.B) {
 			for i := range n {
 				h := Hit{ID: fmt.Sprintf("%08x-4b1e-4c2a-9d3f-%012x", i, i), Merchant: "m", Visitor: "v", SessionID: "s",
 					Type: "page", Time: base + int64(i)*1000, Dims: enrich.Dims{Page: "/p"}}
-				vs.add(&h)
+				vs.add(&h, h.Time)
 			}
 			state := encodeVisitState(vs)
 			b.ReportAllocs()
@@ -340,10 +340,98 @@ func BenchmarkVisitStateStep(b *testing.B) {
 				}
 				h := Hit{ID: fmt.Sprintf("%08x-4b1e-4c2a-9d3f-%012x", n+i, i), Merchant: "m", Visitor: "v", SessionID: "s",
 					Type: "page", Time: base + int64(n)*1000, Dims: enrich.Dims{Page: "/p"}}
-				vs.add(&h)
+				vs.add(&h, h.Time)
 				_ = encodeVisitState(vs)
 			}
 			b.ReportMetric(float64(len(state))/float64(max(n, 1)), "state-B/id")
 		})
+	}
+}
+
+// A visitor active for hours without a pause keeps one session open, so
+// its timer does not fire; its ids must still be forgotten DedupWindow
+// after they arrived, or the streaming job's state grows with uptime
+// (issue 22's soak: 20,000 visitors, an event each every 10 s).
+func TestVisitStateOfAnActiveVisitorHoldsAnHourOfIDs(t *testing.T) {
+	base := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC).UnixMicro()
+	every := (10 * time.Second).Microseconds()
+	perWindow := int(DedupWindow.Microseconds() / every)
+	var vs visitState
+	most := 0
+	for i := range 3 * perWindow {
+		at := base + int64(i)*every
+		h := Hit{ID: fmt.Sprintf("e%d", i), Merchant: "m", Visitor: "v", SessionID: "s", Type: "track", Name: "signup", Time: at,
+			Flags: flagPurchase, TxID: fmt.Sprintf("o%d", i)}
+		res := vs.add(&h, at+2_000_000) // it arrives 2 s after it happened
+		if res.dup {
+			t.Fatalf("event %d counted as a copy", i)
+		}
+		most = max(most, len(vs.IDs), len(vs.Txs))
+	}
+	if most > perWindow+1 {
+		t.Errorf("the state held up to %d ids after 3 hours; want at most an hour's, %d", most, perWindow+1)
+	}
+	// What it still holds dedups: a copy of the event 50 minutes ago.
+	last := base + int64(3*perWindow-1)*every
+	old := 3*perWindow - 1 - int((50*time.Minute).Microseconds()/every)
+	h := Hit{ID: fmt.Sprintf("e%d", old), Merchant: "m", Visitor: "v", SessionID: "s", Type: "track", Name: "signup",
+		Time: base + int64(old)*every}
+	if res := vs.add(&h, last+3_000_000); !res.dup {
+		t.Error("a copy of an event 50 minutes old was not dropped")
+	}
+}
+
+// A late event (its event time hours ago) is remembered DedupWindow after
+// it arrived, not after its event time: a retry of it is a copy until then.
+func TestVisitStateRemembersALateEventAfterItArrives(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC).UnixMicro()
+	late := func() Hit {
+		return Hit{ID: "late", Merchant: "m", Visitor: "v", SessionID: "s", Type: "track", Name: "signup", Time: now - 2*time.Hour.Microseconds()}
+	}
+	var vs visitState
+	h := late()
+	if vs.add(&h, now).dup {
+		t.Fatal("the first copy was dropped")
+	}
+	h = late()
+	if !vs.add(&h, now+DedupWindow.Microseconds()-time.Minute.Microseconds()).dup {
+		t.Error("a retry 59 minutes after the late event arrived was counted again")
+	}
+	// The retry arrived later, and is remembered from then on; a third
+	// copy after both have expired counts (the sealer dedups it).
+	h = late()
+	if vs.add(&h, now+3*DedupWindow.Microseconds()).dup {
+		t.Error("a copy arriving after every remembered copy expired was dropped")
+	}
+	// The timer forgets by the same rule: an id that arrived at now is
+	// kept by a timer firing before now+DedupWindow.
+	vs = visitState{}
+	h = late()
+	vs.add(&h, now)
+	vs.fire(now + DedupWindow.Microseconds() - 1)
+	if len(vs.IDs) != 1 {
+		t.Errorf("the timer forgot an id that arrived less than DedupWindow before it")
+	}
+	vs.fire(now + DedupWindow.Microseconds() + 1)
+	if len(vs.IDs) != 0 {
+		t.Errorf("the timer kept an id after it expired")
+	}
+}
+
+// A state written before arrivals were kept (no trailing section) decodes,
+// its ids expiring when its timer fires, as they did then.
+func TestVisitStateDecodesAStateWithoutArrivals(t *testing.T) {
+	vs := visitState{TimerAt: 10_000_000_000, IDs: []seenID{{1, 5_000_000_000, 5_000_000_000}, {2, 9_000_000_000, 9_000_000_000}},
+		Txs: []seenID{{3, 5_000_000_000, 5_000_000_000}}}
+	b := encodeVisitState(vs)
+	old := b[:len(b)-3] // each arrival is 0 ms after its event time: one byte
+	got, err := decodeVisitState(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range append(got.IDs, got.Txs...) {
+		if want := max(s.Time+DedupWindow.Microseconds(), vs.TimerAt); s.expires() != want {
+			t.Errorf("id %d expires at %d; want %d (its time + DedupWindow, not before the timer)", s.H, s.expires(), want)
+		}
 	}
 }
