@@ -245,7 +245,7 @@ func checkSealed(t *testing.T, st *localstack.Stack, l *load, name string, from,
 	if full {
 		limit = 8 * time.Minute
 	}
-	diff := truth.Within(limit, served)
+	diff := truth.Within(t.Context(), limit, served)
 	if diff == "" {
 		waitSealerPasses(t, st, 2)
 		diff = served()

@@ -289,9 +289,11 @@ func run(ctx context.Context, st *localstack.Stack, c Config) (*Result, error) {
 	// Provisional values are exact while nothing crashes: once the
 	// pipeline caught up they must count every acknowledged event once.
 	drainStart := time.Now()
-	r.ProvisionalDiff = truth.Within(c.DrainLimit, func() string { return s.served(ctx, firstHour, to, want, false) })
+	r.ProvisionalDiff = truth.Within(ctx, c.DrainLimit, func() string { return s.served(ctx, firstHour, to, want, false) })
 	r.Drain = time.Since(drainStart)
-	if r.ProvisionalCounted, r.ProvisionalLost, r.ProvisionalDuplicated, err = s.diff(ctx, firstHour, to, want); err != nil {
+	// An interrupted wait still records what the query API serves, so
+	// the files say where the run stood.
+	if r.ProvisionalCounted, r.ProvisionalLost, r.ProvisionalDuplicated, err = s.diff(context.WithoutCancel(ctx), firstHour, to, want); err != nil {
 		finish()
 		return r, err
 	}
@@ -309,9 +311,9 @@ func run(ctx context.Context, st *localstack.Stack, c Config) (*Result, error) {
 			"settled_after", transforms.SettledAfter.String(),
 			"grace", grace.String(), "limit", limit.Round(time.Second).String())
 		sealStart := time.Now()
-		r.SealedDiff = truth.Within(limit, func() string { return s.served(ctx, firstHour, to, want, true) })
+		r.SealedDiff = truth.Within(ctx, limit, func() string { return s.served(ctx, firstHour, to, want, true) })
 		r.SealWait = time.Since(sealStart)
-		if r.SealedCounted, r.SealedLost, r.SealedDuplicated, err = s.diff(ctx, firstHour, to, want); err != nil {
+		if r.SealedCounted, r.SealedLost, r.SealedDuplicated, err = s.diff(context.WithoutCancel(ctx), firstHour, to, want); err != nil {
 			finish()
 			return r, err
 		}
@@ -319,6 +321,9 @@ func run(ctx context.Context, st *localstack.Stack, c Config) (*Result, error) {
 			"wait", r.SealWait.Round(time.Second).String(), "diff", r.SealedDiff)
 	}
 	finish()
+	if ctx.Err() != nil {
+		return r, fmt.Errorf("soak: interrupted after the load; the files record the values served then: %w", ctx.Err())
+	}
 	logs, _ := os.ReadFile(filepath.Join(st.Options().DataDir, "logs", localstack.Ingest+".log"))
 	r.BackpressureOn = strings.Count(string(logs), "back-pressure on:")
 	if err := s.checkArchive(ctx, r, firstHour, to); err != nil {

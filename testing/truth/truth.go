@@ -258,23 +258,27 @@ func Totals(want map[string]*Hour) (events, revenue int64) {
 }
 
 // Within retries check (which returns "" on a match, else a difference)
-// every second until it matches or limit has passed, and returns its last
-// difference.
-func Within(limit time.Duration, check func() string) string {
+// every second until it matches, limit has passed or ctx is done, and
+// returns its last difference.
+func Within(ctx context.Context, limit time.Duration, check func() string) string {
 	deadline := time.Now().Add(limit)
 	for {
 		diff := check()
 		if diff == "" || time.Now().After(deadline) {
 			return diff
 		}
-		time.Sleep(time.Second)
+		select {
+		case <-ctx.Done():
+			return diff
+		case <-time.After(time.Second):
+		}
 	}
 }
 
 // Eventually fails the test when check does not match within limit.
 func Eventually(t testing.TB, limit time.Duration, what string, check func() string) {
 	t.Helper()
-	if diff := Within(limit, check); diff != "" {
+	if diff := Within(t.Context(), limit, check); diff != "" {
 		t.Fatalf("%s: never happened within %s; last difference: %s", what, limit, diff)
 	}
 }

@@ -1,6 +1,7 @@
 package truth
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -70,5 +71,22 @@ func TestTallyEqualsTruthInAnyChunking(t *testing.T) {
 		if g == nil || g.Events != w.Events || g.Revenue != w.Revenue || len(g.Visitors) != len(w.Visitors) {
 			t.Errorf("hour %s = %+v, want %+v", k, g, w)
 		}
+	}
+}
+
+// Within stops retrying once its context is done (an interrupted soak
+// writes its files at once instead of waiting out the sealer's limit), and
+// still returns the last difference it saw.
+func TestWithinStopsWhenTheContextIsDone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	calls := 0
+	diff := Within(ctx, time.Hour, func() string { calls++; return "still 3 events short" })
+	if calls != 1 || diff != "still 3 events short" {
+		t.Errorf("Within on a done context checked %d times and returned %q; want once, the difference", calls, diff)
+	}
+	calls = 0
+	if diff := Within(context.Background(), time.Hour, func() string { calls++; return map[bool]string{true: "", false: "x"}[calls == 3] }); diff != "" || calls != 3 {
+		t.Errorf("Within returned %q after %d checks; want a match at the third", diff, calls)
 	}
 }
