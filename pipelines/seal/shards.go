@@ -61,8 +61,10 @@ import (
 // DefaultMaxEventsPerJob is how many archived events one batch job on
 // Prism reads at most before the sealer splits a chunk by visitor
 // (docs/benchmarks.md: Prism holds about 2.5 GiB per million events of a
-// job).
-const DefaultMaxEventsPerJob = 1_000_000
+// job). At 500,000 the sealer peaked at 1.7–2.0 GiB sealing a 16 M-event
+// hour; at 1,000,000 it reached 3.8–4.1 GiB on the soak's hours, at the
+// edge of the 4 GiB it is meant to stay under.
+const DefaultMaxEventsPerJob = 500_000
 
 func init() {
 	register.DoFn3x1[context.Context, string, transforms.Aggregate, error](&collectAggFn{})

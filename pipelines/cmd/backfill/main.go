@@ -57,7 +57,7 @@ var (
 	dryRun         = flag.Bool("dry-run", false, "compute and print old and new values per merchant and hour; write nothing")
 	chunkHours     = flag.Int("chunk-hours", 0, "hours per batch job (0: 3 on Prism, the whole range on Dataflow); Prism holds a job's events in memory")
 	merchantShards = flag.Int("merchant-shards", 1, "split each chunk into this many jobs by merchant (hash of the id): memory / N, archive reads × N")
-	maxPerJob      = flag.Int64("max-events-per-job", 0, "Prism: split a chunk whose input holds more archived events than this into jobs by visitor, so memory stays bounded whatever one hour holds (0: 1,000,000; -1: never)")
+	maxPerJob      = flag.Int64("max-events-per-job", 0, "Prism: split a chunk whose input holds more archived events than this into jobs by visitor, so memory stays bounded whatever one hour holds (0: 500,000; -1: never)")
 	sealClosed     = flag.Bool("seal-closed-hours", false, "instead of --from/--to: seal every closed hour that is due (first after --grace, again on new archived events, after the session horizon and after --final)")
 	every          = flag.Duration("every", 0, "with --seal-closed-hours: run a pass this often until interrupted (0: one pass)")
 	grace          = flag.Duration("grace", seal.DefaultSchedule.Grace, "with --seal-closed-hours: how long after an hour closes it is first sealed")
