@@ -413,7 +413,7 @@ func (vs *visitState) closed(o openSession) {
 
 // seenID is an event or transaction id the visitor step remembers: its
 // 64-bit fingerprint (xxhash), event time and arrival (both Unix µs).
-// Fingerprints keep the per-visitor state at ~18 bytes an id, read and
+// Fingerprints keep the per-visitor state at ~17 bytes an id, read and
 // written without an allocation per id (the state is read and written for
 // every event); two different ids of one visitor within the dedup window
 // collide with probability about n²/2⁶⁵ (below 10⁻¹² for MaxRecentIDs).
