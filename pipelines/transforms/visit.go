@@ -619,7 +619,7 @@ func (fn *visitFn) schedule(sp state.Provider, tp timers.Provider, vs visitState
 			}
 		}
 	}
-	fireMs := (fire + 999) / 1000
+	fireMs := ceilMillis(fire)
 	if prev := vs.TimerAt / 1000; prev != 0 && fireMs <= prev {
 		fireMs = prev + 1
 	}
