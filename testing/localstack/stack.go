@@ -205,6 +205,19 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return fail(fmt.Errorf("%s did not become healthy (see %s): %w", p.name, s.logPath(p.name), err))
 		}
 	}
+	// The streaming job has no health endpoint; its /metrics listener is
+	// the first thing it opens, and a job that could not open it (its port
+	// taken) has exited by now. Either is a failed start, which
+	// StartOnFreePorts retries on new ports, rather than a stack whose
+	// supervisor restarts the job on a port it can never bind.
+	if err := waitHTTP(ctx, "http://"+o.PipelineMetricsAddr+"/metrics", 30*time.Second); err != nil {
+		return fail(fmt.Errorf("%s did not serve /metrics on %s (see %s): %w", Pipeline, o.PipelineMetricsAddr, s.logPath(Pipeline), err))
+	}
+	select {
+	case <-s.Exited(Pipeline):
+		return fail(fmt.Errorf("%s exited at start (see %s)", Pipeline, s.logPath(Pipeline)))
+	default:
+	}
 	s.log.Info("stack ready", "ingest", s.IngestURL(), "queryapi", s.QueryURL(), "logs", filepath.Join(o.DataDir, "logs"))
 	return s, nil
 }
@@ -554,12 +567,28 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 
 // FreeAddr returns a loopback address with a port free right now.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := FreeAddrs(1)
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return a[0], nil
+}
+
+// FreeAddrs returns n loopback addresses on distinct ports free right now.
+// It holds every port until it has all n: ports taken one after another,
+// each released before the next, can repeat, and two of a stack's
+// processes would then try the same port.
+func FreeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
 }
 
 // StartOnFreePorts starts a stack with every address that o leaves empty
@@ -570,11 +599,14 @@ func StartOnFreePorts(ctx context.Context, o Options) (*Stack, error) {
 	var err error
 	for range 3 {
 		try := o
-		for _, p := range []*string{&try.PubSubAddr, &try.PubSubStatsAddr, &try.BigtableAddr, &try.IngestAddr, &try.IngestOpsAddr, &try.QueryAddr, &try.QueryMetricsAddr, &try.PipelineMetricsAddr} {
+		ports := []*string{&try.PubSubAddr, &try.PubSubStatsAddr, &try.BigtableAddr, &try.IngestAddr, &try.IngestOpsAddr, &try.QueryAddr, &try.QueryMetricsAddr, &try.PipelineMetricsAddr}
+		var free []string
+		if free, err = FreeAddrs(len(ports)); err != nil {
+			return nil, err
+		}
+		for i, p := range ports {
 			if *p == "" {
-				if *p, err = FreeAddr(); err != nil {
-					return nil, err
-				}
+				*p = free[i]
 			}
 		}
 		var st *Stack

@@ -185,18 +185,15 @@ func startStack(ctx context.Context, bin, publisher string) (*stack, error) {
 		return nil
 	}
 	fail := func(err error) (*stack, error) { st.stop(); return nil, err }
-	ingestAddr, err := localstack.FreeAddr()
+	free, err := localstack.FreeAddrs(2)
 	if err != nil {
 		return fail(err)
 	}
+	ingestAddr, psAddr := free[0], free[1]
 	env := []string{"INGEST_ADDR=" + ingestAddr, "PUBLISHER=" + publisher,
 		"RATE_LIMIT_EVENTS_PER_SECOND=1e9", "RATE_LIMIT_BURST=1000000000"}
 	switch publisher {
 	case "pubsub":
-		psAddr, err := localstack.FreeAddr()
-		if err != nil {
-			return fail(err)
-		}
 		if err := start("pubsub-emulator", []string{"-addr", psAddr}, nil); err != nil {
 			return fail(err)
 		}

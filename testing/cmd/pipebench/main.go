@@ -178,13 +178,6 @@ func runBatch(visitOnly bool) error {
 // runStreaming drives the local stack at a fixed rate and samples the
 // pipeline's metrics.
 func runStreaming() error {
-	free := func() string {
-		a, err := localstack.FreeAddr()
-		if err != nil {
-			panic(err)
-		}
-		return a
-	}
 	bin, err := filepath.Abs(*binDir)
 	if err != nil {
 		return err
@@ -194,16 +187,16 @@ func runStreaming() error {
 		return err
 	}
 	defer os.RemoveAll(data)
-	metricsAddr := free()
 	ctx := context.Background()
-	st, err := localstack.Start(ctx, localstack.Options{
-		BinDir: bin, DataDir: data, PubSubAddr: free(), BigtableAddr: free(), IngestAddr: free(), IngestOpsAddr: free(), QueryAddr: free(),
-		PipelineArgs: []string{"--metrics-addr=" + metricsAddr, "--summary-interval=0"}, Echo: io.Discard,
+	st, err := localstack.StartOnFreePorts(ctx, localstack.Options{
+		BinDir: bin, DataDir: data,
+		PipelineArgs: []string{"--summary-interval=0"}, Echo: io.Discard,
 	})
 	if err != nil {
 		return err
 	}
 	defer st.Stop()
+	metricsAddr := st.Options().PipelineMetricsAddr
 	scrape := func() (map[string]float64, error) { return scrapeMetrics("http://" + metricsAddr + "/metrics") }
 	if err := waitFor(30*time.Second, func() error { _, err := scrape(); return err }); err != nil {
 		return fmt.Errorf("pipeline metrics never answered: %w", err)
