@@ -52,9 +52,14 @@ var (
 	hours      = flag.Int("hours", 12, "hours the events spread over (backfill)")
 	merchants  = flag.Int("merchants", 100, "merchants (backfill)")
 	visitors   = flag.Int("visitors", 200_000, "distinct visitors (backfill)")
+	identified = flag.Float64("identified", 0, "fraction of visitors who are logged in: all their events carry a user id (backfill)")
+	serverEvts = flag.Float64("server-events", 0, "fraction of events sent by a server with a logged-in visitor's user id only (no anonymous id), attached to the visitor by the pipeline (backfill; needs -identified > 0)")
 	chunkHours = flag.String("chunk-hours", "1,3,12", "comma-separated --chunk-hours values to run (backfill)")
 	shards     = flag.Int("merchant-shards", 1, "--merchant-shards of every run (backfill)")
 	perJob     = flag.Int64("max-events-per-job", 0, "--max-events-per-job of every run (backfill; 0: the command's default)")
+	cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the backfill process to this file: -profile-seconds of it, from -profile-after after it starts (first -chunk-hours value only); the heap profile (allocations since the start) goes beside it as FILE.allocs")
+	profAfter  = flag.Duration("profile-after", 30*time.Second, "when -cpuprofile starts, after the backfill process starts")
+	profSecs   = flag.Int("profile-seconds", 60, "how long -cpuprofile samples")
 	keep       = flag.String("dir", "", "scratch directory, kept (default: a new temporary one, removed at the end); an archive written there before with the same -events, -hours, -merchants and -visitors is used again (backfill)")
 )
 
@@ -102,12 +107,12 @@ func backfillBench() error {
 	// An archive this command wrote into -dir with the same flags is used
 	// again (its manifest, written last, says so), so that runs compare
 	// sealers on the same events without writing them again.
-	want := manifest{Events: *events, Hours: *hours, Merchants: *merchants, Visitors: *visitors}
+	want := manifest{Events: *events, Hours: *hours, Merchants: *merchants, Visitors: *visitors, Identified: *identified, ServerEvents: *serverEvts}
 	manifestFile := filepath.Join(dir, "archive.json")
 	if b, err := os.ReadFile(manifestFile); err == nil {
 		var got manifest
 		if json.Unmarshal(b, &got) == nil && got.Events == want.Events && got.Hours == want.Hours &&
-			got.Merchants == want.Merchants && got.Visitors == want.Visitors {
+			got.Merchants == want.Merchants && got.Visitors == want.Visitors && got.Identified == want.Identified && got.ServerEvents == want.ServerEvents {
 			fmt.Fprintf(os.Stderr, "using the archive in %s (written %s)\n", arch, got.Written.Format(time.RFC3339))
 			return runBackfills(ctx, arch, got.From, got.From.Add(time.Duration(*hours)*time.Hour))
 		}
@@ -136,6 +141,15 @@ func backfillBench() error {
 			Referrer: []string{"", "https://www.google.com/", "https://t.co/x"}[r.IntN(3)]}
 		if i%10 == 0 {
 			e.Type, e.Name, e.RevenueMinor, e.Currency = event.TypeTrack, "purchase", r.Int64N(50000), "USD"
+		}
+		// Visitors v0 … v(identified × visitors - 1) are logged in.
+		loggedIn := int(*identified * float64(*visitors))
+		if v, _ := strconv.Atoi(e.AnonymousID[1:]); v < loggedIn {
+			e.UserID = "u" + e.AnonymousID[1:]
+		}
+		if loggedIn > 0 && r.Float64() < *serverEvts {
+			e.AnonymousID, e.UserID, e.UserAgent = "", fmt.Sprintf("u%d", r.IntN(loggedIn)), "analytics-node/1.0"
+			e.Type, e.Name, e.PageURL, e.Referrer = event.TypeTrack, "Order Completed", "", ""
 		}
 		buf = append(buf, e)
 		if len(buf) == batch {
@@ -167,6 +181,7 @@ func backfillBench() error {
 // manifest describes an archive backfillBench wrote.
 type manifest struct {
 	Events, Hours, Merchants, Visitors int
+	Identified, ServerEvents           float64 `json:",omitempty"`
 	From, Written                      time.Time
 }
 
@@ -196,7 +211,7 @@ func runBackfills(ctx context.Context, arch string, from, to time.Time) error {
 		return setupErr
 	}
 
-	for _, c := range strings.Split(*chunkHours, ",") {
+	for i, c := range strings.Split(*chunkHours, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil {
 			return fmt.Errorf("-chunk-hours: %w", err)
@@ -206,21 +221,74 @@ func runBackfills(ctx context.Context, arch string, from, to time.Time) error {
 			"--from="+from.Format(time.RFC3339), "--to="+to.Format(time.RFC3339),
 			fmt.Sprintf("--chunk-hours=%d", n), fmt.Sprintf("--merchant-shards=%d", *shards),
 			fmt.Sprintf("--max-events-per-job=%d", *perJob), "--progress=log")
+		profile := *cpuProf != "" && i == 0
+		var metricsAddr string
+		if profile {
+			if metricsAddr, err = localstack.FreeAddr(); err != nil {
+				return err
+			}
+			cmd.Args = append(cmd.Args, "--metrics-addr="+metricsAddr)
+		}
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, os.Stderr), os.Stderr // its progress lines, as it runs
 		t0 := time.Now()
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
+		profiled := make(chan error, 1)
+		if profile {
+			go func() { profiled <- profileProcess(metricsAddr) }()
+		}
+		if err := cmd.Wait(); err != nil {
 			return fmt.Errorf("backfill: %w\n%s", err, out.String())
+		}
+		if profile {
+			if err := <-profiled; err != nil {
+				return fmt.Errorf("profile the backfill: %w", err)
+			}
 		}
 		el := time.Since(t0)
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		res := map[string]any{"events": *events, "hours": *hours, "chunk_hours": n, "merchant_shards": *shards, "seconds": round(el.Seconds()),
+		res := map[string]any{"events": *events, "hours": *hours, "chunk_hours": n, "merchant_shards": *shards, "identified": *identified, "server_events": *serverEvts, "seconds": round(el.Seconds()),
 			"events_per_s": round(float64(*events) / el.Seconds()), "cpu_seconds": round(cpu.Seconds()),
 			"peak_rss_mib": ru.Maxrss / 1024, "summary": strings.TrimSpace(out.String())}
 		b, _ := json.Marshal(res)
 		fmt.Println(string(b))
 	}
+	return nil
+}
+
+// profileProcess writes -cpuprofile from the backfill's pprof endpoints
+// (its --metrics-addr), then FILE.allocs.
+func profileProcess(addr string) error {
+	time.Sleep(*profAfter)
+	get := func(path, file string) error {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		f, err := os.Create(file)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	if err := get(fmt.Sprintf("/debug/pprof/profile?seconds=%d", *profSecs), *cpuProf); err != nil {
+		return err
+	}
+	if err := get("/debug/pprof/allocs", *cpuProf+".allocs"); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "sealbench: wrote %s and %s.allocs\n", *cpuProf, *cpuProf)
 	return nil
 }
 
