@@ -18,7 +18,6 @@ import (
 func init() {
 	register.DoFn5x0[beam.EventTime, Hit, func(beam.EventTime, Hit), func(beam.EventTime, Hit), func(beam.EventTime, Hit)](&splitForAttachFn{})
 	register.Function1x2(keyByUser)
-	register.DoFn4x0[context.Context, string, func(*Hit) bool, func(beam.EventTime, Hit)](&attachAllFn{})
 	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, Hit, func(beam.EventTime, Hit), error](&attachFn{})
 }
 
@@ -35,42 +34,32 @@ func init() {
 type splitForAttachFn struct{}
 
 func (fn *splitForAttachFn) ProcessElement(t beam.EventTime, h Hit, direct, sightings, orphans func(beam.EventTime, Hit)) {
+	isDirect, isSighting := attachRole(&h)
+	if !isDirect {
+		orphans(t, h)
+		return
+	}
+	direct(t, h)
+	if isSighting {
+		sightings(t, sightingOf(h))
+	}
+}
+
+// attachRole says what attachment makes of h: a hit with an anonymous id
+// (or a bot's) goes on unchanged (direct), and is also a sighting when it
+// carries a user id and is not a bot's; any other hit is an orphan, to be
+// attached.
+func attachRole(h *Hit) (direct, sighting bool) {
 	switch {
 	case h.Anon != "":
-		direct(t, h)
-		if h.UserID != "" && !h.Bot() {
-			sightings(t, sightingOf(h))
-		}
+		return true, h.UserID != "" && !h.Bot()
 	case h.Bot():
-		direct(t, h) // a bot's event needs no visitor
-	default:
-		orphans(t, h)
+		return true, false // a bot's event needs no visitor
 	}
+	return false, false
 }
 
 func keyByUser(h Hit) (string, Hit) { return h.Merchant + "\x00" + h.UserID, h }
-
-// AttachAll attaches user-id-only hits (PCollection<Hit>) for bounded
-// input (batch), by grouping each user id's sightings and orphans and
-// walking them in event-time order. It returns all hits, in the global
-// window.
-func AttachAll(s beam.Scope, hits beam.PCollection) beam.PCollection {
-	s = s.Scope("AttachAll")
-	direct, sightings, orphans := beam.ParDo3(s, &splitForAttachFn{}, beam.WindowInto(s, window.NewGlobalWindows(), hits))
-	keyed := beam.ParDo(s, keyByUser, beam.Flatten(s, sightings, orphans))
-	return beam.Flatten(s, direct, beam.ParDo(s, &attachAllFn{}, beam.GroupByKey(s, keyed)))
-}
-
-type attachAllFn struct{}
-
-func (fn *attachAllFn) ProcessElement(ctx context.Context, _ string, iter func(*Hit) bool, emit func(beam.EventTime, Hit)) {
-	var hits []Hit
-	var h Hit
-	for iter(&h) {
-		hits = append(hits, h)
-	}
-	attachSorted(hits, func(h Hit) { emit(beam.EventTime(h.Time/1000), h) })
-}
 
 // attachSorted sorts one user id's sightings and orphans by event time (a
 // sighting before an orphan of the same time) and emits every orphan,

@@ -120,8 +120,8 @@ func Metrics(s beam.Scope, msgs beam.PCollection, opts Options) Outputs {
 // sessions and give each event its session's dimensions → count events
 // and sessions per merchant and quarter hour → rows; [streaming: realtime
 // minutes]. Streaming and batch run the same rules; streaming with state
-// and timers (Attach, Visit, FoldHours), batch by grouping (AttachAll,
-// VisitAll), which gives the same result without the state API's
+// and timers (Attach, Visit, FoldHours), batch by grouping
+// (VisitAndAggregateAll), which gives the same result without the state API's
 // per-event round trips. It panics on invalid options (a programming
 // error: validate flags with Options.Validate first).
 func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outputs {
@@ -135,7 +135,7 @@ func MetricsFromEvents(s beam.Scope, events beam.PCollection, opts Options) Outp
 
 	hits := Enrich(s, events, opts.InjectBug)
 	if !streaming {
-		parts := []beam.PCollection{VisitAndAggregateAll(s, AttachAll(s, hits), opts.From, opts.To, 0)}
+		parts := []beam.PCollection{VisitAndAggregateAll(s, hits, opts.From, opts.To, 0)}
 		if len(opts.Cover) > 0 {
 			parts = append(parts, beam.ParDo(s, emptyAgg, beam.CreateList(s, opts.Cover)))
 		}

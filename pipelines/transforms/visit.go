@@ -23,7 +23,11 @@ import (
 
 func init() {
 	register.Function1x2(keyByVisitor)
-	register.DoFn4x0[context.Context, string, func(*Hit) bool, func(string, Aggregate)](&visitAggFn{})
+	register.Function2x0(routeAll)
+	register.DoFn5x0[context.Context, string, func(*Hit) bool, func(string, Aggregate), func(string, hitBatch)](&firstPassFn{})
+	register.DoFn4x0[context.Context, string, func(*hitBatch) bool, func(string, Aggregate)](&visitAggFn{})
+	register.Emitter2[string, hitBatch]()
+	register.Iter1[hitBatch]()
 	register.DoFn7x1[context.Context, state.Provider, timers.Provider, string, Hit, func(beam.EventTime, Hit), func(beam.EventTime, Session), error](&visitFn{})
 	register.Emitter2[beam.EventTime, Session]()
 	register.Iter1[Hit]()
@@ -41,88 +45,214 @@ func visitKey(h *Hit) string {
 
 func keyByVisitor(h Hit) (string, Hit) { return visitKey(&h), h }
 
-// VisitAndAggregateAll is the per-visitor step and the hourly
-// aggregation for bounded input (batch), in one stage: it groups each
-// visitor key's hits (PCollection<Hit>, after AttachAll), applies
-// docs/metrics.md's rules to them in event-time order (visitor.run:
-// duplicates dropped, repeated transactions zeroed, sessions built with
-// each session's dimensions applied to all its hits), and adds the hits
-// (at their event time) and sessions (at their start) that fall in
-// [from, to) (from = to = 0: all) to per-merchant-hour aggregates kept for
-// the bundle. It returns the bundle's partial aggregates
+// VisitAndAggregateAll is attachment, the per-visitor step and the
+// hourly aggregation for bounded input (batch). It groups each visitor
+// key's hits (PCollection<Hit>, from Enrich) and each user id's sightings
+// and user-id-only hits; attaches the latter (attachSorted); applies
+// docs/metrics.md's rules to each visitor key's hits in event-time order
+// (visitor.run: duplicates dropped, repeated transactions zeroed, sessions
+// built with each session's dimensions applied to all its hits); and adds
+// the hits (at their event time) and sessions (at their start) that fall
+// in [from, to) (from = to = 0: all) to per-merchant-hour aggregates kept
+// for the bundle. It returns the bundles' partial aggregates
 // (PCollection<KV<string, Aggregate>> keyed by layout.TotalsKey); merge
-// them per key. Each event crosses one shuffle, the grouping by visitor:
-// shipping every annotated event again to group it by hour cost a second
-// full shuffle (Prism's per-element cost dominates a batch run).
+// them per key.
+//
+// The shuffles: one grouping holds both visitors' and users' groups
+// (routeAll). A visitor that no user-id-only event can be attached to
+// (none of its events carries a user id) is complete in it and
+// aggregated at once; that is most events. An identified visitor's events
+// and the user-id-only events attached to it meet in a second grouping,
+// by visitor. Shipping every annotated event again to group it by hour
+// cost a second full shuffle; and a Flatten of the attached events into
+// every event's grouping, as the streaming graph has, costs every event
+// two more passes through Prism, which runs a Flatten as a stage of its
+// own (22 % more CPU, docs/benchmarks.md). A side input would avoid both,
+// but Prism v2.77 sometimes runs its consumer before the side input is
+// written (apache/beam#36563; seen here as attached events missing).
 func VisitAndAggregateAll(s beam.Scope, hits beam.PCollection, from, to time.Time, maxValues int) beam.PCollection {
 	s = s.Scope("VisitAndAggregateAll")
-	keyed := beam.ParDo(s, keyByVisitor, beam.WindowInto(s, window.NewGlobalWindows(), hits))
-	fn := &visitAggFn{MaxValues: maxValues}
+	keyed := beam.ParDo(s, routeAll, beam.WindowInto(s, window.NewGlobalWindows(), hits))
+	var f, t int64
 	if !from.IsZero() {
-		fn.From, fn.To = from.UnixMicro(), to.UnixMicro()
+		f, t = from.UnixMicro(), to.UnixMicro()
 	}
-	return beam.ParDo(s, fn, beam.GroupByKey(s, keyed))
+	first, identified := beam.ParDo2(s, &firstPassFn{From: f, To: t, MaxValues: maxValues}, beam.GroupByKey(s, keyed))
+	second := beam.ParDo(s, &visitAggFn{From: f, To: t, MaxValues: maxValues}, beam.GroupByKey(s, identified))
+	return beam.Flatten(s, first, second)
 }
 
-// visitAggFn runs the per-visitor rules and aggregates their output per
-// merchant-hour for the bundle.
-type visitAggFn struct {
+// userGroup starts the key of a user's group in VisitAndAggregateAll's
+// first grouping; a visitor key starts with its merchant id, which
+// cannot hold it.
+const userGroup = "\x02"
+
+// routeAll keys a hit for VisitAndAggregateAll's first grouping: a hit
+// with an anonymous id by its visitor key, and a sighting of it by user;
+// a user-id-only hit, and a bot's without an anonymous id, by user (their
+// visitor key is their user id, so all of a key's hits are in that
+// group).
+func routeAll(h Hit, emit func(string, Hit)) {
+	direct, sighting := attachRole(&h)
+	if !direct || h.Anon == "" {
+		emit(userGroup+h.Merchant+"\x00"+h.UserID, h)
+		return
+	}
+	emit(visitKey(&h), h)
+	if sighting {
+		emit(userGroup+h.Merchant+"\x00"+h.UserID, sightingOf(h))
+	}
+}
+
+// firstPassFn handles a group of the first grouping. A user's group: its
+// user-id-only hits are attached to the visitors of its sightings, and
+// sent with those visitors' key to the second grouping; the unattached
+// ones, and a bot's hits without an anonymous id, are that user's visitor
+// key's hits, which it visits. A visitor's group: visited at once, unless
+// one of its hits is a sighting (something may be attached to it), then
+// sent on whole to the second grouping.
+type firstPassFn struct {
 	From, To  int64 // Unix µs; 0, 0: everything
 	MaxValues int
 
-	aggs    map[string]*Aggregate
-	hitAgg  hitAggFn
-	sessAgg sessionAggFn
+	aggs    *visitAggs
 	hitsBuf []Hit
 }
 
-func (fn *visitAggFn) StartBundle(_ context.Context, _ func(string, Aggregate)) {
-	fn.aggs = map[string]*Aggregate{}
-	fn.hitAgg, fn.sessAgg = hitAggFn{MaxValues: fn.MaxValues}, sessionAggFn{MaxValues: fn.MaxValues}
+func (fn *firstPassFn) StartBundle(_ context.Context, _ func(string, Aggregate), _ func(string, hitBatch)) {
+	fn.aggs = newVisitAggs(fn.From, fn.To, fn.MaxValues)
 }
 
-func (fn *visitAggFn) in(t int64) bool { return fn.From == fn.To || (t >= fn.From && t < fn.To) }
-
-func (fn *visitAggFn) agg(key string) *Aggregate {
-	a := fn.aggs[key]
-	if a == nil {
-		a = &Aggregate{}
-		fn.aggs[key] = a
-	}
-	return a
-}
-
-func (fn *visitAggFn) ProcessElement(ctx context.Context, _ string, iter func(*Hit) bool, _ func(string, Aggregate)) {
+func (fn *firstPassFn) ProcessElement(ctx context.Context, key string, iter func(*Hit) bool, _ func(string, Aggregate), identified func(string, hitBatch)) {
 	hits := fn.hitsBuf[:0]
 	var h Hit
 	for iter(&h) {
 		hits = append(hits, h)
 	}
-	sortHits(hits)
-	var v visitor
-	st := v.run(hits, func(h Hit) {
-		if fn.in(h.Time) {
-			k, _ := keyHitByHour(h)
-			a := fn.agg(k)
-			*a = fn.hitAgg.AddInput(*a, h)
+	defer func() { fn.hitsBuf = hits[:0] }()
+	if strings.HasPrefix(key, userGroup) {
+		var attachable, own []Hit
+		for _, h := range hits {
+			if h.Bot() && h.Anon == "" {
+				own = append(own, h)
+			} else {
+				attachable = append(attachable, h)
+			}
 		}
-	}, func(se Session) {
-		if fn.in(se.Start) {
-			k, _ := keySessionByHour(se)
-			a := fn.agg(k)
-			*a = fn.sessAgg.AddInput(*a, se)
+		attached := map[string][]Hit{}
+		attachSorted(attachable, func(h Hit) {
+			if h.Flags&flagUnattached != 0 {
+				own = append(own, h)
+				return
+			}
+			k := visitKey(&h)
+			attached[k] = append(attached[k], h)
+		})
+		for k, hs := range attached {
+			identified(k, hitBatch{hs})
 		}
-	})
-	st.count(ctx)
+		if len(own) > 0 {
+			fn.aggs.visit(ctx, own)
+		}
+		return
+	}
+	for i := range hits {
+		if _, sighting := attachRole(&hits[i]); sighting {
+			identified(key, hitBatch{hits}) // encoded as it is emitted
+			return
+		}
+	}
+	fn.aggs.visit(ctx, hits)
+}
+
+func (fn *firstPassFn) FinishBundle(_ context.Context, emit func(string, Aggregate), _ func(string, hitBatch)) {
+	fn.aggs.flush(emit)
+}
+
+// visitAggFn visits the groups of the second grouping: identified
+// visitors' hits with the user-id-only hits attached to them, which come
+// in batches (a visitor's whole first group is one element: Prism's cost
+// is per element).
+type visitAggFn struct {
+	From, To  int64 // Unix µs; 0, 0: everything
+	MaxValues int
+
+	aggs    *visitAggs
+	hitsBuf []Hit
+}
+
+func (fn *visitAggFn) StartBundle(_ context.Context, _ func(string, Aggregate)) {
+	fn.aggs = newVisitAggs(fn.From, fn.To, fn.MaxValues)
+}
+
+func (fn *visitAggFn) ProcessElement(ctx context.Context, _ string, iter func(*hitBatch) bool, _ func(string, Aggregate)) {
+	hits := fn.hitsBuf[:0]
+	var b hitBatch
+	for iter(&b) {
+		hits = append(hits, b.Hits...)
+	}
+	fn.aggs.visit(ctx, hits)
 	fn.hitsBuf = hits[:0]
 }
 
 func (fn *visitAggFn) FinishBundle(_ context.Context, emit func(string, Aggregate)) {
-	for k, a := range fn.aggs {
-		a.bound(0, maxValues(fn.MaxValues))
+	fn.aggs.flush(emit)
+}
+
+// visitAggs runs the per-visitor rules on visitor keys' hits and adds
+// their output in [from, to) to per-merchant-hour aggregates, kept until
+// flush.
+type visitAggs struct {
+	from, to  int64
+	maxValues int
+	aggs      map[string]*Aggregate
+	hitAgg    hitAggFn
+	sessAgg   sessionAggFn
+}
+
+func newVisitAggs(from, to int64, maxValues int) *visitAggs {
+	return &visitAggs{from: from, to: to, maxValues: maxValues, aggs: map[string]*Aggregate{},
+		hitAgg: hitAggFn{MaxValues: maxValues}, sessAgg: sessionAggFn{MaxValues: maxValues}}
+}
+
+func (va *visitAggs) in(t int64) bool { return va.from == va.to || (t >= va.from && t < va.to) }
+
+func (va *visitAggs) agg(key string) *Aggregate {
+	a := va.aggs[key]
+	if a == nil {
+		a = &Aggregate{}
+		va.aggs[key] = a
+	}
+	return a
+}
+
+// visit sorts one visitor key's hits and runs the rules on them.
+func (va *visitAggs) visit(ctx context.Context, hits []Hit) {
+	sortHits(hits)
+	var v visitor
+	st := v.run(hits, func(h Hit) {
+		if va.in(h.Time) {
+			k, _ := keyHitByHour(h)
+			a := va.agg(k)
+			*a = va.hitAgg.AddInput(*a, h)
+		}
+	}, func(se Session) {
+		if va.in(se.Start) {
+			k, _ := keySessionByHour(se)
+			a := va.agg(k)
+			*a = va.sessAgg.AddInput(*a, se)
+		}
+	})
+	st.count(ctx)
+}
+
+// flush emits the aggregates, bounded, and forgets them.
+func (va *visitAggs) flush(emit func(string, Aggregate)) {
+	for k, a := range va.aggs {
+		a.bound(0, maxValues(va.maxValues))
 		emit(k, *a)
 	}
-	fn.aggs = nil
+	va.aggs = map[string]*Aggregate{}
 }
 
 // sortHits orders hits by event time, then receive time, then id: the
@@ -354,7 +484,7 @@ func (o *openSession) session(merchant, visitor string) Session {
 }
 
 // Visit is the per-visitor step for unbounded input (streaming): the same
-// rules as VisitAll, incrementally, with state per visitor key in the
+// rules as VisitAndAggregateAll, incrementally, with state per visitor key in the
 // global window (docs/pipeline.md): recent event and transaction ids, and
 // the open sessions. A hit is emitted at once with its session's
 // dimensions as known so far (an earlier event arriving later changes the

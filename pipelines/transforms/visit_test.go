@@ -259,6 +259,14 @@ func TestHitAndSessionCodersRoundTrip(t *testing.T) {
 	if _, err := decodeHit(encodeHit(h)[:10]); err == nil {
 		t.Error("a truncated hit decoded")
 	}
+	batch := hitBatch{[]Hit{h, {ID: "e2", Merchant: "m"}, h}}
+	gb, err := decodeHitBatch(encodeHitBatch(batch))
+	if err != nil || !reflect.DeepEqual(gb, batch) {
+		t.Errorf("hit batch round trip = %+v, %v", gb, err)
+	}
+	if _, err := decodeHitBatch(encodeHitBatch(batch)[:30]); err == nil {
+		t.Error("a truncated hit batch decoded")
+	}
 	se := Session{Merchant: "m", Visitor: "v", Start: 1, End: 2, Events: 3, Views: 1, Interactions: 2, Purchase: true,
 		Dims: enrich.Dims{Source: "x", Country: "FR"}, Entry: "/a", Exit: "/b"}
 	gs, err := decodeSession(encodeSession(se))
@@ -434,4 +442,24 @@ func TestVisitStateDecodesAStateWithoutArrivals(t *testing.T) {
 			t.Errorf("id %d expires at %d; want %d (its time + DedupWindow, not before the timer)", s.H, s.expires(), want)
 		}
 	}
+}
+
+// BenchmarkHitCoder encodes and decodes a typical hit: what crossing the
+// batch job's per-visitor shuffle costs footfall's coder (the harness's
+// own framing comes on top).
+func BenchmarkHitCoder(b *testing.B) {
+	h := Hit{ID: "01JDXW3Q8R5T7V9X1Z3B5D7F9H", Merchant: "shop-0042", Anon: "a3f1c2d4-5e6f-4711-8899-aabbccddeeff", Visitor: "a3f1c2d4-5e6f-4711-8899-aabbccddeeff",
+		SessionID: "1733500000", Type: "page", Name: "page_view", Time: 1733500000123456, Receive: 1733500000223456,
+		Dims: enrich.Dims{Page: "/products/blue-shoes", Source: "google", Medium: "organic", Campaign: "(none)", Country: "DE", Device: "mobile", Browser: "Safari", OS: "iOS"},
+		Entry: "/products/blue-shoes"}
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		enc := encodeHit(h)
+		n = len(enc)
+		if _, err := decodeHit(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n), "bytes/hit")
 }
