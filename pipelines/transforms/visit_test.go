@@ -450,7 +450,7 @@ func TestVisitStateDecodesAStateWithoutArrivals(t *testing.T) {
 func BenchmarkHitCoder(b *testing.B) {
 	h := Hit{ID: "01JDXW3Q8R5T7V9X1Z3B5D7F9H", Merchant: "shop-0042", Anon: "a3f1c2d4-5e6f-4711-8899-aabbccddeeff", Visitor: "a3f1c2d4-5e6f-4711-8899-aabbccddeeff",
 		SessionID: "1733500000", Type: "page", Name: "page_view", Time: 1733500000123456, Receive: 1733500000223456,
-		Dims: enrich.Dims{Page: "/products/blue-shoes", Source: "google", Medium: "organic", Campaign: "(none)", Country: "DE", Device: "mobile", Browser: "Safari", OS: "iOS"},
+		Dims:  enrich.Dims{Page: "/products/blue-shoes", Source: "google", Medium: "organic", Campaign: "(none)", Country: "DE", Device: "mobile", Browser: "Safari", OS: "iOS"},
 		Entry: "/products/blue-shoes"}
 	b.ReportAllocs()
 	var n int
