@@ -60,8 +60,8 @@ func keyByVisitor(h Hit) (string, Hit) { return visitKey(&h), h }
 //
 // The shuffles: one grouping holds both visitors' and users' groups
 // (routeAll). A visitor that no user-id-only event can be attached to
-// (none of its events carries a user id) is complete in it and
-// aggregated at once; that is most events. An identified visitor's events
+// (none of its events but a bot's carries a user id) is complete in it
+// and aggregated at once. An identified visitor's events
 // and the user-id-only events attached to it meet in a second grouping,
 // by visitor. Shipping every annotated event again to group it by hour
 // cost a second full shuffle; and a Flatten of the attached events into
