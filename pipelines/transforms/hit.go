@@ -170,13 +170,21 @@ func init() {
 // encodeHit: the strings as uvarint length + bytes, the integers as
 // varints, the scale and flags as one byte each.
 func encodeHit(h Hit) []byte {
-	strs := h.strings()
+	return appendHit(make([]byte, 0, hitSizeHint(&h)), &h)
+}
+
+// hitSizeHint is room enough for most hits' encoding.
+func hitSizeHint(h *Hit) int {
 	n := 32
-	for _, s := range strs {
+	for _, s := range h.strings() {
 		n += len(*s) + 2
 	}
-	b := make([]byte, 0, n)
-	for _, s := range strs {
+	return n
+}
+
+// appendHit appends encodeHit's encoding of h to b.
+func appendHit(b []byte, h *Hit) []byte {
+	for _, s := range h.strings() {
 		b = binary.AppendUvarint(b, uint64(len(*s)))
 		b = append(b, *s...)
 	}
@@ -224,11 +232,17 @@ func decodeHit(b []byte) (Hit, error) {
 type hitBatch struct{ Hits []Hit }
 
 // encodeHitBatch: the number of hits, then each as uvarint length +
-// encodeHit.
+// encodeHit, encoded into one buffer (each hit once into a reused one, for
+// its length).
 func encodeHitBatch(hs hitBatch) []byte {
-	b := binary.AppendUvarint(nil, uint64(len(hs.Hits)))
-	for _, h := range hs.Hits {
-		e := encodeHit(h)
+	n := binary.MaxVarintLen64
+	for i := range hs.Hits {
+		n += hitSizeHint(&hs.Hits[i]) + binary.MaxVarintLen64
+	}
+	b := binary.AppendUvarint(make([]byte, 0, n), uint64(len(hs.Hits)))
+	var e []byte
+	for i := range hs.Hits {
+		e = appendHit(e[:0], &hs.Hits[i])
 		b = binary.AppendUvarint(b, uint64(len(e)))
 		b = append(b, e...)
 	}
