@@ -3,7 +3,7 @@ package seal
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -70,18 +70,35 @@ func init() {
 	register.DoFn3x1[context.Context, string, transforms.Aggregate, error](&collectAggFn{})
 }
 
-// routeKey is the visitor an event belongs to for the transforms: its
+// visitor is the visitor an event belongs to for the transforms: its
 // anonymous id, or for a user-id-only event the anonymous id it will be
-// attached to, else its user id (marked).
-func routeKey(e *event.Event, attached string) string {
+// attached to, else its user id (user set).
+type visitor struct {
+	merchant, id string
+	user         bool
+}
+
+func visitorOf(e *event.Event, attached string) visitor {
 	switch {
 	case e.AnonymousID != "":
-		return e.MerchantID + "\x00" + e.AnonymousID
+		return visitor{e.MerchantID, e.AnonymousID, false}
 	case attached != "":
-		return e.MerchantID + "\x00" + attached
+		return visitor{e.MerchantID, attached, false}
 	}
-	return e.MerchantID + "\x00\x01" + e.UserID
+	return visitor{e.MerchantID, e.UserID, true}
 }
+
+// visitorSeed seeds the hashes of one process's splits (a split's
+// passes all run in the process that runs its jobs).
+var visitorSeed = maphash.MakeSeed()
+
+// hash is the visitor's 64-bit hash: its spill shard, and its key in the
+// set of visitors with events in the hours. Two visitors with one hash
+// (about one chance in 10^7 among a million visitors) share a shard, which
+// is harmless, and one's margin events may be kept for the other's sake,
+// which is too: the hours' values cannot depend on a visitor with no event
+// in them, and the unsplit job reads those events as well.
+func (v visitor) hash() uint64 { return maphash.Comparable(visitorSeed, v) }
 
 // userKey is the merchant and user id of e, the key of users and
 // sightings.
@@ -95,7 +112,7 @@ type sighting struct {
 
 // spillPlan is what the first two passes learn.
 type spillPlan struct {
-	active    map[string]bool       // route keys with events in the hours
+	active    map[uint64]struct{}   // hashes of the visitors with events in the hours
 	sightings map[string][]sighting // merchant + user id → sightings, sorted
 	bots      *enrich.Enricher
 }
@@ -113,6 +130,11 @@ func (p *spillPlan) attached(e *event.Event) string {
 		return ""
 	}
 	return s.anon
+}
+
+func (p *spillPlan) isActive(h uint64) bool {
+	_, ok := p.active[h]
+	return ok
 }
 
 // orphan reports whether e is a user-id-only event of a human (the events
@@ -139,7 +161,7 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 		}
 		return nil
 	}
-	p := &spillPlan{active: map[string]bool{}, sightings: map[string][]sighting{}, bots: enrich.New(enrich.DefaultCacheSize)}
+	p := &spillPlan{active: map[uint64]struct{}{}, sightings: map[string][]sighting{}, bots: enrich.New(enrich.DefaultCacheSize)}
 	sp, err := newSpiller(ctx, tmp, n)
 	if err != nil {
 		return nil, 0, err
@@ -154,9 +176,9 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 			held = append(held, *e)
 			return nil
 		}
-		k := routeKey(e, "")
-		p.active[k] = true
-		return sp.add(k, e)
+		h := visitorOf(e, "").hash()
+		p.active[h] = struct{}{}
+		return sp.add(h, e)
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("seal: split by visitor, pass over the hours: %w", err)
@@ -180,9 +202,9 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 		}
 		for i := range held {
 			e := &held[i]
-			k := routeKey(e, p.attached(e))
-			p.active[k] = true
-			if err := sp.add(k, e); err != nil {
+			h := visitorOf(e, p.attached(e)).hash()
+			p.active[h] = struct{}{}
+			if err := sp.add(h, e); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -202,8 +224,8 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 			}
 			attached = p.attached(e)
 		}
-		if k := routeKey(e, attached); p.active[k] {
-			return sp.add(k, e)
+		if h := visitorOf(e, attached).hash(); p.isActive(h) {
+			return sp.add(h, e)
 		}
 		return nil
 	})
@@ -214,8 +236,8 @@ func spillByVisitor(ctx context.Context, src string, job Job, n int, tmp string)
 				if !p.orphan(e) {
 					return nil
 				}
-				if k := routeKey(e, p.attached(e)); p.active[k] {
-					return sp.add(k, e)
+				if h := visitorOf(e, p.attached(e)).hash(); p.isActive(h) {
+					return sp.add(h, e)
 				}
 				return nil
 			})
@@ -281,7 +303,7 @@ func newSpiller(ctx context.Context, tmp string, n int) (*spiller, error) {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	for i := range s.dirs {
 		s.dirs[i] = filepath.Join(tmp, fmt.Sprint(i))
-		w, err := archive.NewWriter(s.dirs[i])
+		w, err := archive.NewScratchWriter(s.dirs[i])
 		if err != nil {
 			s.cancel()
 			return nil, err
@@ -321,9 +343,9 @@ func (s *spiller) failed() error {
 	return s.err
 }
 
-// add queues e for the spill archive of the visitor key.
-func (s *spiller) add(key string, e *event.Event) error {
-	i := shardOf(key, len(s.dirs))
+// add queues e for the spill archive of the visitor hash h.
+func (s *spiller) add(h uint64, e *event.Event) error {
+	i := int(h % uint64(len(s.dirs)))
 	if s.bufs[i] == nil {
 		select {
 		case s.bufs[i] = <-s.free:
@@ -381,12 +403,6 @@ func (s *spiller) abort() {
 		close(s.work)
 		s.wg.Wait()
 	}
-}
-
-func shardOf(key string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(n))
 }
 
 // aggCollectors are the in-process destinations of shard jobs' aggregates

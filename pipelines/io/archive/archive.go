@@ -75,6 +75,8 @@ type Stats struct {
 // use: every batch writes its own uniquely named files.
 type Writer struct {
 	dir string
+	// scratch: a temporary archive (NewScratchWriter).
+	scratch bool
 
 	// synced holds directories whose entry in their parent is known to be
 	// durable, so new partitions fsync their parents once.
@@ -97,6 +99,25 @@ func NewWriter(dir string) (*Writer, error) {
 		return nil, fmt.Errorf("archive.NewWriter: create %s (check the path and its permissions): %w", abs, err)
 	}
 	return w, nil
+}
+
+// NewScratchWriter opens a temporary archive rooted at dir, such as the
+// sealer's visitor spill, which lives only as long as the run that reads
+// it: its files are not fsynced (a crash ends the run, and the next run
+// writes the spill again) and its pages are compressed at zstd's fastest
+// level. Readers read it as any archive.
+func NewScratchWriter(dir string) (*Writer, error) {
+	if dir == "" {
+		return nil, errors.New("archive.NewScratchWriter: the directory is required")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("archive.NewScratchWriter: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("archive.NewScratchWriter: create %s (check the path and its permissions): %w", abs, err)
+	}
+	return &Writer{dir: abs, scratch: true}, nil
 }
 
 // Dir returns the archive's root directory.
@@ -162,9 +183,13 @@ func hourOf(us int64) int64 {
 	return h
 }
 
-// codec compresses data pages. It is shared: its pool of zstd encoders
-// (several MB each) is reused across files instead of rebuilt per file.
-var codec = &zstd.Codec{Level: zstd.SpeedDefault}
+// codec compresses data pages; scratchCodec a scratch archive's. They are
+// shared: their pools of zstd encoders (several MB each) are reused across
+// files instead of rebuilt per file.
+var (
+	codec        = &zstd.Codec{Level: zstd.SpeedDefault}
+	scratchCodec = &zstd.Codec{Level: zstd.SpeedFastest}
+)
 
 // writerOptions are the options of every data file: zstd pages and the
 // archive schema.
@@ -179,7 +204,11 @@ func writerOptions(extra ...parquet.WriterOption) []parquet.WriterOption {
 // writeParquet writes rows as one new file in dir and returns its size.
 func (w *Writer) writeParquet(dir string, rows []event.Event) (int64, error) {
 	return writeDurable(w, dir, "part-"+ulid.Make().String()+fileExt, func(f *os.File) error {
-		pw := parquet.NewGenericWriter[event.Event](f, writerOptions()...)
+		opts := writerOptions()
+		if w.scratch {
+			opts = writerOptions(parquet.Compression(scratchCodec))
+		}
+		pw := parquet.NewGenericWriter[event.Event](f, opts...)
 		if _, err := pw.Write(rows); err != nil {
 			return fmt.Errorf("encode parquet: %w", err)
 		}
@@ -192,7 +221,8 @@ func (w *Writer) writeParquet(dir string, rows []event.Event) (int64, error) {
 
 // writeDurable creates dir (durably), writes a temporary file in it with
 // fill, fsyncs it, renames it to name and fsyncs dir. It returns the file's
-// size. The temporary name ends in .tmp, which no reader picks up.
+// size. The temporary name ends in .tmp, which no reader picks up. A
+// scratch archive skips the fsyncs.
 func writeDurable(w *Writer, dir, name string, fill func(*os.File) error) (size int64, err error) {
 	if err := w.mkdirDurable(dir); err != nil {
 		return 0, err
@@ -223,8 +253,10 @@ func writeDurable(w *Writer, dir, name string, fill func(*os.File) error) (size 
 	if err := fill(f); err != nil {
 		return 0, err
 	}
-	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("fsync %s: %w", tmp, err)
+	if !w.scratch {
+		if err := f.Sync(); err != nil {
+			return 0, fmt.Errorf("fsync %s: %w", tmp, err)
+		}
 	}
 	st, err := f.Stat()
 	if err != nil {
@@ -236,6 +268,9 @@ func writeDurable(w *Writer, dir, name string, fill func(*os.File) error) (size 
 	if err := os.Rename(tmp, final); err != nil {
 		return 0, err
 	}
+	if w.scratch {
+		return st.Size(), nil
+	}
 	if err := syncDir(dir); err != nil {
 		return 0, err
 	}
@@ -246,6 +281,13 @@ func writeDurable(w *Writer, dir, name string, fill func(*os.File) error) (size 
 // every directory it created, so that the new entries survive a crash.
 func (w *Writer) mkdirDurable(dir string) error {
 	if _, ok := w.synced.Load(dir); ok {
+		return nil
+	}
+	if w.scratch {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		w.synced.Store(dir, struct{}{})
 		return nil
 	}
 	st, err := os.Stat(dir)

@@ -134,10 +134,16 @@ func writeBatches(tb testing.TB, w *Writer, events []event.Event, batch, workers
 }
 
 // Concurrent batches land in the right hour partitions and read back
-// exactly, whole or filtered by time and merchant.
+// exactly, whole or filtered by time and merchant, from an archive and
+// from a scratch archive (the sealer's spill).
 func TestWriteAndScan(t *testing.T) {
+	t.Run("archive", func(t *testing.T) { testWriteAndScan(t, NewWriter) })
+	t.Run("scratch", func(t *testing.T) { testWriteAndScan(t, NewScratchWriter) })
+}
+
+func testWriteAndScan(t *testing.T, open func(string) (*Writer, error)) {
 	dir := t.TempDir()
-	w, err := NewWriter(dir)
+	w, err := open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
