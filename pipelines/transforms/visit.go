@@ -23,8 +23,8 @@ import (
 
 func init() {
 	register.Function1x2(keyByVisitor)
-	register.Function2x0(routeAll)
-	register.DoFn5x0[context.Context, string, func(*Hit) bool, func(string, Aggregate), func(string, hitBatch)](&firstPassFn{})
+	register.DoFn2x0[Hit, func(string, hitBatch)](&routeAllFn{})
+	register.DoFn5x0[context.Context, string, func(*hitBatch) bool, func(string, Aggregate), func(string, hitBatch)](&firstPassFn{})
 	register.DoFn4x0[context.Context, string, func(*hitBatch) bool, func(string, Aggregate)](&visitAggFn{})
 	register.Emitter2[string, hitBatch]()
 	register.Iter1[hitBatch]()
@@ -59,7 +59,7 @@ func keyByVisitor(h Hit) (string, Hit) { return visitKey(&h), h }
 // them per key.
 //
 // The shuffles: one grouping holds both visitors' and users' groups
-// (routeAll). A visitor that no user-id-only event can be attached to
+// (routeAllFn), each key's hits of a bundle sent as one element. A visitor that no user-id-only event can be attached to
 // (none of its events but a bot's carries a user id) is complete in it
 // and aggregated at once. An identified visitor's events
 // and the user-id-only events attached to it meet in a second grouping,
@@ -72,7 +72,7 @@ func keyByVisitor(h Hit) (string, Hit) { return visitKey(&h), h }
 // written (apache/beam#36563; seen here as attached events missing).
 func VisitAndAggregateAll(s beam.Scope, hits beam.PCollection, from, to time.Time, maxValues int) beam.PCollection {
 	s = s.Scope("VisitAndAggregateAll")
-	keyed := beam.ParDo(s, routeAll, beam.WindowInto(s, window.NewGlobalWindows(), hits))
+	keyed := beam.ParDo(s, &routeAllFn{}, beam.WindowInto(s, window.NewGlobalWindows(), hits))
 	var f, t int64
 	if !from.IsZero() {
 		f, t = from.UnixMicro(), to.UnixMicro()
@@ -87,21 +87,57 @@ func VisitAndAggregateAll(s beam.Scope, hits beam.PCollection, from, to time.Tim
 // cannot hold it.
 const userGroup = "\x02"
 
-// routeAll keys a hit for VisitAndAggregateAll's first grouping: a hit
+// routeAllMaxHits is how many hits routeAllFn holds at most before it
+// sends what it holds.
+const routeAllMaxHits = 200_000
+
+// routeAllFn keys hits for VisitAndAggregateAll's first grouping: a hit
 // with an anonymous id by its visitor key, and a sighting of it by user;
 // a user-id-only hit, and a bot's without an anonymous id, by user (their
 // visitor key is their user id, so all of a key's hits are in that
-// group).
-func routeAll(h Hit, emit func(string, Hit)) {
+// group). It sends each key's hits of a bundle as one element (at most
+// routeAllMaxHits held): Prism's cost is per element, and a visitor's
+// events arrive spread over the hour, so a bundle's batches are several
+// times fewer than its hits.
+type routeAllFn struct {
+	keys []string
+	by   map[string][]Hit
+	n    int
+}
+
+func (fn *routeAllFn) ProcessElement(h Hit, emit func(string, hitBatch)) {
+	if fn.by == nil {
+		fn.by = map[string][]Hit{}
+	}
 	direct, sighting := attachRole(&h)
 	if !direct || h.Anon == "" {
-		emit(userGroup+h.Merchant+"\x00"+h.UserID, h)
-		return
+		fn.add(userGroup+h.Merchant+"\x00"+h.UserID, h)
+	} else {
+		fn.add(visitKey(&h), h)
+		if sighting {
+			fn.add(userGroup+h.Merchant+"\x00"+h.UserID, sightingOf(h))
+		}
 	}
-	emit(visitKey(&h), h)
-	if sighting {
-		emit(userGroup+h.Merchant+"\x00"+h.UserID, sightingOf(h))
+	if fn.n >= routeAllMaxHits {
+		fn.FinishBundle(emit)
 	}
+}
+
+func (fn *routeAllFn) add(key string, h Hit) {
+	hs, ok := fn.by[key]
+	if !ok {
+		fn.keys = append(fn.keys, key)
+	}
+	fn.by[key] = append(hs, h)
+	fn.n++
+}
+
+func (fn *routeAllFn) FinishBundle(emit func(string, hitBatch)) {
+	for _, k := range fn.keys {
+		emit(k, hitBatch{fn.by[k]}) // encoded as it is emitted
+	}
+	clear(fn.by)
+	fn.keys, fn.n = fn.keys[:0], 0
 }
 
 // firstPassFn handles a group of the first grouping. A user's group: its
@@ -123,11 +159,11 @@ func (fn *firstPassFn) StartBundle(_ context.Context, _ func(string, Aggregate),
 	fn.aggs = newVisitAggs(fn.From, fn.To, fn.MaxValues)
 }
 
-func (fn *firstPassFn) ProcessElement(ctx context.Context, key string, iter func(*Hit) bool, _ func(string, Aggregate), identified func(string, hitBatch)) {
+func (fn *firstPassFn) ProcessElement(ctx context.Context, key string, iter func(*hitBatch) bool, _ func(string, Aggregate), identified func(string, hitBatch)) {
 	hits := fn.hitsBuf[:0]
-	var h Hit
-	for iter(&h) {
-		hits = append(hits, h)
+	var b hitBatch
+	for iter(&b) {
+		hits = append(hits, b.Hits...)
 	}
 	defer func() { fn.hitsBuf = hits[:0] }()
 	if strings.HasPrefix(key, userGroup) {
