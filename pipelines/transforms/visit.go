@@ -59,10 +59,11 @@ func keyByVisitor(h Hit) (string, Hit) { return visitKey(&h), h }
 // them per key.
 //
 // The shuffles: one grouping holds both visitors' and users' groups
-// (routeAllFn), each key's hits of a bundle sent as one element. A visitor that no user-id-only event can be attached to
-// (none of its events but a bot's carries a user id) is complete in it
-// and aggregated at once. An identified visitor's events
-// and the user-id-only events attached to it meet in a second grouping,
+// (routeAllFn), each key's hits of a bundle sent as one element. A
+// visitor that no user-id-only event can be attached to (none of its
+// events but a bot's carries a user id) is complete in it and aggregated
+// at once. An identified visitor's events and the user-id-only events
+// attached to it meet in a second grouping,
 // by visitor. Shipping every annotated event again to group it by hour
 // cost a second full shuffle; and a Flatten of the attached events into
 // every event's grouping, as the streaming graph has, costs every event
