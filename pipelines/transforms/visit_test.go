@@ -463,3 +463,65 @@ func BenchmarkHitCoder(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "bytes/hit")
 }
+
+// routeAllFn sends each key's hits of a bundle as one element, in the
+// order they came: a visitor's hits by visitor, a logged-in visitor's
+// sightings and a user-id-only hit by user. When it holds routeAllMaxHits
+// it sends them before the bundle ends, so what it holds is bounded.
+func TestRouteAllFnBatchesByKey(t *testing.T) {
+	var fn routeAllFn
+	got := map[string][][]int64{} // key → batches → hit times
+	elements := 0
+	emit := func(k string, b hitBatch) {
+		elements++
+		var ts []int64
+		for _, h := range b.Hits {
+			ts = append(ts, h.Time)
+		}
+		got[k] = append(got[k], ts)
+	}
+	hit := func(anon, user string, at int64) Hit {
+		return Hit{Merchant: "m", Anon: anon, Visitor: anon, UserID: user, Time: at}
+	}
+	for _, h := range []Hit{hit("a", "", 1), hit("b", "u", 2), hit("a", "", 3), hit("", "u", 4), hit("b", "u", 5)} {
+		fn.ProcessElement(h, emit)
+	}
+	if elements != 0 {
+		t.Fatalf("%d elements sent before the bundle ended", elements)
+	}
+	fn.FinishBundle(emit)
+	want := map[string][][]int64{
+		"m\x00a":             {{1, 3}},
+		"m\x00b":             {{2, 5}},
+		userGroup + "m\x00u": {{2, 4, 5}}, // two sightings and the user-id-only hit
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("batches = %v, want %v", got, want)
+	}
+
+	// The bound: a bundle of routeAllMaxHits+1 hits of 1,000 visitors.
+	clear(got)
+	elements = 0
+	for i := range routeAllMaxHits + 1 {
+		fn.ProcessElement(hit(fmt.Sprint(i%1000), "", int64(i)), emit)
+		if i == routeAllMaxHits-2 && elements != 0 {
+			t.Fatalf("sent before the bound: %d elements", elements)
+		}
+	}
+	if elements != 1000 {
+		t.Fatalf("%d elements sent on reaching the bound, want one for each of the 1,000 visitors", elements)
+	}
+	fn.FinishBundle(emit)
+	n := 0
+	for k, bs := range got {
+		for _, b := range bs {
+			n += len(b)
+			if !slices.IsSorted(b) {
+				t.Fatalf("%q: hits out of order: %v", k, b)
+			}
+		}
+	}
+	if n != routeAllMaxHits+1 || elements != 1001 {
+		t.Errorf("sent %d hits in %d elements, want %d in 1,001", n, elements, routeAllMaxHits+1)
+	}
+}
