@@ -87,12 +87,13 @@ type Options struct {
 
 // Stack is a running local stack.
 type Stack struct {
-	opts  Options
-	log   *slog.Logger
-	mu    sync.Mutex
-	procs map[string]*proc
-	order []string
-	res   Resources
+	opts      Options
+	sealerEnv []string // the sealer's environment, for RunSealerPass
+	log       *slog.Logger
+	mu        sync.Mutex
+	procs     map[string]*proc
+	order     []string
+	res       Resources
 }
 
 // Start launches every process and returns once the emulators are set up
@@ -192,6 +193,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.startProc(Sealer, sealArgs, env, true); err != nil {
 		return fail(err)
 	}
+	s.sealerEnv = env
 	// Back-pressure first, so that o.Env (in env) can override it.
 	ingestEnv := append(append(s.BackpressureEnv(), env...), "INGEST_ADDR="+o.IngestAddr, "INGEST_OPS_ADDR="+o.IngestOpsAddr)
 	if err := s.startProc(Ingest, nil, ingestEnv, true); err != nil {
@@ -321,6 +323,33 @@ func (s *Stack) Resume(name string) error { return s.signal(name, syscall.SIGCON
 // Terminate sends SIGTERM to a process (a graceful stop, as Cloud Run or
 // Kubernetes would); a supervised process is restarted once it exits.
 func (s *Stack) Terminate(name string) error { return s.signal(name, syscall.SIGTERM) }
+
+// RunSealerPass runs one pass of the sealer binary (--seal-closed-hours)
+// over the stack's archive and emulator, with extra flags (e.g. a
+// negative --grace, which makes unsettled hours due), its output appended
+// to the stack's sealer log. Pause the stack's own sealer first: its next
+// pass would move sealed_through back to what it considers settled.
+func (s *Stack) RunSealerPass(ctx context.Context, extra ...string) error {
+	args := append([]string{
+		"--seal-closed-hours",
+		"--source=" + s.ArchiveDir(),
+		"--bigtable-project=" + s.res.BigtableProject,
+		"--bigtable-instance=" + s.res.BigtableInstance,
+		"--progress=log",
+	}, s.opts.SealerArgs...)
+	lf, err := os.OpenFile(s.logPath(Sealer), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("localstack: %w", err)
+	}
+	defer lf.Close()
+	cmd := exec.CommandContext(ctx, filepath.Join(s.opts.BinDir, Sealer), append(args, extra...)...)
+	cmd.Env = append(os.Environ(), s.sealerEnv...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("localstack: a sealer pass (%s) failed, see %s: %w", strings.Join(extra, " "), s.logPath(Sealer), err)
+	}
+	return nil
+}
 
 // PID returns the process id of a process's current incarnation (0 if it
 // is not running).

@@ -22,6 +22,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.SampleEvery, "sample-every", 5*time.Second, "how often processes are sampled")
 	fs.DurationVar(&c.DrainLimit, "drain-limit", 10*time.Minute, "longest wait after the load for the provisional values to count everything")
 	fs.BoolVar(&c.Sealed, "sealed", c.Sealed, "wait for the sealer to seal every hour of the run and check the sealed values")
+	fs.BoolVar(&c.SealNow, "seal-now", false, "with -sealed: seal the run's hours with one sealer pass as soon as the provisional values are exact, instead of waiting an hour for the last hour to settle (skips only the wait for late events)")
 	fs.DurationVar(&c.SealGrace, "seal-grace", 2*time.Minute, "the sealer's grace after an hour closes")
 	fs.DurationVar(&c.SealLimit, "seal-limit", 30*time.Minute, "longest wait for the sealing, after the last hour settled (an hour after it closed) and its grace passed")
 	fs.DurationVar(&c.GiveUp, "give-up", 10*time.Minute, "how long the sender retries a batch before abandoning it")

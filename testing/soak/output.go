@@ -243,8 +243,12 @@ func (r *Result) Summary() string {
 	fmt.Fprintf(&b, "- provisional values: counted %d, lost %d, duplicated %d; matched %.0f s after the load ended%s\n",
 		r.ProvisionalCounted, r.ProvisionalLost, r.ProvisionalDuplicated, r.Drain.Seconds(), diffNote(r.ProvisionalDiff))
 	if c.Sealed {
-		fmt.Fprintf(&b, "- **sealed values**: counted %d, lost %d, duplicated %d; every hour sealed and equal %.0f s after the load ended%s\n",
-			r.SealedCounted, r.SealedLost, r.SealedDuplicated, (r.Drain + r.SealWait).Seconds(), diffNote(r.SealedDiff))
+		how := ""
+		if r.SealedNow {
+			how = " (sealed by one sealer pass run after the load, -seal-now)"
+		}
+		fmt.Fprintf(&b, "- **sealed values**: counted %d, lost %d, duplicated %d; every hour sealed and equal %.0f s after the load ended%s%s\n",
+			r.SealedCounted, r.SealedLost, r.SealedDuplicated, (r.Drain + r.SealWait).Seconds(), how, diffNote(r.SealedDiff))
 	}
 	fmt.Fprintf(&b, "- raw archive: %d acknowledged events missing, %d extra copies (redeliveries)\n", r.ArchiveMissing, r.ArchiveCopies)
 	if len(load) == 0 {

@@ -75,6 +75,12 @@ type Config struct {
 	// ground truth; SealLimit bounds the wait after that.
 	Sealed    bool
 	SealLimit time.Duration
+	// SealNow, with Sealed, seals the run's hours once the provisional
+	// values are exact, with one sealer pass run then (the stack's sealer
+	// paused until the check is done), instead of waiting an hour for the
+	// last hour to settle: what it skips is the wait for late events, of
+	// which a run whose load has ended has none.
+	SealNow bool
 	// SealGrace is the sealer's grace after an hour closes (default: the
 	// stack's, 2 minutes); SealerArgs are extra flags for it.
 	SealGrace  time.Duration
@@ -171,6 +177,7 @@ type Result struct {
 	// SealWait after the load; SealedDiff when it never matched.
 	SealedCounted, SealedLost, SealedDuplicated int64
 	SealWait                                    time.Duration
+	SealedNow                                   bool // by a pass run after the load (Config.SealNow)
 	SealedDiff                                  string
 	// ArchiveMissing counts acknowledged events absent from the raw
 	// archive; ArchiveCopies the extra copies it holds (redeliveries,
@@ -307,6 +314,26 @@ func run(ctx context.Context, st *localstack.Stack, c Config) (*Result, error) {
 			grace = 2 * time.Minute
 		}
 		limit := time.Until(to.Add(transforms.SettledAfter + grace + c.SealLimit))
+		// A negative grace makes the sealer's pass take the run's hours
+		// as settled.
+		if early := time.Until(to.Add(transforms.SettledAfter)) + time.Minute; c.SealNow && early > time.Minute {
+			// Paused until the check is done: its next pass would move
+			// sealed_through back to the hours it takes as settled.
+			if err := st.Pause(localstack.Sealer); err != nil {
+				finish()
+				return r, err
+			}
+			defer st.Resume(localstack.Sealer)
+			c.Log.Info("sealing the run's hours now (-seal-now), the stack's sealer paused", "through", to.Format(time.RFC3339))
+			passStart := time.Now()
+			if err := st.RunSealerPass(ctx, "--grace=-"+early.Round(time.Minute).String()); err != nil {
+				finish()
+				return r, err
+			}
+			r.SealedNow = true
+			c.Log.Info("sealer pass done", "seconds", time.Since(passStart).Seconds())
+			limit = c.SealLimit
+		}
 		c.Log.Info("waiting for the sealer to seal every hour of the run", "last_hour_closes", to.Format(time.RFC3339),
 			"settled_after", transforms.SettledAfter.String(),
 			"grace", grace.String(), "limit", limit.Round(time.Second).String())
