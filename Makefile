@@ -21,8 +21,13 @@ build: ## compile every binary into bin/
 run: build ## start the whole stack in the foreground (Ctrl-C stops it)
 	$(BIN)/localstack
 
+# The fault scenarios run after the other packages, not beside the
+# end-to-end and browser stacks: under that contention the local streaming
+# job's provisional values sometimes stayed off after an outage (sealed
+# values exact; docs/reliability.md, "What we noticed").
 test: lint tf-check ## run every test (unit, pipeline, end-to-end, Terraform)
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/testing/fault$$')
+	$(GO) test -count=1 -timeout 20m ./testing/fault/
 
 test-short: ## unit tests only (no end-to-end stack)
 	$(GO) test -short -count=1 ./...

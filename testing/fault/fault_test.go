@@ -352,8 +352,8 @@ func provisional(t *testing.T, st *localstack.Stack, from, to time.Time) int64 {
 // so this says it caught up after the fault.
 func waitProvisional(t *testing.T, st *localstack.Stack, from, to time.Time, want int64) {
 	t.Helper()
-	// make test runs the e2e, browser and fault stacks side by side on
-	// the same cores: the streaming job may need minutes to catch up.
+	// make test runs this package after the others, but the machine may
+	// still be busy: the streaming job may need minutes to catch up.
 	limit := 4 * time.Minute
 	if full {
 		limit = 5 * time.Minute
