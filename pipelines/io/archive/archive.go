@@ -86,20 +86,7 @@ type Writer struct {
 }
 
 // NewWriter opens the archive rooted at dir, creating it if needed.
-func NewWriter(dir string) (*Writer, error) {
-	if dir == "" {
-		return nil, errors.New("archive.NewWriter: the archive directory is required")
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("archive.NewWriter: %w", err)
-	}
-	w := &Writer{dir: abs}
-	if err := w.mkdirDurable(abs); err != nil {
-		return nil, fmt.Errorf("archive.NewWriter: create %s (check the path and its permissions): %w", abs, err)
-	}
-	return w, nil
-}
+func NewWriter(dir string) (*Writer, error) { return openWriter("archive.NewWriter", dir, false) }
 
 // NewScratchWriter opens a temporary archive rooted at dir, such as the
 // sealer's visitor spill, which lives only as long as the run that reads
@@ -107,17 +94,22 @@ func NewWriter(dir string) (*Writer, error) {
 // writes the spill again) and its pages are compressed at zstd's fastest
 // level. Readers read it as any archive.
 func NewScratchWriter(dir string) (*Writer, error) {
+	return openWriter("archive.NewScratchWriter", dir, true)
+}
+
+func openWriter(name, dir string, scratch bool) (*Writer, error) {
 	if dir == "" {
-		return nil, errors.New("archive.NewScratchWriter: the directory is required")
+		return nil, fmt.Errorf("%s: the archive directory is required", name)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("archive.NewScratchWriter: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, fmt.Errorf("archive.NewScratchWriter: create %s (check the path and its permissions): %w", abs, err)
+	w := &Writer{dir: abs, scratch: scratch}
+	if err := w.mkdirDurable(abs); err != nil {
+		return nil, fmt.Errorf("%s: create %s (check the path and its permissions): %w", name, abs, err)
 	}
-	return &Writer{dir: abs, scratch: true}, nil
+	return w, nil
 }
 
 // Dir returns the archive's root directory.
