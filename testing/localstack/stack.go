@@ -182,14 +182,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.startProc(Pipeline, pipeArgs, env, true); err != nil {
 		return fail(err)
 	}
-	sealArgs := append([]string{
-		"--seal-closed-hours",
-		"--every=" + o.SealEvery.String(),
-		"--grace=" + o.SealGrace.String(),
-		"--source=" + s.ArchiveDir(),
-		"--bigtable-project=" + s.res.BigtableProject,
-		"--bigtable-instance=" + s.res.BigtableInstance,
-	}, o.SealerArgs...)
+	sealArgs := s.sealerArgs("--every="+o.SealEvery.String(), "--grace="+o.SealGrace.String())
 	if err := s.startProc(Sealer, sealArgs, env, true); err != nil {
 		return fail(err)
 	}
@@ -324,19 +317,25 @@ func (s *Stack) Resume(name string) error { return s.signal(name, syscall.SIGCON
 // Kubernetes would); a supervised process is restarted once it exits.
 func (s *Stack) Terminate(name string) error { return s.signal(name, syscall.SIGTERM) }
 
+// sealerArgs are the flags of a sealer pass on the stack: its archive and
+// Bigtable instance, then own, then Options.SealerArgs (later flags win).
+func (s *Stack) sealerArgs(own ...string) []string {
+	args := append([]string{
+		"--seal-closed-hours",
+		"--source=" + s.ArchiveDir(),
+		"--bigtable-project=" + s.res.BigtableProject,
+		"--bigtable-instance=" + s.res.BigtableInstance,
+	}, own...)
+	return append(args, s.opts.SealerArgs...)
+}
+
 // RunSealerPass runs one pass of the sealer binary (--seal-closed-hours)
 // over the stack's archive and emulator, with extra flags (e.g. a
 // negative --grace, which makes unsettled hours due), its output appended
 // to the stack's sealer log. Pause the stack's own sealer first: its next
 // pass would move sealed_through back to what it considers settled.
 func (s *Stack) RunSealerPass(ctx context.Context, extra ...string) error {
-	args := append([]string{
-		"--seal-closed-hours",
-		"--source=" + s.ArchiveDir(),
-		"--bigtable-project=" + s.res.BigtableProject,
-		"--bigtable-instance=" + s.res.BigtableInstance,
-		"--progress=log",
-	}, s.opts.SealerArgs...)
+	args := s.sealerArgs("--progress=log")
 	lf, err := os.OpenFile(s.logPath(Sealer), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("localstack: %w", err)
